@@ -1,0 +1,40 @@
+"""The Typer application that every command module registers itself on."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+import typer
+from typer.core import TyperGroup
+
+from metaopt._exceptions import MetaoptError
+
+__all__ = ["app", "fail"]
+
+
+class _MetaoptGroup(TyperGroup):
+    """Turns every :class:`MetaoptError` into one line on stderr and exit code 2."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except MetaoptError as exc:
+            fail(str(exc))
+            ctx.exit(2)
+
+
+def fail(message: str) -> None:
+    """Print ``metaopt: error: <message>`` on stderr (the caller chooses the exit)."""
+    click.echo(f"metaopt: error: {message}", err=True)
+
+
+app = typer.Typer(
+    name="metaopt",
+    cls=_MetaoptGroup,
+    help="Meta-learned model and hyperparameter recommendations for tabular data.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)

@@ -1,0 +1,15 @@
+"""Entry point: registers the command modules on the app, one import line each."""
+
+from __future__ import annotations
+
+from metaopt.cli._app import app
+
+# Each import registers one command (or command group) on `app`.
+from metaopt.cli import _info  # noqa: E402,F401  metaopt info
+
+__all__ = ["app", "main"]
+
+
+def main() -> None:
+    """Console-script entry point of ``metaopt``."""
+    app(prog_name="metaopt")

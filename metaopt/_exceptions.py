@@ -1,0 +1,107 @@
+"""The exceptions metaopt raises on purpose.
+
+Every error that a user can cause (a bad file, a wrong option, a stale knowledge base)
+is a :class:`MetaoptError`. Its message names the rule that was broken and the
+offending value; its ``hint`` names the fix. The command-line front end prints
+``metaopt: error: <message>; <hint>`` on one line and exits with code 2; anything
+else that escapes is a bug in metaopt.
+
+The tree::
+
+    MetaoptError
+    ├── DataError                  the data cannot be turned into a Task
+    │   ├── DataFormatError        unreadable file: missing, empty, binary, malformed
+    │   ├── TargetError            the target column is absent, empty, constant, ...
+    │   └── ColumnError            a feature column is unusable (duplicate names, ...)
+    ├── ConfigError                an algorithm name, parameter or option is invalid
+    ├── EvaluationError            an evaluation protocol cannot be applied to a task
+    ├── SourceError                a task source cannot deliver (OpenML offline, ...)
+    ├── KnowledgeBaseError         the knowledge base is missing or corrupt
+    │   └── SchemaVersionError     written by another metaopt version
+    └── ModelError                 a learned model is missing or mismatched
+        └── ModelVersionError      trained for another KB / meta-feature version
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "ColumnError",
+    "ConfigError",
+    "DataError",
+    "DataFormatError",
+    "EvaluationError",
+    "KnowledgeBaseError",
+    "MetaoptError",
+    "ModelError",
+    "ModelVersionError",
+    "SchemaVersionError",
+    "SourceError",
+    "TargetError",
+]
+
+
+class MetaoptError(Exception):
+    """Root of every error metaopt raises on purpose.
+
+    Parameters
+    ----------
+    message
+        What is wrong: the rule and the offending value, e.g. ``"column 'price' is the
+        target but has 12 missing values"``.
+    hint
+        How to fix it, e.g. ``"drop those rows or pass --drop-missing-target"``.
+    """
+
+    def __init__(self, message: str, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+    def __str__(self) -> str:
+        if self.hint:
+            return f"{self.message}; {self.hint}"
+        return self.message
+
+
+class DataError(MetaoptError):
+    """The data cannot be turned into a valid :class:`~metaopt.tasks.Task`."""
+
+
+class DataFormatError(DataError):
+    """The file is missing, empty, binary, or not in a format metaopt reads."""
+
+
+class TargetError(DataError):
+    """The target column is absent, empty, constant, or unusable for the task kind."""
+
+
+class ColumnError(DataError):
+    """A feature column is unusable (duplicate names, nothing left after cleaning, ...)."""
+
+
+class ConfigError(MetaoptError):
+    """An algorithm name, hyperparameter value or option is invalid."""
+
+
+class EvaluationError(MetaoptError):
+    """An evaluation protocol cannot be applied to this task (e.g. too few rows)."""
+
+
+class SourceError(MetaoptError):
+    """A task source cannot deliver a task (OpenML unreachable and not cached, ...)."""
+
+
+class KnowledgeBaseError(MetaoptError):
+    """The knowledge base is missing, incomplete or corrupt."""
+
+
+class SchemaVersionError(KnowledgeBaseError):
+    """The knowledge base was written with a schema this metaopt does not read."""
+
+
+class ModelError(MetaoptError):
+    """A learned model (surrogate, optimizer, portfolio) is missing or unusable."""
+
+
+class ModelVersionError(ModelError):
+    """A learned model was trained on another knowledge-base or meta-feature version."""
