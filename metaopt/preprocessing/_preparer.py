@@ -1,0 +1,276 @@
+"""TabularPreparer: raw table → the prepared form of ``Task.X``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.utils.validation import check_is_fitted
+
+from metaopt._exceptions import ColumnError, ConfigError
+from metaopt.preprocessing._coerce import (
+    DATETIME_PARTS,
+    coerce_categorical,
+    coerce_datetime,
+    coerce_numeric,
+    datetime_parts,
+)
+
+__all__ = ["ROLES", "TabularPreparer"]
+
+#: The column roles a :class:`TabularPreparer` understands.
+ROLES: tuple[str, ...] = ("numeric", "categorical", "datetime")
+
+
+class TabularPreparer(TransformerMixin, BaseEstimator):
+    """Turn a raw table into the prepared form of :attr:`metaopt.tasks.Task.X`.
+
+    The first step of every pipeline that metaopt exports, so that a pipeline fitted on
+    ``task.X`` also fits and predicts the user's raw data as read by a plain
+    ``pd.read_csv``. It applies the same coercion code as
+    :func:`metaopt.tasks.load_task`.
+
+    Parameters
+    ----------
+    roles
+        Raw column name → role (usually ``task.column_roles``):
+
+        ``"numeric"``
+            converted to ``float64``; tokens that are not numbers, missing markers
+            (``?``, ``NA``, ...) and ±inf become NaN.
+        ``"categorical"``
+            converted to a pandas ``category`` column of strings; missing stays NaN.
+            The categories seen by ``fit`` come first, in sorted order, so codes are
+            stable between fit and transform; unseen values are appended.
+        ``"datetime"``
+            parsed and expanded into ``float64`` columns ``<col>__year``,
+            ``__month``, ``__day``, ``__dayofweek``, ``__hour``: those that vary in
+            the data given to ``fit`` (``__year`` when none does). The set is decided
+            by ``fit`` and kept fixed.
+
+        Columns not named here are dropped. ``None``: every column, numeric dtypes as
+        ``"numeric"``, the others as ``"categorical"`` (decided at ``fit``).
+
+    Attributes
+    ----------
+    roles_ : dict[str, str]
+        The roles in use (``roles``, or the ones inferred at ``fit``).
+    categories_ : dict[str, list[str]]
+        Categories seen at ``fit``, per categorical column.
+    datetime_parts_ : dict[str, list[str]]
+        Expanded parts per datetime column.
+    feature_names_in_ : ndarray of str
+        Column names seen at ``fit``.
+    n_features_in_ : int
+        Number of columns seen at ``fit``.
+
+    Notes
+    -----
+    Idempotent: applied to an already prepared frame (datetime parts present, the raw
+    datetime column absent) it returns the same frame. The output is always a
+    DataFrame with the columns in the order of ``roles`` (datetime parts in place of
+    their raw column).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> raw = pd.DataFrame({"age": ["31", "?", "47"], "city": ["Oslo", "Bergen", None]})
+    >>> TabularPreparer({"age": "numeric", "city": "categorical"}).fit_transform(raw).dtypes
+    age      float64
+    city    category
+    dtype: object
+    """
+
+    def __init__(self, roles: dict[str, str] | None = None) -> None:
+        self.roles = roles
+
+    # -- helpers -------------------------------------------------------------------
+
+    @staticmethod
+    def _as_frame(X: Any) -> pd.DataFrame:
+        if isinstance(X, pd.DataFrame):
+            frame = X
+        elif isinstance(X, pd.Series):
+            frame = X.to_frame()
+        else:
+            import scipy.sparse as sp
+
+            if sp.issparse(X):
+                raise TypeError(
+                    "Sparse data was passed, but TabularPreparer needs dense data: "
+                    "sparse input is not supported; convert with X.toarray()"
+                )
+            arr = np.asarray(X)
+            if arr.ndim == 1:
+                raise ValueError(
+                    "Expected 2D array, got 1D array instead. Reshape your data either "
+                    "using array.reshape(-1, 1) if your data has a single feature or "
+                    "array.reshape(1, -1) if it contains a single sample."
+                )
+            if arr.ndim != 2:
+                raise ValueError(f"expected 2D data, got an array of shape {arr.shape}")
+            if np.iscomplexobj(arr):
+                raise ValueError("Complex data not supported")
+            frame = pd.DataFrame(arr)
+        if frame.shape[0] == 0:
+            raise ValueError(f"0 sample(s) (shape={frame.shape}) while a minimum of 1 is required.")
+        if frame.shape[1] == 0:
+            raise ValueError(f"0 feature(s) (shape={frame.shape}) while a minimum of 1 is required.")
+        if any(not isinstance(c, str) for c in frame.columns):
+            frame = frame.set_axis([str(c) for c in frame.columns], axis=1)
+        return frame
+
+    def _check_roles(self, frame: pd.DataFrame) -> dict[str, str]:
+        if self.roles is None:
+            return {
+                c: "numeric"
+                if pd.api.types.is_numeric_dtype(frame[c].dtype)
+                or pd.api.types.is_bool_dtype(frame[c].dtype)
+                else "categorical"
+                for c in frame.columns
+            }
+        roles = {str(k): str(v) for k, v in dict(self.roles).items()}
+        bad = {k: v for k, v in roles.items() if v not in ROLES}
+        if bad:
+            col, role = next(iter(bad.items()))
+            raise ConfigError(
+                f"column {col!r} has role {role!r}, which is not one of {', '.join(ROLES)}",
+                "fix the roles mapping given to TabularPreparer",
+            )
+        return roles
+
+    def _missing_columns(self, frame: pd.DataFrame, roles: dict[str, str]) -> list[str]:
+        cols = set(frame.columns)
+        missing = []
+        for col, role in roles.items():
+            if col in cols:
+                continue
+            if role == "datetime" and any(f"{col}__{p}" in cols for p in DATETIME_PARTS):
+                continue
+            missing.append(col)
+        return missing
+
+    def _raise_missing(self, frame: pd.DataFrame, missing: list[str]) -> None:
+        shown = ", ".join(repr(c) for c in missing[:10])
+        more = f" (and {len(missing) - 10} more)" if len(missing) > 10 else ""
+        raise ColumnError(
+            f"the data lacks {len(missing)} column(s) the pipeline needs: {shown}{more}; "
+            f"it has {frame.shape[1]} column(s)",
+            "pass a table with the same columns as the data the pipeline was fitted on",
+        )
+
+    # -- estimator API -------------------------------------------------------------
+
+    def fit(self, X: Any, y: Any = None) -> TabularPreparer:
+        """Learn the categories and the datetime parts from ``X``.
+
+        Parameters
+        ----------
+        X
+            The raw (or already prepared) table.
+        y
+            Ignored.
+
+        Returns
+        -------
+        TabularPreparer
+            ``self``.
+        """
+        frame = self._as_frame(X)
+        roles = self._check_roles(frame)
+        missing = self._missing_columns(frame, roles)
+        if missing:
+            self._raise_missing(frame, missing)
+        categories: dict[str, list[str]] = {}
+        parts: dict[str, list[str]] = {}
+        for col, role in roles.items():
+            if role == "categorical":
+                categories[col] = list(coerce_categorical(frame[col]).cat.categories)
+            elif role == "datetime":
+                if col in frame.columns:
+                    expanded = datetime_parts(coerce_datetime(frame[col]))
+                else:  # already prepared: keep the parts that are there
+                    expanded = {
+                        p: frame[f"{col}__{p}"]
+                        for p in DATETIME_PARTS
+                        if f"{col}__{p}" in frame.columns
+                    }
+                varying = [p for p, v in expanded.items() if v.nunique(dropna=True) > 1]
+                if col not in frame.columns:
+                    varying = list(expanded)
+                parts[col] = varying or ["year"]
+        self.roles_ = roles
+        self.categories_ = categories
+        self.datetime_parts_ = parts
+        self.feature_names_in_ = np.asarray(list(frame.columns), dtype=object)
+        self.n_features_in_ = frame.shape[1]
+        return self
+
+    def transform(self, X: Any) -> pd.DataFrame:
+        """Prepare ``X``: coerce, expand datetimes, drop the columns without a role.
+
+        Parameters
+        ----------
+        X
+            The raw (or already prepared) table, with at least the columns in
+            ``roles``.
+
+        Returns
+        -------
+        pandas.DataFrame
+            ``float64`` and ``category`` columns, in the order of ``roles``.
+        """
+        check_is_fitted(self, "roles_")
+        frame = self._as_frame(X)
+        if self.roles is None and frame.shape[1] != self.n_features_in_:
+            raise ValueError(
+                f"X has {frame.shape[1]} features, but TabularPreparer is expecting "
+                f"{self.n_features_in_} features as input. Reshape your data."
+            )
+        missing = self._missing_columns(frame, self.roles_)
+        if missing:
+            self._raise_missing(frame, missing)
+        out: dict[str, pd.Series] = {}
+        for col, role in self.roles_.items():
+            if role == "numeric":
+                out[col] = coerce_numeric(frame[col])[0]
+            elif role == "categorical":
+                out[col] = coerce_categorical(frame[col], self.categories_[col])
+            else:
+                wanted = self.datetime_parts_[col]
+                if col in frame.columns:
+                    expanded = datetime_parts(coerce_datetime(frame[col]))
+                    for p in wanted:
+                        out[f"{col}__{p}"] = expanded[p].rename(f"{col}__{p}")
+                else:
+                    for p in wanted:
+                        name = f"{col}__{p}"
+                        if name in frame.columns:
+                            out[name] = coerce_numeric(frame[name])[0]
+                        else:
+                            out[name] = pd.Series(np.nan, index=frame.index, name=name)
+        result = pd.DataFrame(out, index=frame.index)
+        if not out:
+            result = pd.DataFrame(index=frame.index)
+        return result
+
+    def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
+        """Names of the output columns, in order."""
+        check_is_fitted(self, "roles_")
+        names: list[str] = []
+        for col, role in self.roles_.items():
+            if role == "datetime":
+                names.extend(f"{col}__{p}" for p in self.datetime_parts_[col])
+            else:
+                names.append(col)
+        return np.asarray(names, dtype=object)
+
+    def __sklearn_tags__(self) -> Any:
+        tags = super().__sklearn_tags__()
+        tags.input_tags.string = True
+        tags.input_tags.categorical = True
+        tags.input_tags.allow_nan = True
+        tags.transformer_tags.preserves_dtype = []
+        return tags
