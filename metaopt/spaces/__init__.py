@@ -10,16 +10,26 @@ from __future__ import annotations
 from metaopt._exceptions import ConfigError
 from metaopt.spaces._base import DataShape, Param, ParamType, SearchSpace
 from metaopt.spaces._config import Config, canonical_json, config_id
+from metaopt.spaces._extra_trees import ExtraTreesSpace
 from metaopt.spaces._hgb import HGBSpace
+from metaopt.spaces._knn import KNNSpace
+from metaopt.spaces._linear import LinearSpace
+from metaopt.spaces._random_forest import RandomForestSpace
+from metaopt.spaces._svm import SVMSpace
 
 __all__ = [
     "ALGORITHMS",
     "SPACES",
     "Config",
     "DataShape",
+    "ExtraTreesSpace",
     "HGBSpace",
+    "KNNSpace",
+    "LinearSpace",
     "Param",
     "ParamType",
+    "RandomForestSpace",
+    "SVMSpace",
     "SearchSpace",
     "canonical_json",
     "config_id",
@@ -29,6 +39,11 @@ __all__ = [
 #: Every search space, one instance each, in a fixed order. One line per space.
 SPACES: tuple[SearchSpace, ...] = (
     HGBSpace(),
+    RandomForestSpace(),
+    ExtraTreesSpace(),
+    LinearSpace(),
+    SVMSpace(),
+    KNNSpace(),
 )
 
 #: The algorithm names, in the order of :data:`SPACES`.
