@@ -15,10 +15,17 @@ from metaopt.spaces._hgb import HGBSpace
 from metaopt.spaces._knn import KNNSpace
 from metaopt.spaces._linear import LinearSpace
 from metaopt.spaces._random_forest import RandomForestSpace
+from metaopt.spaces._spec import (
+    ALLOWED_PREFIXES,
+    estimator_from_spec,
+    estimator_to_spec,
+    spec_to_estimator,
+)
 from metaopt.spaces._svm import SVMSpace
 
 __all__ = [
     "ALGORITHMS",
+    "ALLOWED_PREFIXES",
     "SPACES",
     "Config",
     "DataShape",
@@ -33,7 +40,10 @@ __all__ = [
     "SearchSpace",
     "canonical_json",
     "config_id",
+    "estimator_from_spec",
+    "estimator_to_spec",
     "get_space",
+    "spec_to_estimator",
 ]
 
 #: Every search space, one instance each, in a fixed order. One line per space.
