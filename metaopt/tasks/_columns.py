@@ -1,0 +1,215 @@
+"""Column typing: which raw columns become numeric, categorical or datetime features.
+
+The rules (documented in :func:`infer_roles`) decide a role for each raw column, or a
+reason to drop it. The values themselves are converted by
+:class:`metaopt.preprocessing.TabularPreparer`, with the same coercion functions.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from metaopt.preprocessing._coerce import coerce_datetime, coerce_numeric, to_label_strings
+
+__all__ = [
+    "INT_CATEGORICAL_MAX",
+    "MIN_NUMERIC_SHARE",
+    "ColumnTyping",
+    "format_tokens",
+    "infer_roles",
+]
+
+#: Integer-valued numeric columns with at most this many distinct values are categorical.
+INT_CATEGORICAL_MAX = 2
+#: A text column where at least this share of the present values are numbers is numeric.
+MIN_NUMERIC_SHARE = 0.9
+#: A text column with more distinct values than this share of its rows (and more than
+#: ``_TEXT_MIN_DISTINCT``) is free text and dropped.
+TEXT_DISTINCT_SHARE = 0.5
+_TEXT_MIN_DISTINCT = 50
+#: Identifier rules apply from this many rows on (in tiny tables every column is unique).
+_ID_MIN_ROWS = 20
+#: A text column is datetime when this share of a sample of its values parse as dates.
+_DATETIME_SHARE = 0.9
+_DATE_LIKE = r"^\d{1,4}[-/.]\d{1,2}[-/.]\d{1,4}([ T]\d{1,2}:\d{2}(:\d{2}(\.\d+)?)?)?(Z|[+-]\d{2}:?\d{2})?$"
+
+
+@dataclass
+class ColumnTyping:
+    """The outcome of column typing."""
+
+    roles: dict[str, str] = field(default_factory=dict)
+    dropped: dict[str, str] = field(default_factory=dict)
+    notices: list[str] = field(default_factory=list)
+
+
+def format_tokens(tokens: Counter[str], limit: int = 5) -> str:
+    """``'x' (3), 'n.a.' (1)`` — the most common tokens with counts."""
+    shown = ", ".join(f"{t!r} ({n})" for t, n in tokens.most_common(limit))
+    more = len(tokens) - limit
+    return shown + (f" and {more} other token(s)" if more > 0 else "")
+
+
+def _is_row_counter(values: np.ndarray, n_rows: int) -> bool:
+    """Integer values, one per row, forming a consecutive range (0..n-1, 1..n, ...)."""
+    if n_rows < _ID_MIN_ROWS or values.shape[0] != n_rows:
+        return False
+    lo, hi = values.min(), values.max()
+    return bool(hi - lo == n_rows - 1 and np.unique(values).shape[0] == n_rows)
+
+
+def _numeric_role(col: str, values: pd.Series, n_rows: int, out: ColumnTyping) -> None:
+    present = values.dropna().to_numpy()
+    integral = present.size > 0 and bool(np.all(np.mod(present, 1) == 0))
+    if integral and present.size == n_rows and _is_row_counter(present, n_rows):
+        out.dropped[col] = "identifier: a row counter (consecutive integers, one per row)"
+        return
+    if integral and 0 < np.unique(present).shape[0] <= INT_CATEGORICAL_MAX:
+        out.roles[col] = "categorical"
+        return
+    out.roles[col] = "numeric"
+
+
+def _looks_like_dates(present: pd.Series) -> bool:
+    sample = present.iloc[:200].astype(str).str.strip()
+    matches = sample.str.match(_DATE_LIKE)
+    if matches.mean() < _DATETIME_SHARE:
+        return False
+    parsed = coerce_datetime(sample)
+    return bool(parsed.notna().mean() >= _DATETIME_SHARE)
+
+
+def infer_roles(frame: pd.DataFrame, declared: dict[str, str] | None = None) -> ColumnTyping:
+    """Decide a role for every column of a raw frame, or why it is dropped.
+
+    The rules, in order:
+
+    * a column the file declares (ARFF): ``nominal`` → categorical, ``numeric`` →
+      numeric, ``date`` → datetime, ``string`` → the text rules below;
+    * all values missing → kept as numeric (NaN); constant columns are kept too
+      (both with a notice: they carry no information, but meta-features count them);
+    * booleans and pandas categories → categorical;
+    * numbers: a row counter (integers, one per row, consecutive; from 20 rows on) is
+      dropped as an identifier; integer-valued columns with at most
+      :data:`INT_CATEGORICAL_MAX` (2) distinct values → categorical; others numeric;
+    * ±inf in a numeric column → NaN, with a notice;
+    * text: if at least :data:`MIN_NUMERIC_SHARE` (90%) of the present values are
+      numbers → numeric, the other tokens become NaN (notice naming them); values like
+      ``2021-03-04`` or ``2021-03-04 10:30`` → datetime; a distinct value in every row
+      (from 20 rows on) → dropped as an identifier; more than 50 distinct values and
+      more than half as many distinct values as rows → dropped as free text; otherwise
+      categorical;
+    * datetime dtypes → datetime; anything else (complex numbers, lists) is dropped.
+
+    Parameters
+    ----------
+    frame
+        The raw feature columns (the target already removed).
+    declared
+        Column types declared by the file, if any.
+
+    Returns
+    -------
+    ColumnTyping
+        Roles (in column order), dropped columns with reasons, notices.
+    """
+    declared = declared or {}
+    out = ColumnTyping()
+    n_rows = frame.shape[0]
+    inf_counts: dict[str, int] = {}
+    all_missing: list[str] = []
+    constant: list[str] = []
+    for col in frame.columns:
+        s = frame[col]
+        decl = declared.get(col)
+        dtype = s.dtype
+        if decl == "nominal":
+            out.roles[col] = "categorical"
+        elif decl == "date":
+            out.roles[col] = "datetime"
+        elif pd.api.types.is_bool_dtype(dtype) or isinstance(dtype, pd.CategoricalDtype):
+            out.roles[col] = "categorical"
+        elif pd.api.types.is_datetime64_any_dtype(dtype):
+            out.roles[col] = "datetime"
+        elif pd.api.types.is_numeric_dtype(dtype) and not pd.api.types.is_complex_dtype(dtype):
+            values, _, n_inf = coerce_numeric(s)
+            if n_inf:
+                inf_counts[col] = n_inf
+            if decl == "numeric":
+                out.roles[col] = "numeric"
+            else:
+                _numeric_role(col, values, n_rows, out)
+        elif pd.api.types.is_string_dtype(dtype) or pd.api.types.is_object_dtype(dtype):
+            values, bad, n_inf = coerce_numeric(s)
+            n_numbers = int(values.notna().sum()) + n_inf
+            n_bad = sum(bad.values())
+            n_present = n_numbers + n_bad
+            if n_present == 0:
+                out.roles[col] = "numeric"
+                all_missing.append(col)
+                continue
+            if n_numbers / n_present >= MIN_NUMERIC_SHARE and decl != "string":
+                if n_bad:
+                    out.notices.append(
+                        f"column {col!r} is numeric with {n_bad} value(s) that are not numbers "
+                        f"({format_tokens(bad)}); they were read as missing"
+                    )
+                if n_inf:
+                    inf_counts[col] = n_inf
+                if n_bad or n_inf:
+                    out.roles[col] = "numeric"
+                else:
+                    _numeric_role(col, values, n_rows, out)
+                s = values
+            else:
+                present = to_label_strings(s).dropna()
+                n_distinct = int(present.nunique())
+                if _looks_like_dates(present):
+                    out.roles[col] = "datetime"
+                elif n_rows >= _ID_MIN_ROWS and n_distinct == n_rows:
+                    out.dropped[col] = "identifier: a distinct text value in every row"
+                elif (
+                    n_distinct > _TEXT_MIN_DISTINCT
+                    and n_distinct > TEXT_DISTINCT_SHARE * present.shape[0]
+                ):
+                    out.dropped[col] = (
+                        f"free text: {n_distinct} distinct values in {present.shape[0]} rows"
+                    )
+                else:
+                    out.roles[col] = "categorical"
+                if n_distinct == 1 and present.shape[0] == n_rows:
+                    constant.append(col)
+                continue
+        else:
+            out.dropped[col] = f"unsupported type {dtype}"
+            continue
+        if col in out.roles:
+            n_missing = int(s.isna().sum())
+            if n_missing == n_rows:
+                all_missing.append(col)
+            elif out.roles[col] != "datetime" and n_missing == 0:
+                try:
+                    if s.nunique(dropna=True) == 1:
+                        constant.append(col)
+                except TypeError:
+                    pass
+    if inf_counts:
+        shown = ", ".join(f"{c!r} ({n})" for c, n in list(inf_counts.items())[:5])
+        out.notices.append(f"infinite values were read as missing in column(s) {shown}")
+    if all_missing:
+        out.notices.append(
+            f"{len(all_missing)} column(s) have no values at all and were kept as all-missing: "
+            + ", ".join(repr(c) for c in all_missing[:5])
+            + (" ..." if len(all_missing) > 5 else "")
+        )
+    if constant:
+        out.notices.append(
+            f"{len(constant)} column(s) hold a single value and carry no information: "
+            + ", ".join(repr(c) for c in constant[:5])
+            + (" ..." if len(constant) > 5 else "")
+        )
+    return out
