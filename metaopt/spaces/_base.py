@@ -554,7 +554,9 @@ class SearchSpace(ABC):
                     max_categories=self.ordinal_max_categories(params),
                 )
             transformers.append(("categorical", cat, categorical))
-        return ColumnTransformer(transformers, remainder="drop", verbose_feature_names_out=False)
+        return ColumnTransformer(
+            transformers, remainder="drop", n_jobs=1, verbose_feature_names_out=False
+        )
 
     def ordinal_max_categories(self, params: dict[str, Any]) -> int:
         """Cap on ordinal codes per categorical column (HGB needs it at most ``max_bins``)."""
