@@ -30,6 +30,7 @@ from metaopt._version import __version__
 _LAZY: dict[str, str] = {
     "Task": "metaopt.tasks",
     "load_task": "metaopt.tasks",
+    "get_source": "metaopt.tasks",
     "estimator_from_spec": "metaopt.spaces",
 }
 
