@@ -1,0 +1,89 @@
+"""get_space / SPACES / ALGORITHMS, and the import-cost rule."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from metaopt import ConfigError
+from metaopt.spaces import ALGORITHMS, SPACES, DataShape, SearchSpace, get_space
+from metaopt.spaces._svm import MAX_SVM_ROWS
+
+
+def test_algorithms_follow_spaces() -> None:
+    assert ALGORITHMS == tuple(s.name for s in SPACES)
+    assert len(set(ALGORITHMS)) == len(ALGORITHMS)
+    for expected in ("hgb", "random_forest", "extra_trees", "linear", "svm", "knn"):
+        assert expected in ALGORITHMS
+    for space in SPACES:
+        assert isinstance(space, SearchSpace)
+        assert get_space(space.name) is space
+
+
+def test_unknown_algorithm_lists_the_valid_names() -> None:
+    with pytest.raises(ConfigError, match="'xgboost'") as info:
+        get_space("xgboost")
+    assert all(name in info.value.hint for name in ALGORITHMS)
+
+
+def test_importing_spaces_is_cheap() -> None:
+    code = (
+        "import sys, metaopt, metaopt.spaces\n"
+        "heavy = [m for m in ('optuna', 'torch', 'sklearn') if m in sys.modules]\n"
+        "print(','.join(heavy))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == ""
+
+
+def test_svm_is_skipped_on_large_data() -> None:
+    svm = get_space("svm")
+    reason = svm.supports(DataShape(MAX_SVM_ROWS + 1, 10, "binary", 2))
+    assert reason is not None and str(MAX_SVM_ROWS) in reason
+    assert svm.supports(DataShape(MAX_SVM_ROWS, 10, "binary", 2)) is None
+
+
+def test_knn_range_depends_mildly_on_rows() -> None:
+    knn = get_space("knn")
+    small = {p.name: p for p in knn.params(DataShape(12, 3, "binary", 2))}
+    large = {p.name: p for p in knn.params(DataShape(100_000, 3, "binary", 2))}
+    assert small["n_neighbors"].high == 3 and large["n_neighbors"].high == 100
+    # the default k=5 is clipped into a tiny task's range
+    assert knn.validate({}, DataShape(12, 3, "binary", 2))["n_neighbors"] == 3
+    assert knn.validate({}, DataShape(1000, 3, "binary", 2))["n_neighbors"] == 5
+
+
+def test_forest_max_features_is_an_exponent(make_task) -> None:
+    task = make_task("binary", n_rows=60, n_numeric=14, n_categorical=2)
+    rf = get_space("random_forest")
+    for exponent, expected in ((0.0, 1), (0.5, 4), (1.0, 16)):
+        est = rf.to_estimator({"max_features": exponent}, task)
+        assert est.named_steps["model"].max_features == expected
+
+
+def test_hgb_max_depth_none_and_categorical_features(make_task) -> None:
+    task = make_task("regression", n_rows=60, n_numeric=3, n_categorical=2)
+    hgb = get_space("hgb")
+    model = hgb.to_estimator({}, task).named_steps["model"]
+    assert model.max_depth is None and model.categorical_features == [3, 4]
+    assert hgb.to_estimator({"limit_depth": True, "max_depth": 4}, task).named_steps["model"].max_depth == 4
+    assert model.early_stopping is False  # 60 rows: no validation split
+    assert hgb.to_estimator({}, make_task("regression", n_rows=400)).named_steps["model"].early_stopping is True
+
+
+def test_size_cap_lowers_only_size_parameters(make_task) -> None:
+    task = make_task("binary", n_rows=60)
+    hgb = get_space("hgb").to_estimator({"max_iter": 500}, task, size_cap=8).named_steps["model"]
+    assert hgb.max_iter == 8 and hgb.max_leaf_nodes == 31
+    rf = get_space("random_forest").to_estimator({}, task, size_cap=8).named_steps["model"]
+    assert rf.n_estimators == 8
+    lr = get_space("linear").to_estimator({}, task, size_cap=8).named_steps["model"]
+    assert lr.max_iter == 1000
+
+
+def test_unsupported_task_is_a_config_error(make_task) -> None:
+    task = make_task("binary", n_rows=MAX_SVM_ROWS + 1, n_numeric=1, n_categorical=0, missing=0.0)
+    with pytest.raises(ConfigError, match="svm is skipped"):
+        get_space("svm").to_estimator({}, task)
