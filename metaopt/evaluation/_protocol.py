@@ -79,7 +79,8 @@ class Protocol:
         passes; the evaluation is then recorded with status ``"timeout"``. ``None``
         runs in the calling process without a limit.
     memory_limit
-        Address-space limit of the worker process in MiB (``RLIMIT_AS``, POSIX only);
+        MiB of address space a config may allocate in the worker process, beyond
+        what the worker's loaded libraries already use (``RLIMIT_AS``, POSIX only);
         a config that needs more fails with ``MemoryError`` and is recorded as
         ``"error"``. Setting it also runs the evaluation in a worker process.
     """
@@ -127,7 +128,7 @@ class Protocol:
         """The cheap protocol used to build the knowledge base.
 
         3 folds, at most 3,000 rows (stratified), per-kind default metric, 300 s per
-        evaluation and 4 GiB of address space per worker. Tens of thousands of such
+        evaluation and 4 GiB of extra address space per evaluation. Tens of thousands of such
         evaluations fit in a day on a few cores.
         """
         return cls(n_splits=3, seed=seed, max_rows=3_000, metric=None, time_limit=300.0, memory_limit=4096)

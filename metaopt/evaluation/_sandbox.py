@@ -10,7 +10,8 @@ evaluation is recorded as ``"timeout"``, and the next request starts a fresh wor
 
 The worker itself stops between folds once ``time_limit`` has passed, so most
 timeouts end without a kill. ``memory_limit`` is applied to the worker with
-``RLIMIT_AS`` for the duration of each request: an allocation beyond it raises
+``RLIMIT_AS`` for the duration of each request, as that many MiB beyond the address
+space the worker already uses (its loaded libraries): an allocation beyond it raises
 ``MemoryError`` inside the config's code, which is recorded as ``"error"``.
 
 Why a subprocess and not ``multiprocessing``: evaluations also run inside loky and
@@ -269,14 +270,24 @@ def _watch_parent(parent: int) -> None:
         time.sleep(0.5)
 
 
+def _address_space() -> int:
+    """Bytes of address space this process uses now (0 where unknown)."""
+    try:
+        with open("/proc/self/statm") as fh:
+            return int(fh.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, IndexError):  # pragma: no cover - not Linux
+        return 0
+
+
 def _set_memory_limit(mib: int | None) -> Any:
+    """Allow ``mib`` MiB of address space beyond what the worker already uses."""
     try:
         import resource
     except ImportError:  # pragma: no cover - not POSIX
         return None
     old = resource.getrlimit(resource.RLIMIT_AS)
     if mib is not None:
-        soft = mib * 1024 * 1024
+        soft = _address_space() + mib * 1024 * 1024
         hard = old[1]
         if hard != resource.RLIM_INFINITY:
             soft = min(soft, hard)
