@@ -1,0 +1,574 @@
+"""The knowledge-base builder (``metaopt kb build``): resumable, idempotent, distributable.
+
+For every task of a source the builder records
+
+1. a ``tasks`` row (``status="error"`` with the message when the task cannot be loaded
+   or its meta-features cannot be computed; that task then gets nothing else);
+2. a ``metafeatures`` row of the current meta-feature version;
+3. one ``evaluations`` row per job: for each algorithm, its default config plus
+   ``configs_per_algorithm`` configs of a scrambled Sobol design over its space, seeded
+   by ``(task_id, algorithm)`` so that the plan of a task never changes between runs.
+   An algorithm whose space does not support the task (``space.supports(shape)``
+   names a reason) gets one row with ``status="skipped"`` under its default config's
+   id and the reason as message, so ``kb info`` can say why it is missing and a
+   resumed build does not reconsider it.
+
+**Resume and idempotency.** The plan is deterministic, so the builder subtracts what the
+knowledge base already holds (by key, see :mod:`metaopt.kb._schema`) and runs only the
+rest. Results are appended in small atomic parts (every ``batch_size`` completions or
+``flush_seconds`` seconds, and at the end of each task), so a build killed at any moment
+(SIGKILL included) loses at most the evaluations in flight and the unflushed batch;
+restarted, it finishes with no duplicated and no lost completed evaluation. A second
+run over a complete knowledge base adds nothing. Failed evaluations (``error``,
+``timeout``) and tasks that failed to load are kept and not retried, unless
+``retry_failed`` is set (a retried success then wins over the failure in readers).
+
+**Parallelism.** Evaluations run through :func:`metaopt.evaluation.evaluate_many`: on
+local joblib (loky) worker processes (``n_jobs``) or, with ``scheduler``, on a
+``dask.distributed`` cluster. The builder process is the only writer; it holds the
+knowledge base's writer lock for the whole build.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import hashlib
+import logging
+import os
+import sys
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from metaopt._exceptions import ConfigError, KnowledgeBaseError
+from metaopt.kb._store import KnowledgeBase
+
+__all__ = ["BuildComponents", "BuildReport", "TaskPlan", "build", "plan_task"]
+
+logger = logging.getLogger("metaopt.kb.build")
+
+_THREAD_VARS = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")
+
+
+@dataclass
+class BuildComponents:
+    """The parts of metaopt that the builder drives (a seam for tests and alternatives).
+
+    :func:`default_components` wires in the real ones; tests may replace any of them.
+    """
+
+    get_source: Callable[[str], Any]
+    extract: Callable[[Any], Any]
+    mf_version: str
+    algorithms: Sequence[str]
+    get_space: Callable[[str], Any]
+    data_shape: Callable[[Any], Any]
+    config_id: Callable[[str, dict[str, Any]], str]
+    evaluate_many: Callable[..., Iterable[Any]]
+    make_job: Callable[[Any, str, dict[str, Any], Any], Any]
+    default_protocol: Callable[[], Any]
+
+
+def default_components() -> BuildComponents:
+    """The real task sources, meta-features, spaces and evaluation engine."""
+    from metaopt import evaluation, metafeatures, spaces
+    from metaopt.tasks import get_source
+
+    return BuildComponents(
+        get_source=get_source,
+        extract=metafeatures.extract,
+        mf_version=str(metafeatures.MF_VERSION),
+        algorithms=tuple(spaces.ALGORITHMS),
+        get_space=spaces.get_space,
+        data_shape=spaces.DataShape.of,
+        config_id=spaces.config_id,
+        evaluate_many=evaluation.evaluate_many,
+        make_job=lambda task, algorithm, params, protocol: evaluation.Job(
+            task=task, algorithm=algorithm, params=params, protocol=protocol
+        ),
+        default_protocol=evaluation.Protocol.kb,
+    )
+
+
+@dataclass
+class TaskPlan:
+    """What the builder wants the knowledge base to hold for one loaded task.
+
+    Attributes
+    ----------
+    jobs
+        ``(algorithm, config_id, params)`` of every evaluation, default config first.
+    skipped
+        ``(algorithm, config_id, params, reason)`` of algorithms not applicable.
+    """
+
+    task_id: str
+    jobs: list[tuple[str, str, dict[str, Any]]] = field(default_factory=list)
+    skipped: list[tuple[str, str, dict[str, Any], str]] = field(default_factory=list)
+
+    def keys(self, protocol_id: str) -> set[tuple[str, str, str, str]]:
+        """Evaluation keys of the plan (jobs and skipped rows)."""
+        out = {(self.task_id, a, c, protocol_id) for a, c, _ in self.jobs}
+        out |= {(self.task_id, a, c, protocol_id) for a, c, _, _ in self.skipped}
+        return out
+
+
+def _seed(*parts: str) -> int:
+    return int.from_bytes(hashlib.sha256("|".join(parts).encode()).digest()[:4], "little")
+
+
+def plan_task(
+    task: Any,
+    algorithms: Sequence[str],
+    configs_per_algorithm: int,
+    components: BuildComponents | None = None,
+) -> TaskPlan:
+    """The deterministic evaluation plan of ``task`` (see the module docstring)."""
+    comp = components or default_components()
+    shape = comp.data_shape(task)
+    plan = TaskPlan(task.task_id)
+    for algorithm in algorithms:
+        space = comp.get_space(algorithm)
+        default = dict(space.default(task.kind))
+        reason = space.supports(shape)
+        if reason:
+            plan.skipped.append((algorithm, comp.config_id(algorithm, default), default, str(reason)))
+            continue
+        seen: set[str] = set()
+        configs = [default, *space.design(configs_per_algorithm, shape, seed=_seed(task.task_id, algorithm))]
+        for params in configs:
+            cid = comp.config_id(algorithm, params)
+            if cid not in seen:
+                seen.add(cid)
+                plan.jobs.append((algorithm, cid, dict(params)))
+    return plan
+
+
+@dataclass
+class BuildReport:
+    """What a build did (returned by :func:`build`, printed by ``metaopt kb build``)."""
+
+    kb: str
+    source: str
+    protocol_id: str
+    tasks_selected: int = 0
+    tasks_loaded: int = 0
+    tasks_failed: int = 0
+    tasks_complete_before: int = 0
+    evaluations_planned: int = 0
+    evaluations_present: int = 0
+    evaluations_run: int = 0
+    evaluations_ok: int = 0
+    evaluations_failed: int = 0
+    skipped_rows: int = 0
+    parts_written: int = 0
+    seconds: float = 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        """The report as plain data."""
+        from dataclasses import asdict
+
+        return asdict(self)
+
+
+class _Progress:
+    """Progress display: a rich bar with ETA, plain log lines, or nothing."""
+
+    def __init__(self, mode: str, n_tasks: int, per_task_estimate: int) -> None:
+        self.mode = mode
+        self.n_tasks = n_tasks
+        self.per_task = per_task_estimate
+        self.tasks_done = 0
+        self.evals_done = 0
+        self.evals_total_known = 0
+        self.tasks_planned = 0
+        self.start = time.monotonic()
+        self.last_log = 0.0
+        self._rich: Any = None
+        if mode == "rich":
+            from rich.progress import (
+                BarColumn,
+                MofNCompleteColumn,
+                Progress,
+                TextColumn,
+                TimeElapsedColumn,
+                TimeRemainingColumn,
+            )
+
+            self._rich = Progress(
+                TextColumn("{task.description}"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TimeElapsedColumn(),
+                TextColumn("eta"),
+                TimeRemainingColumn(),
+                transient=False,
+            )
+            self._tasks_bar = self._rich.add_task("tasks", total=n_tasks)
+            self._evals_bar = self._rich.add_task("evaluations", total=self._estimate())
+            self._rich.start()
+
+    def _estimate(self) -> int:
+        remaining = max(self.n_tasks - self.tasks_planned, 0)
+        return self.evals_total_known + remaining * self.per_task
+
+    def planned(self, n_jobs: int) -> None:
+        self.tasks_planned += 1
+        self.evals_total_known += n_jobs
+        if self._rich is not None:
+            self._rich.update(self._evals_bar, total=self._estimate())
+
+    def task_done(self, task_id: str) -> None:
+        self.tasks_done += 1
+        if self._rich is not None:
+            self._rich.update(self._tasks_bar, completed=self.tasks_done, description=f"tasks ({task_id})")
+        self.log(f"task {task_id} done", force=self.mode == "log")
+
+    def evaluated(self, n: int = 1) -> None:
+        self.evals_done += n
+        if self._rich is not None:
+            self._rich.update(self._evals_bar, completed=self.evals_done)
+        self.log("")
+
+    def eta(self) -> str:
+        elapsed = time.monotonic() - self.start
+        total = self._estimate()
+        if self.evals_done == 0 or total <= self.evals_done:
+            return "?"
+        left = elapsed / self.evals_done * (total - self.evals_done)
+        h, rem = divmod(int(left), 3600)
+        return f"{h}h{rem // 60:02d}m" if h else f"{rem // 60}m{rem % 60:02d}s"
+
+    def log(self, message: str, force: bool = False) -> None:
+        if self.mode != "log":
+            return
+        now = time.monotonic()
+        if not force and now - self.last_log < 30:
+            return
+        self.last_log = now
+        rate = self.evals_done / max(now - self.start, 1e-9)
+        line = (
+            f"[kb build] tasks {self.tasks_done}/{self.n_tasks}, evaluations "
+            f"{self.evals_done}/~{self._estimate()} ({rate:.2f}/s, eta {self.eta()})"
+        )
+        print(f"{line} {message}".rstrip(), file=sys.stderr, flush=True)
+
+    def close(self) -> None:
+        if self._rich is not None:
+            self._rich.stop()
+
+
+class _Writer:
+    """Buffers evaluation rows and appends them as small atomic parts."""
+
+    def __init__(self, kb: KnowledgeBase, batch_size: int, flush_seconds: float, report: BuildReport,
+                 compact_every: int | None) -> None:
+        self.kb = kb
+        self.batch_size = max(int(batch_size), 1)
+        self.flush_seconds = flush_seconds
+        self.report = report
+        self.compact_every = compact_every
+        self.buffer: list[Mapping[str, Any]] = []
+        self.last_flush = time.monotonic()
+
+    def add(self, record: Mapping[str, Any]) -> None:
+        self.buffer.append(record)
+        if len(self.buffer) >= self.batch_size or time.monotonic() - self.last_flush >= self.flush_seconds:
+            self.flush()
+
+    def flush(self) -> None:
+        self.last_flush = time.monotonic()
+        if not self.buffer:
+            return
+        rows, self.buffer = self.buffer, []
+        self.kb.append("evaluations", rows)
+        self.report.parts_written += 1
+        if self.compact_every and self.kb.n_parts("evaluations") > self.compact_every:
+            self.kb.compact(["evaluations"])
+
+
+def _select(entries: list[Any], tasks: Sequence[str] | None, limit_tasks: int | None,
+            max_rows: int | None, shard: tuple[int, int] | None) -> list[Any]:
+    out = []
+    for e in entries:
+        if tasks and not any(
+            fnmatch.fnmatchcase(e.task_id, pat) or fnmatch.fnmatchcase(e.name, pat) for pat in tasks
+        ):
+            continue
+        if max_rows is not None and e.n_rows is not None and e.n_rows > max_rows:
+            continue
+        if shard is not None and _seed(e.task_id) % shard[1] != shard[0]:
+            continue
+        out.append(e)
+    return out[:limit_tasks] if limit_tasks is not None else out
+
+
+def _task_row(entry: Any, task: Any | None, status: str, message: str) -> dict[str, Any]:
+    row: dict[str, Any] = {
+        "task_id": entry.task_id,
+        "source": task.source if task is not None else str(entry.source).split(":")[0],
+        "source_spec": entry.source,
+        "name": entry.name,
+        "group": (task.group if task is not None else entry.group) or entry.name,
+        "kind": task.kind if task is not None else entry.kind,
+        "target": task.target if task is not None else entry.target,
+        "n_rows": float(task.n_rows) if task is not None else float("nan"),
+        "n_features": float(task.n_features) if task is not None else float("nan"),
+        "n_numeric": float(len(task.numeric_columns)) if task is not None else float("nan"),
+        "n_categorical": float(len(task.categorical_columns)) if task is not None else float("nan"),
+        "n_classes": float(len(task.classes)) if task is not None else float("nan"),
+        "status": status,
+        "message": message,
+        "entry": entry.to_dict() if hasattr(entry, "to_dict") else dict(entry),
+        "provenance": dict(getattr(task, "provenance", {}) or {}),
+        "added_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+    }
+    return row
+
+
+def _error_text(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {exc}"[:500]
+
+
+def parse_shard(text: str | None) -> tuple[int, int] | None:
+    """Parse ``"K/N"`` (shard K of N, 0-based) into ``(K, N)``."""
+    if text is None:
+        return None
+    try:
+        k, n = (int(x) for x in text.split("/"))
+    except ValueError:
+        raise ConfigError(f"--shard must look like K/N (e.g. 0/4), got {text!r}") from None
+    if n < 1 or not 0 <= k < n:
+        raise ConfigError(f"--shard {text!r}: need 0 <= K < N", "e.g. 0/4, 1/4, 2/4, 3/4")
+    return k, n
+
+
+def build(
+    kb: str | os.PathLike[str] | KnowledgeBase | None,
+    source: str,
+    *,
+    algorithms: Sequence[str] | None = None,
+    configs_per_algorithm: int = 32,
+    n_jobs: int = 1,
+    scheduler: str | None = None,
+    protocol: Any | None = None,
+    tasks: Sequence[str] | None = None,
+    limit_tasks: int | None = None,
+    max_rows: int | None = None,
+    shard: tuple[int, int] | None = None,
+    batch_size: int = 8,
+    flush_seconds: float = 20.0,
+    retry_failed: bool = False,
+    compact: bool = True,
+    progress: str = "none",
+    components: BuildComponents | None = None,
+) -> BuildReport:
+    """Fill a knowledge base from a task source; resumable and idempotent.
+
+    Parameters
+    ----------
+    kb
+        The knowledge base (created if the directory holds none); ``None`` means
+        :func:`~metaopt.kb.default_kb_path`.
+    source
+        Task source spec: ``openml:OpenML-CC18``, ``corpus``, ``corpus:keel``, ``dir:PATH``.
+    algorithms
+        Algorithms to evaluate (default: all of :data:`metaopt.spaces.ALGORITHMS`).
+    configs_per_algorithm
+        Design configs per algorithm and task, on top of the default config.
+    n_jobs
+        Local worker processes (ignored with ``scheduler``).
+    scheduler
+        Address of a ``dask.distributed`` scheduler (``tcp://host:8786``): evaluations
+        run on its workers.
+    protocol
+        Evaluation protocol (default :meth:`Protocol.kb`). A knowledge base holds one
+        protocol; building with another one is an error.
+    tasks
+        Only tasks whose id or name matches one of these shell patterns.
+    limit_tasks
+        At most this many tasks (after the other filters).
+    max_rows
+        Skip tasks whose (known) number of rows is larger.
+    shard
+        ``(k, n)``: only tasks whose id hashes to ``k`` modulo ``n`` (for splitting one
+        build over several independent machines, each with its own ``kb``).
+    batch_size, flush_seconds
+        Append results every ``batch_size`` completions or ``flush_seconds`` seconds.
+    retry_failed
+        Re-run failed evaluations and reload tasks that failed to load.
+    compact
+        Merge parts when there are many, and at the end of the build.
+    progress
+        ``"rich"`` (progress bars with ETA), ``"log"`` (a line on stderr every 30 s and
+        per task, for ``nohup`` runs) or ``"none"``.
+    components
+        Replacement components (tests); the real ones by default.
+
+    Returns
+    -------
+    BuildReport
+
+    Raises
+    ------
+    KnowledgeBaseError
+        If the knowledge base was built with another protocol, or another build holds it.
+    SourceError
+        If the source cannot list its tasks.
+    """
+    t0 = time.monotonic()
+    comp = components or default_components()
+    for var in _THREAD_VARS:
+        os.environ.setdefault(var, "1")
+    if configs_per_algorithm < 0:
+        raise ConfigError(f"--configs-per-algorithm must be >= 0, got {configs_per_algorithm}")
+    algorithms = list(algorithms) if algorithms else list(comp.algorithms)
+    unknown = [a for a in algorithms if a not in comp.algorithms]
+    if unknown:
+        raise ConfigError(f"unknown algorithms {unknown}", f"choose from {list(comp.algorithms)}")
+    protocol = protocol if protocol is not None else comp.default_protocol()
+    pid = str(protocol.protocol_id)
+
+    if isinstance(kb, KnowledgeBase):
+        store = kb
+    else:
+        from metaopt.kb._store import default_kb_path
+
+        store = KnowledgeBase.create(Path(kb) if kb is not None else default_kb_path(), exist_ok=True)
+    known_pid = store.manifest.get("protocol_id")
+    if known_pid not in (None, pid):
+        raise KnowledgeBaseError(
+            f"the knowledge base {store.path} holds evaluations under protocol {known_pid}, "
+            f"this build uses {pid}",
+            "build into another --kb directory, or use the protocol it was built with",
+        )
+    report = BuildReport(kb=str(store.path), source=source, protocol_id=pid)
+
+    task_source = comp.get_source(source)
+    entries = _select(list(task_source.entries()), tasks, limit_tasks, max_rows, shard)
+    report.tasks_selected = len(entries)
+
+    with store.writer():
+        store.update_manifest(protocol_id=pid, mf_version=comp.mf_version,
+                              protocol=protocol.to_dict() if hasattr(protocol, "to_dict") else None)
+        task_rows = store.read("tasks", ["task_id", "status"])
+        task_status = dict(zip(task_rows["task_id"], task_rows["status"])) if len(task_rows) else {}
+        mf_keys = store.keys("metafeatures")
+        ev = store.read("evaluations", ["task_id", "algorithm", "config_id", "protocol_id", "status"])
+        done: dict[tuple[str, ...], str] = {}
+        if len(ev):
+            ev = ev[ev["protocol_id"] == pid]
+            keys = ev[["task_id", "algorithm", "config_id", "protocol_id"]].itertuples(index=False, name=None)
+            done = dict(zip(keys, ev["status"]))
+        per_task = len(algorithms) * (configs_per_algorithm + 1)
+        bar = _Progress(progress, len(entries), per_task)
+        writer = _Writer(store, batch_size, flush_seconds, report, 256 if compact else None)
+        try:
+            for entry in entries:
+                _build_task(store, comp, task_source, entry, algorithms, configs_per_algorithm, protocol, pid,
+                            n_jobs, scheduler, max_rows, retry_failed, task_status, mf_keys, done,
+                            writer, bar, report)
+                writer.flush()
+                bar.task_done(entry.task_id)
+        finally:
+            writer.flush()
+            bar.close()
+        if compact:
+            store.compact()
+    report.seconds = round(time.monotonic() - t0, 3)
+    return report
+
+
+def _build_task(store: KnowledgeBase, comp: BuildComponents, task_source: Any, entry: Any, algorithms: Sequence[str],
+                n_configs: int, protocol: Any, pid: str, n_jobs: int, scheduler: str | None,
+                max_rows: int | None, retry_failed: bool, task_status: dict[str, str], mf_keys: set[tuple[str, ...]],
+                done: dict[tuple[str, ...], str], writer: _Writer, bar: _Progress,
+                report: BuildReport) -> None:
+    status = task_status.get(entry.task_id)
+    if status is not None and status != "ok" and not retry_failed:
+        report.tasks_failed += 1
+        bar.planned(0)
+        return
+    try:
+        task = task_source.load(entry)
+    except Exception as exc:  # noqa: BLE001 - a task that cannot load is a row, not a crash
+        logger.warning("task %s failed to load: %s", entry.task_id, exc)
+        if status is None or retry_failed:
+            store.append("tasks", [_task_row(entry, None, "error", _error_text(exc))])
+            task_status[entry.task_id] = "error"
+        report.tasks_failed += 1
+        bar.planned(0)
+        return
+    if max_rows is not None and task.n_rows > max_rows:
+        logger.info("task %s has %d rows > max_rows %d: not built", entry.task_id, task.n_rows, max_rows)
+        bar.planned(0)
+        return
+    mf_key = (task.task_id, comp.mf_version)
+    if mf_key not in mf_keys:
+        try:
+            mf = comp.extract(task)
+        except Exception as exc:  # noqa: BLE001
+            logger.warning("meta-features of %s failed: %s", entry.task_id, exc)
+            if status is None or retry_failed:
+                store.append("tasks", [_task_row(entry, task, "error", "meta-features: " + _error_text(exc))])
+                task_status[entry.task_id] = "error"
+            report.tasks_failed += 1
+            bar.planned(0)
+            return
+        version = str(getattr(mf, "version", comp.mf_version))
+        values = mf.to_dict() if hasattr(mf, "to_dict") else dict(mf)
+        store.add_metafeatures([(task.task_id, version, values)])
+        mf_keys.add((task.task_id, version))
+    if status != "ok":
+        store.append("tasks", [_task_row(entry, task, "ok", "")])
+        task_status[entry.task_id] = "ok"
+    report.tasks_loaded += 1
+
+    plan = plan_task(task, algorithms, n_configs, comp)
+    n_planned = len(plan.jobs) + len(plan.skipped)
+    report.evaluations_planned += n_planned
+
+    def wanted(key: tuple[str, ...]) -> bool:
+        have = done.get(key)
+        return have is None or (retry_failed and have in ("error", "timeout"))
+
+    for algorithm, cid, params, reason in plan.skipped:
+        key = (task.task_id, algorithm, cid, pid)
+        if key in done:
+            continue
+        writer.add({
+            "task_id": task.task_id, "algorithm": algorithm, "config_id": cid,
+            "params": params, "protocol_id": pid, "status": "skipped", "message": reason,
+            "seed": getattr(protocol, "seed", 0),
+        })
+        done[key] = "skipped"
+        report.skipped_rows += 1
+    jobs = [(a, c, p) for a, c, p in plan.jobs if wanted((task.task_id, a, c, pid))]
+    present = n_planned - len(jobs) - sum(
+        1 for a, c, _, _ in plan.skipped if done.get((task.task_id, a, c, pid)) == "skipped"
+    )
+    report.evaluations_present += max(present, 0)
+    if not jobs:
+        report.tasks_complete_before += 1
+    bar.planned(len(jobs))
+    if not jobs:
+        return
+    backend = "dask" if scheduler else "loky"
+    evaluations = comp.evaluate_many(
+        [comp.make_job(task, a, p, protocol) for a, _, p in jobs],
+        n_jobs=n_jobs, backend=backend, scheduler=scheduler,
+    )
+    for evaluation in evaluations:
+        record = evaluation.to_record() if hasattr(evaluation, "to_record") else dict(evaluation)
+        record.setdefault("protocol_id", pid)
+        writer.add(record)
+        key = (str(record["task_id"]), str(record["algorithm"]), str(record["config_id"]), pid)
+        done[key] = str(record["status"])
+        report.evaluations_run += 1
+        if record["status"] == "ok":
+            report.evaluations_ok += 1
+        else:
+            report.evaluations_failed += 1
+        bar.evaluated()
