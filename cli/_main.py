@@ -7,6 +7,7 @@ from metaopt.cli._app import app
 # Each import registers one command (or command group) on `app`.
 from metaopt.cli import _info  # noqa: E402,F401  metaopt info
 from metaopt.cli import _metafeatures  # noqa: E402,F401  metaopt metafeatures
+from metaopt.cli import _kb  # noqa: E402,F401  metaopt kb info | build | compact
 
 __all__ = ["app", "main"]
 

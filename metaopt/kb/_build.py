@@ -42,7 +42,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from metaopt._exceptions import ConfigError, KnowledgeBaseError
+from metaopt._exceptions import ConfigError, KnowledgeBaseError, MetaoptError
 from metaopt.kb._store import KnowledgeBase
 
 __all__ = ["BuildComponents", "BuildReport", "TaskPlan", "build", "plan_task"]
@@ -67,7 +67,7 @@ class BuildComponents:
     data_shape: Callable[[Any], Any]
     config_id: Callable[[str, dict[str, Any]], str]
     evaluate_many: Callable[..., Iterable[Any]]
-    make_job: Callable[[Any, str, dict[str, Any], Any], Any]
+    make_job: Callable[[Any, str, dict[str, Any]], Any]
     default_protocol: Callable[[], Any]
 
 
@@ -79,15 +79,13 @@ def default_components() -> BuildComponents:
     return BuildComponents(
         get_source=get_source,
         extract=metafeatures.extract,
-        mf_version=str(metafeatures.MF_VERSION),
+        mf_version=str(metafeatures.VERSION),
         algorithms=tuple(spaces.ALGORITHMS),
         get_space=spaces.get_space,
         data_shape=spaces.DataShape.of,
         config_id=spaces.config_id,
         evaluate_many=evaluation.evaluate_many,
-        make_job=lambda task, algorithm, params, protocol: evaluation.Job(
-            task=task, algorithm=algorithm, params=params, protocol=protocol
-        ),
+        make_job=evaluation.Job,
         default_protocol=evaluation.Protocol.kb,
     )
 
@@ -556,10 +554,21 @@ def _build_task(store: KnowledgeBase, comp: BuildComponents, task_source: Any, e
     if not jobs:
         return
     backend = "dask" if scheduler else "loky"
-    evaluations = comp.evaluate_many(
-        [comp.make_job(task, a, p, protocol) for a, _, p in jobs],
-        n_jobs=n_jobs, backend=backend, scheduler=scheduler,
-    )
+    try:
+        evaluations: Iterable[Any] = comp.evaluate_many(
+            [comp.make_job(task, a, p) for a, _, p in jobs], protocol,
+            n_jobs=-1 if scheduler and n_jobs == 1 else n_jobs, backend=backend, scheduler=scheduler,
+        )
+    except MetaoptError as exc:
+        # The protocol cannot be applied to this task at all (too few rows, a class
+        # with one example): every planned job becomes an error row.
+        logger.warning("task %s cannot be evaluated: %s", task.task_id, exc)
+        evaluations = [
+            {"task_id": task.task_id, "algorithm": a, "config_id": c, "params": p,
+             "protocol_id": pid, "status": "error", "message": _error_text(exc),
+             "seed": getattr(protocol, "seed", 0)}
+            for a, c, p in jobs
+        ]
     for evaluation in evaluations:
         record = evaluation.to_record() if hasattr(evaluation, "to_record") else dict(evaluation)
         record.setdefault("protocol_id", pid)

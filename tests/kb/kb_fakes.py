@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from metaopt._exceptions import DataError
+from metaopt._exceptions import DataError, EvaluationError
 from metaopt.kb._build import BuildComponents
 from metaopt.tasks import Task
 
@@ -117,10 +117,14 @@ def fake_config_id(algorithm: str, params: dict[str, Any]) -> str:
     return hashlib.sha256(json.dumps([algorithm, params], sort_keys=True).encode()).hexdigest()[:16]
 
 
-def fake_evaluate_many(jobs: list[tuple], n_jobs: int = 1, backend: str = "loky", scheduler: Any = None):
+def fake_evaluate_many(jobs: list[tuple], protocol: Any, *, n_jobs: int = 1, backend: str = "loky",
+                       scheduler: Any = None):
     """Yield one record per job; ``depth == 8`` fails; ``$FAKE_EVAL_DELAY`` seconds each."""
     delay = float(os.environ.get("FAKE_EVAL_DELAY", "0"))
-    for task, algorithm, params, protocol in jobs:
+    jobs = list(jobs)
+    if any(task.n_rows < 10 for task, _, _ in jobs):
+        raise EvaluationError("the task has fewer than 10 rows", "add rows")
+    for task, algorithm, params in jobs:
         if delay:
             time.sleep(delay)
         cid = fake_config_id(algorithm, params)
@@ -161,6 +165,6 @@ def components(specs: list[tuple[str, str, int]] | None = None,
         data_shape=lambda t: Shape(t.n_rows, t.n_features, t.kind),
         config_id=fake_config_id,
         evaluate_many=fake_evaluate_many,
-        make_job=lambda task, algorithm, params, protocol: (task, algorithm, params, protocol),
+        make_job=lambda task, algorithm, params: (task, algorithm, params),
         default_protocol=FakeProtocol,
     )
