@@ -23,6 +23,8 @@ __all__ = [
     "coerce_numeric",
     "datetime_parts",
     "is_missing_token",
+    "is_numeric_like",
+    "numeric_block",
     "to_label_strings",
 ]
 
@@ -91,22 +93,45 @@ def coerce_numeric(s: pd.Series) -> tuple[pd.Series, Counter[str], int]:
     bad: Counter[str] = Counter()
     if isinstance(s.dtype, pd.CategoricalDtype):
         s = s.astype(object)
-    if pd.api.types.is_bool_dtype(s.dtype) or pd.api.types.is_numeric_dtype(s.dtype):
-        values = s.astype("float64")
+    if is_numeric_like(s.dtype):
+        arr = np.require(s.to_numpy(dtype="float64", na_value=np.nan), requirements=["W"])
     elif pd.api.types.is_datetime64_any_dtype(s.dtype):
-        values = pd.Series(np.nan, index=s.index, name=s.name, dtype="float64")
+        arr = np.full(len(s), np.nan)
     else:
         cleaned = _clean_strings(s)
-        values = pd.to_numeric(cleaned, errors="coerce").astype("float64")
-        failed = values.isna() & cleaned.notna()
+        values = pd.to_numeric(cleaned, errors="coerce")
+        arr = np.asarray(values, dtype="float64").copy()
+        failed = np.isnan(arr) & cleaned.notna().to_numpy()
         if failed.any():
             bad.update(cleaned[failed].astype(str).tolist())
-    arr = values.to_numpy(dtype="float64", copy=True)
     inf = np.isinf(arr)
     n_inf = int(inf.sum())
     if n_inf:
         arr[inf] = np.nan
     return pd.Series(arr, index=s.index, name=s.name, dtype="float64"), bad, n_inf
+
+
+def is_numeric_like(dtype: Any) -> bool:
+    """True for boolean and real numeric dtypes (numpy or pandas nullable)."""
+    return (
+        pd.api.types.is_bool_dtype(dtype)
+        or (pd.api.types.is_numeric_dtype(dtype) and not pd.api.types.is_complex_dtype(dtype))
+    ) and not isinstance(dtype, pd.CategoricalDtype)
+
+
+def numeric_block(frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """All columns of a frame of numeric-like dtypes as one ``float64`` array.
+
+    Returns the (Fortran-ordered) array with ±inf replaced by NaN and the number of
+    infinite values per column. The vectorised path of :func:`coerce_numeric`.
+    """
+    # Under copy-on-write a view of the caller's data is read-only: np.require copies it.
+    arr = np.require(frame.to_numpy(dtype="float64", na_value=np.nan), requirements=["F", "W"])
+    inf = np.isinf(arr)
+    n_inf = inf.sum(axis=0)
+    if n_inf.any():
+        arr[inf] = np.nan
+    return arr, n_inf
 
 
 def to_label_strings(s: pd.Series) -> pd.Series:

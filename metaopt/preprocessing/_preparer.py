@@ -16,6 +16,8 @@ from metaopt.preprocessing._coerce import (
     coerce_datetime,
     coerce_numeric,
     datetime_parts,
+    is_numeric_like,
+    numeric_block,
 )
 
 __all__ = ["ROLES", "TabularPreparer"]
@@ -232,25 +234,34 @@ class TabularPreparer(TransformerMixin, BaseEstimator):
         missing = self._missing_columns(frame, self.roles_)
         if missing:
             self._raise_missing(frame, missing)
-        out: dict[str, pd.Series] = {}
+        out: dict[str, Any] = {}
+        dtypes = frame.dtypes.to_dict()
+        fast = [
+            c
+            for c, r in self.roles_.items()
+            if r == "numeric" and c in dtypes and is_numeric_like(dtypes[c])
+        ]
+        block = numeric_block(frame[fast])[0] if fast else None
+        fast_pos = {c: j for j, c in enumerate(fast)}
         for col, role in self.roles_.items():
             if role == "numeric":
-                out[col] = coerce_numeric(frame[col])[0]
+                j = fast_pos.get(col)
+                out[col] = block[:, j] if j is not None else coerce_numeric(frame[col])[0].to_numpy()  # type: ignore[index]
             elif role == "categorical":
-                out[col] = coerce_categorical(frame[col], self.categories_[col])
+                out[col] = coerce_categorical(frame[col], self.categories_[col]).array
             else:
                 wanted = self.datetime_parts_[col]
                 if col in frame.columns:
                     expanded = datetime_parts(coerce_datetime(frame[col]))
                     for p in wanted:
-                        out[f"{col}__{p}"] = expanded[p].rename(f"{col}__{p}")
+                        out[f"{col}__{p}"] = expanded[p].to_numpy()
                 else:
                     for p in wanted:
                         name = f"{col}__{p}"
                         if name in frame.columns:
-                            out[name] = coerce_numeric(frame[name])[0]
+                            out[name] = coerce_numeric(frame[name])[0].to_numpy()
                         else:
-                            out[name] = pd.Series(np.nan, index=frame.index, name=name)
+                            out[name] = np.full(frame.shape[0], np.nan)
         result = pd.DataFrame(out, index=frame.index)
         if not out:
             result = pd.DataFrame(index=frame.index)

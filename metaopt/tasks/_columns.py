@@ -13,7 +13,13 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from metaopt.preprocessing._coerce import coerce_datetime, coerce_numeric, to_label_strings
+from metaopt.preprocessing._coerce import (
+    coerce_datetime,
+    coerce_numeric,
+    is_numeric_like,
+    numeric_block,
+    to_label_strings,
+)
 
 __all__ = [
     "INT_CATEGORICAL_MAX",
@@ -74,6 +80,51 @@ def _numeric_role(col: str, values: pd.Series, n_rows: int, out: ColumnTyping) -
     out.roles[col] = "numeric"
 
 
+def _block_stats(
+    frame: pd.DataFrame, n_rows: int
+) -> dict[str, tuple[str, int, str | None, bool, bool]]:
+    """Vectorised typing of numeric-dtype columns.
+
+    Returns col -> (role or '', n_inf, drop reason or None, all missing, constant).
+    """
+    cols = [c for c, t in frame.dtypes.items() if is_numeric_like(t)]
+    if not cols:
+        return {}
+    arr, n_inf = numeric_block(frame[cols])
+    nan = np.isnan(arr)
+    n_present = (~nan).sum(axis=0)
+    integral = np.all(nan | (np.mod(np.where(nan, 0.0, arr), 1) == 0), axis=0) & (n_present > 0)
+    result: dict[str, tuple[str, int, str | None, bool, bool]] = {}
+    with np.errstate(all="ignore"):
+        present_any = n_present > 0
+        safe = np.where(nan, np.inf, arr)
+        mins = safe.min(axis=0) if n_rows else np.zeros(len(cols))
+        safe = np.where(nan, -np.inf, arr)
+        maxs = safe.max(axis=0) if n_rows else np.zeros(len(cols))
+    constant = present_any & (n_present == n_rows) & (mins == maxs)
+    idx = np.flatnonzero(integral)
+    n_distinct = np.zeros(len(cols), dtype=int)
+    if idx.size:
+        srt = np.sort(arr[:, idx], axis=0)  # NaN last
+        change = (srt[1:] != srt[:-1]) & ~np.isnan(srt[1:])
+        n_distinct[idx] = np.where(n_present[idx] > 0, 1 + change.sum(axis=0), 0)
+    span = maxs - mins
+    for j, col in enumerate(cols):
+        role, reason = "numeric", None
+        if integral[j]:
+            if (
+                n_rows >= _ID_MIN_ROWS
+                and n_present[j] == n_rows
+                and n_distinct[j] == n_rows
+                and span[j] == n_rows - 1
+            ):
+                role, reason = "", "identifier: a row counter (consecutive integers, one per row)"
+            elif 0 < n_distinct[j] <= INT_CATEGORICAL_MAX:
+                role = "categorical"
+        result[col] = (role, int(n_inf[j]), reason, not present_any[j], bool(constant[j]))
+    return result
+
+
 def _looks_like_dates(present: pd.Series) -> bool:
     sample = present.iloc[:200].astype(str).str.strip()
     matches = sample.str.match(_DATE_LIKE)
@@ -123,10 +174,23 @@ def infer_roles(frame: pd.DataFrame, declared: dict[str, str] | None = None) -> 
     inf_counts: dict[str, int] = {}
     all_missing: list[str] = []
     constant: list[str] = []
-    for col in frame.columns:
-        s = frame[col]
+    block = _block_stats(frame, n_rows)
+    for col, dtype in frame.dtypes.items():
         decl = declared.get(col)
-        dtype = s.dtype
+        if col in block and decl is None:
+            role, n_inf, reason, empty, const = block[col]
+            if n_inf:
+                inf_counts[col] = n_inf
+            if reason is not None:
+                out.dropped[col] = reason
+                continue
+            out.roles[col] = role
+            if empty:
+                all_missing.append(col)
+            elif const:
+                constant.append(col)
+            continue
+        s = frame[col]
         if decl == "nominal":
             out.roles[col] = "categorical"
         elif decl == "date":
@@ -135,14 +199,22 @@ def infer_roles(frame: pd.DataFrame, declared: dict[str, str] | None = None) -> 
             out.roles[col] = "categorical"
         elif pd.api.types.is_datetime64_any_dtype(dtype):
             out.roles[col] = "datetime"
-        elif pd.api.types.is_numeric_dtype(dtype) and not pd.api.types.is_complex_dtype(dtype):
-            values, _, n_inf = coerce_numeric(s)
+        elif col in block:
+            role, n_inf, reason, empty, const = block[col]
             if n_inf:
                 inf_counts[col] = n_inf
             if decl == "numeric":
                 out.roles[col] = "numeric"
+            elif reason is not None:
+                out.dropped[col] = reason
+                continue
             else:
-                _numeric_role(col, values, n_rows, out)
+                out.roles[col] = role
+            if empty:
+                all_missing.append(col)
+            elif const:
+                constant.append(col)
+            continue
         elif pd.api.types.is_string_dtype(dtype) or pd.api.types.is_object_dtype(dtype):
             values, bad, n_inf = coerce_numeric(s)
             n_numbers = int(values.notna().sum()) + n_inf

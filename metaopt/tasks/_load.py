@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import difflib
 import hashlib
+from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -48,7 +49,7 @@ def _frame_hash(frame: pd.DataFrame) -> str:
 
 def _check_columns(frame: pd.DataFrame, where: str) -> pd.DataFrame:
     names = [str(c).strip() for c in frame.columns]
-    dups = sorted({n for n in names if names.count(n) > 1})
+    dups = sorted(n for n, k in Counter(names).items() if k > 1)
     if dups:
         raise ColumnError(
             f"column names must be unique, but {where} repeats "

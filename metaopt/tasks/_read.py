@@ -13,6 +13,7 @@ import csv
 import hashlib
 import io
 import re
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -394,7 +395,7 @@ def _read_arff(path: Path, data: bytes) -> RawTable:
             + ("no @attribute lines" if not names else "no @data section"),
             "check the file, or export it as CSV",
         )
-    dups = sorted({n for n in names if names.count(n) > 1})
+    dups = sorted(n for n, k in Counter(names).items() if k > 1)
     if dups:
         raise ColumnError(
             f"column names must be unique, but ARFF file {str(path)!r} declares "
@@ -404,19 +405,22 @@ def _read_arff(path: Path, data: bytes) -> RawTable:
     body = [ln for ln in lines[data_start:] if ln.strip() and not ln.lstrip().startswith("%")]
     n_cols = len(names)
     rows: list[list[str | None]] = []
+    # Values a sparse row leaves out are 0: the number 0, or a nominal's first label.
+    sparse_default = [
+        nominal[n][0] if declared[n] == "nominal" and nominal[n] else "0" for n in names
+    ]
     for j, line in enumerate(body):
         s = line.strip()
         if s.startswith("{"):
-            row: list[str | None] = ["0"] * n_cols
-            for name in names:
-                if declared[name] == "nominal" and nominal[name]:
-                    row[names.index(name)] = nominal[name][0]
+            row: list[str | None] = list(sparse_default)
             for f in _split_fields(s[1 : s.rfind("}")]):
                 if f is None or not f.strip():
                     continue
                 idx, _, value = f.strip().partition(" ")
                 try:
                     k = int(idx)
+                    if not 0 <= k < n_cols:
+                        raise ValueError(k)
                 except ValueError:
                     raise DataFormatError(
                         f"ARFF file {str(path)!r}: sparse row {j + 1} has entry {f!r}",
@@ -501,7 +505,7 @@ def read_table(path: str | Path) -> tuple[RawTable, bytes]:
                 f"Parquet file {str(path)!r} cannot be read: {exc}", "check the file"
             ) from exc
         frame.columns = [str(c) for c in frame.columns]
-        dups = sorted({c for c in frame.columns if list(frame.columns).count(c) > 1})
+        dups = sorted(c for c, k in Counter(frame.columns).items() if k > 1)
         if dups:
             raise ColumnError(
                 f"column names must be unique, but {str(path)!r} repeats {dups[:5]}",
