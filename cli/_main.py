@@ -8,6 +8,7 @@ from metaopt.cli._app import app
 from metaopt.cli import _info  # noqa: E402,F401  metaopt info
 from metaopt.cli import _metafeatures  # noqa: E402,F401  metaopt metafeatures
 from metaopt.cli import _kb  # noqa: E402,F401  metaopt kb info | build | compact
+from metaopt.cli import _evaluate  # noqa: E402,F401  metaopt evaluate
 
 __all__ = ["app", "main"]
 
