@@ -33,6 +33,10 @@ _LAZY: dict[str, str] = {
     "load_task": "metaopt.tasks",
     "get_source": "metaopt.tasks",
     "estimator_from_spec": "metaopt.spaces",
+    "evaluate": "metaopt.evaluation",
+    "evaluate_many": "metaopt.evaluation",
+    "Protocol": "metaopt.evaluation",
+    "Evaluation": "metaopt.evaluation",
 }
 
 __all__ = [
