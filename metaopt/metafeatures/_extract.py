@@ -7,7 +7,9 @@ because learned models are tied to it.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
+from typing import Any
 
 import numpy as np
 
@@ -60,6 +62,14 @@ def describe() -> list[tuple[str, str, str]]:
     return [(n, FEATURE_GROUPS[n], FEATURE_DESCRIPTIONS[n]) for n in FEATURE_NAMES]
 
 
+@functools.cache
+def _controller() -> Any:
+    """One threadpoolctl controller per process (scanning the loaded libraries is slow)."""
+    from threadpoolctl import ThreadpoolController
+
+    return ThreadpoolController()
+
+
 def _select(groups: Iterable[str] | None) -> tuple[MetaFeatureGroup, ...]:
     if groups is None:
         return GROUPS
@@ -109,9 +119,7 @@ def extract(
         If ``groups`` names an unknown group.
     """
     selected = _select(groups)
-    from threadpoolctl import threadpool_limits
-
-    with threadpool_limits(limits=1), np.errstate(all="ignore"):
+    with _controller().limit(limits=1), np.errstate(all="ignore"):
         ctx = Context(task, random_state=random_state)
         names: list[str] = []
         values: list[float] = []
