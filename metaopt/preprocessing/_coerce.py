@@ -58,18 +58,23 @@ def _is_textual(s: pd.Series) -> bool:
     return pd.api.types.is_string_dtype(s.dtype) or pd.api.types.is_object_dtype(s.dtype)
 
 
+def _map_unique(s: pd.Series, fn: Any) -> np.ndarray:
+    """Apply ``fn`` to each distinct non-missing value once; object array, NaN where missing."""
+    codes, uniques = pd.factorize(s, use_na_sentinel=True)
+    mapped = np.empty(len(uniques) + 1, dtype=object)
+    mapped[:-1] = [fn(u) for u in np.asarray(uniques, dtype=object)]
+    mapped[-1] = np.nan
+    return mapped[codes]  # code -1 (missing) picks the last slot
+
+
+def _clean_token(v: Any) -> Any:
+    v = v.strip() if isinstance(v, str) else str(v)
+    return np.nan if v in MISSING_TOKENS else v
+
+
 def _clean_strings(s: pd.Series) -> pd.Series:
     """Object Series of stripped strings, with missing markers turned into NaN."""
-    obj = s.astype(object)
-    mask = obj.isna().to_numpy()
-    out = np.empty(len(obj), dtype=object)
-    vals = obj.to_numpy()
-    for i in np.flatnonzero(~mask):
-        v = vals[i]
-        v = v.strip() if isinstance(v, str) else str(v)
-        out[i] = np.nan if v in MISSING_TOKENS else v
-    out[mask] = np.nan
-    return pd.Series(out, index=s.index, name=s.name, dtype=object)
+    return pd.Series(_map_unique(s, _clean_token), index=s.index, name=s.name, dtype=object)
 
 
 def coerce_numeric(s: pd.Series) -> tuple[pd.Series, Counter[str], int]:
@@ -98,12 +103,15 @@ def coerce_numeric(s: pd.Series) -> tuple[pd.Series, Counter[str], int]:
     elif pd.api.types.is_datetime64_any_dtype(s.dtype):
         arr = np.full(len(s), np.nan)
     else:
-        cleaned = _clean_strings(s)
-        values = pd.to_numeric(cleaned, errors="coerce")
-        arr = np.asarray(values, dtype="float64").copy()
-        failed = np.isnan(arr) & cleaned.notna().to_numpy()
-        if failed.any():
-            bad.update(cleaned[failed].astype(str).tolist())
+        codes, uniques = pd.factorize(s, use_na_sentinel=True)
+        tokens = np.array([_clean_token(u) for u in np.asarray(uniques, dtype=object)] + [np.nan], dtype=object)
+        numbers = np.asarray(pd.to_numeric(pd.Series(tokens, dtype=object), errors="coerce"), dtype="float64")
+        arr = numbers[codes]
+        failed_u = np.isnan(numbers) & pd.notna(tokens)
+        if failed_u.any():
+            counts = np.bincount(codes[codes >= 0], minlength=len(tokens))
+            for k in np.flatnonzero(failed_u):
+                bad[str(tokens[k])] += int(counts[k])
     inf = np.isinf(arr)
     n_inf = int(inf.sum())
     if n_inf:
@@ -134,6 +142,15 @@ def numeric_block(frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     return arr, n_inf
 
 
+def _float_label(v: float) -> Any:
+    v = float(v)
+    if not np.isfinite(v):
+        return np.nan
+    if v == int(v) and abs(v) < 2**53:
+        return str(int(v))
+    return repr(v)
+
+
 def to_label_strings(s: pd.Series) -> pd.Series:
     """Turn a raw column into an object Series of strings (NaN where missing).
 
@@ -144,20 +161,9 @@ def to_label_strings(s: pd.Series) -> pd.Series:
     if isinstance(s.dtype, pd.CategoricalDtype):
         s = s.astype(object)
     if pd.api.types.is_float_dtype(s.dtype):
-        arr = s.to_numpy(dtype="float64")
-        out = np.empty(len(arr), dtype=object)
-        finite = np.isfinite(arr)
-        integral = finite & (np.mod(arr, 1) == 0) & (np.abs(arr) < 2**53)
-        out[:] = np.nan
-        out[integral] = [str(int(v)) for v in arr[integral]]
-        rest = finite & ~integral
-        out[rest] = [repr(float(v)) for v in arr[rest]]
-        return pd.Series(out, index=s.index, name=s.name, dtype=object)
+        return pd.Series(_map_unique(s, _float_label), index=s.index, name=s.name, dtype=object)
     if pd.api.types.is_bool_dtype(s.dtype) or pd.api.types.is_integer_dtype(s.dtype):
-        obj = s.astype(object)
-        return pd.Series(
-            [np.nan if pd.isna(v) else str(v) for v in obj], index=s.index, name=s.name, dtype=object
-        )
+        return pd.Series(_map_unique(s, str), index=s.index, name=s.name, dtype=object)
     return _clean_strings(s)
 
 
