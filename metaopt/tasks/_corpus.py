@@ -39,16 +39,15 @@ import csv
 import dataclasses
 import hashlib
 import io
-import json
 import logging
-import math
 import os
 import re
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 import pandas as pd

@@ -19,8 +19,9 @@ import contextlib
 import json
 import os
 import re
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from metaopt._exceptions import SourceError
 from metaopt.tasks._sources import SourceEntry, TaskSource, _as_entry, task_from_frame
@@ -171,7 +172,7 @@ def load_openml(
             f"OpenML dataset {did}: target {target!r} is not a column of the data",
             f"columns are {list(frame.columns)[:10]}",
         )
-    nominal = dict(zip(names, categorical)).get(target, False)
+    nominal = dict(zip(names, categorical, strict=True)).get(target, False)
     if task_type == "classification" and not nominal:
         nominal = True
     if task_type == "regression" and nominal:
@@ -257,7 +258,7 @@ class OpenMLSource(TaskSource):
         except (TypeError, ValueError):
             raise SourceError(
                 f"OpenML {what} id {value!r} is not an integer",
-                f"write openml:31 for a dataset, openml-task:3 for a task",
+                "write openml:31 for a dataset, openml-task:3 for a task",
             ) from None
 
     @property

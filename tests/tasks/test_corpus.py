@@ -10,8 +10,8 @@ import pandas as pd
 import pytest
 
 from metaopt import SourceError
-from metaopt.tasks import load_task
 from metaopt.tasks import _corpus as C
+from metaopt.tasks import load_task
 from metaopt.tasks._sources import DirSource, SourceEntry, get_source
 
 REPO = Path(__file__).resolve().parents[2]
