@@ -120,8 +120,11 @@ class TabularPreparer(TransformerMixin, BaseEstimator):
             raise ValueError(f"0 sample(s) (shape={frame.shape}) while a minimum of 1 is required.")
         if frame.shape[1] == 0:
             raise ValueError(f"0 feature(s) (shape={frame.shape}) while a minimum of 1 is required.")
-        if any(not isinstance(c, str) for c in frame.columns):
-            frame = frame.set_axis([str(c) for c in frame.columns], axis=1)
+        # Names as the loader sees them: strings without surrounding whitespace (a plain
+        # pd.read_csv keeps the space in "a, b"; the loader does not).
+        names = [str(c).strip() for c in frame.columns]
+        if names != list(frame.columns) and len(set(names)) == len(names):
+            frame = frame.set_axis(names, axis=1)
         return frame
 
     def _check_roles(self, frame: pd.DataFrame) -> dict[str, str]:

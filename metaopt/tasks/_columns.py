@@ -7,6 +7,7 @@ reason to drop it. The values themselves are converted by
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from dataclasses import dataclass, field
 
@@ -41,6 +42,7 @@ _TEXT_MIN_DISTINCT = 50
 _ID_MIN_ROWS = 20
 #: A text column is datetime when this share of a sample of its values parse as dates.
 _DATETIME_SHARE = 0.9
+_UNNAMED = re.compile(r"^Unnamed: \d+$")
 _DATE_LIKE = r"^\d{1,4}[-/.]\d{1,2}[-/.]\d{1,4}([ T]\d{1,2}:\d{2}(:\d{2}(\.\d+)?)?)?(Z|[+-]\d{2}:?\d{2})?$"
 
 
@@ -177,6 +179,9 @@ def infer_roles(frame: pd.DataFrame, declared: dict[str, str] | None = None) -> 
     block = _block_stats(frame, n_rows)
     for col, dtype in frame.dtypes.items():
         decl = declared.get(col)
+        if _UNNAMED.match(str(col)) and block.get(col, ("", 0, None, False))[3]:
+            out.dropped[col] = "empty: no name and no values (a trailing delimiter?)"
+            continue
         if col in block and decl is None:
             role, n_inf, reason, empty, const = block[col]
             if n_inf:

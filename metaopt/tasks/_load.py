@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import difflib
 import hashlib
+import re
 from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
@@ -64,6 +65,10 @@ def _check_columns(frame: pd.DataFrame, where: str) -> pd.DataFrame:
 def _resolve_target(frame: pd.DataFrame, target: str | None, where: str) -> str:
     columns = list(frame.columns)
     if target is None:
+        # The last column, skipping empty unnamed ones that a trailing delimiter makes.
+        for col in reversed(columns):
+            if not (re.match(r"^Unnamed: \d+$", col) and frame[col].isna().all()):
+                return col
         return columns[-1]
     if target in columns:
         return target

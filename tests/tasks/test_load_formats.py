@@ -194,3 +194,49 @@ def test_wide_file(tmp_path: Path) -> None:
     path = _w(tmp_path, "wide.csv", "\n".join(lines) + "\n")
     task = load_task(path)
     assert task.n_features == n_cols and task.kind == "binary"
+
+
+def test_trailing_delimiter_and_spaces_after_commas(tmp_path: Path) -> None:
+    from metaopt.preprocessing import TabularPreparer
+
+    text = (
+        "a, b, c,y,\n1, x, 2020-01-01,p,\n2, y, 2021-02-03,q,\n"
+        "3, x, 2021-02-05,p,\n4, ?, 2022-03-04,q,\n"
+    )
+    path = _w(tmp_path, "t.csv", text)
+    task = load_task(path)
+    assert task.target == "y"
+    assert task.column_roles == {"a": "numeric", "b": "categorical", "c": "datetime"}
+    assert task.dropped["Unnamed: 4"].startswith("empty")
+    # A plain pd.read_csv keeps " b" and "?": the pipeline's first step copes with both.
+    raw = pd.read_csv(path)
+    assert " b" in raw.columns
+    prepared = TabularPreparer(task.column_roles).fit(raw).transform(raw)
+    pd.testing.assert_frame_equal(prepared, task.X)
+
+
+def test_pipeline_preparer_matches_loader_on_messy_csv(tmp_path: Path) -> None:
+    from metaopt.preprocessing import TabularPreparer
+
+    rng = np.random.default_rng(5)
+    n = 80
+    x = rng.normal(size=n).round(3).astype(str)
+    x[[3, 17]] = ["bad", "?"]
+    x[20] = "inf"
+    flag = rng.choice(["True", "False"], n)
+    when = pd.date_range("2019-05-01", periods=n, freq="29h").strftime("%Y-%m-%dT%H:%M:%S")
+    cnt = rng.integers(0, 2, n).astype(str)
+    y = rng.choice(["u", "v", "w"], n)
+    lines = ["x,flag,when,cnt,y"] + [
+        f"{a},{b},{c},{d},{e}" for a, b, c, d, e in zip(x, flag, when, cnt, y, strict=True)
+    ]
+    path = _w(tmp_path, "messy.csv", "\n".join(lines) + "\n")
+    task = load_task(path)
+    assert task.column_roles == {
+        "x": "numeric", "flag": "categorical", "when": "datetime", "cnt": "categorical"
+    }
+    raw = pd.read_csv(path)
+    prepared = TabularPreparer(task.column_roles).fit(raw).transform(raw)
+    pd.testing.assert_frame_equal(prepared, task.X)
+    again = TabularPreparer(task.column_roles).fit(task.X).transform(task.X)
+    pd.testing.assert_frame_equal(again, task.X)
