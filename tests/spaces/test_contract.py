@@ -13,6 +13,7 @@ import warnings
 import numpy as np
 import pandas as pd
 import pytest
+from threadpoolctl import threadpool_limits
 
 from metaopt import ConfigError
 from metaopt.spaces import (
@@ -27,6 +28,14 @@ from metaopt.spaces import (
 KINDS = ("binary", "multiclass", "regression")
 N_ROWS = 120
 SIZE_CAP = 8  # ensembles, boosting iterations and epochs are capped in these tests
+
+
+@pytest.fixture(autouse=True)
+def _one_thread():
+    """One OpenMP/BLAS thread, as the evaluation engine runs models (DESIGN.md, Scale):
+    HGB's OpenMP threads otherwise spin against each other on busy machines."""
+    with threadpool_limits(1):
+        yield
 
 
 @pytest.fixture(params=SPACES, ids=[s.name for s in SPACES])
