@@ -429,6 +429,10 @@ def build(
     protocol = protocol if protocol is not None else comp.default_protocol()
     pid = str(protocol.protocol_id)
 
+    # List the tasks first: a bad source spec must not leave an empty KB behind.
+    task_source = comp.get_source(source)
+    entries = _select(list(task_source.entries()), tasks, limit_tasks, max_rows, shard)
+
     if isinstance(kb, KnowledgeBase):
         store = kb
     else:
@@ -444,8 +448,6 @@ def build(
         )
     report = BuildReport(kb=str(store.path), source=source, protocol_id=pid)
 
-    task_source = comp.get_source(source)
-    entries = _select(list(task_source.entries()), tasks, limit_tasks, max_rows, shard)
     report.tasks_selected = len(entries)
 
     with store.writer():

@@ -15,7 +15,7 @@ Three tables (DESIGN.md):
 ``evaluations``
     One row per (``task_id``, ``algorithm``, ``config_id``, ``protocol_id``): the flat
     record of :meth:`metaopt.evaluation.Evaluation.to_record` (nested values stored as
-    JSON strings), ``status`` ``ok | timeout | error`` from the evaluation engine, or
+    JSON strings, lists of numbers as Parquet lists), ``status`` ``ok | timeout | error`` from the evaluation engine, or
     ``skipped`` written by the builder when an algorithm's space does not support the
     task (one row per task and algorithm, under the default config's id, ``message``
     says why).
@@ -82,7 +82,12 @@ def table_spec(table: str) -> TableSpec:
 
 
 def _plain(value: Any) -> Any:
-    """One cell as Parquet stores it: scalars as they are, containers as JSON text."""
+    """One cell as Parquet stores it: scalars and lists of numbers as they are (a Parquet
+    list column, e.g. ``fold_scores``), other containers as JSON text."""
+    if isinstance(value, list | tuple) and all(
+        isinstance(v, int | float | np.number) and not isinstance(v, bool) for v in value
+    ):
+        return [float(v) for v in value]
     if isinstance(value, Mapping | list | tuple | set):
         return json.dumps(_jsonable(value), sort_keys=isinstance(value, Mapping))
     if isinstance(value, np.generic):

@@ -119,11 +119,19 @@ def fake_config_id(algorithm: str, params: dict[str, Any]) -> str:
 
 def fake_evaluate_many(jobs: list[tuple], protocol: Any, *, n_jobs: int = 1, backend: str = "loky",
                        scheduler: Any = None):
-    """Yield one record per job; ``depth == 8`` fails; ``$FAKE_EVAL_DELAY`` seconds each."""
-    delay = float(os.environ.get("FAKE_EVAL_DELAY", "0"))
+    """One record per job; ``depth == 8`` fails; ``$FAKE_EVAL_DELAY`` seconds each.
+
+    Like the real engine, it validates every job at call time (a task of fewer than 10
+    rows raises) and then yields results lazily.
+    """
     jobs = list(jobs)
     if any(task.n_rows < 10 for task, _, _ in jobs):
         raise EvaluationError("the task has fewer than 10 rows", "add rows")
+    return _generate(jobs, protocol)
+
+
+def _generate(jobs: list[tuple], protocol: Any):
+    delay = float(os.environ.get("FAKE_EVAL_DELAY", "0"))
     for task, algorithm, params in jobs:
         if delay:
             time.sleep(delay)

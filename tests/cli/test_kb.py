@@ -1,0 +1,92 @@
+"""``metaopt kb info | build | compact`` through typer's CliRunner."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from metaopt.cli import app
+from metaopt.kb import KnowledgeBase
+from metaopt.kb._build import build
+
+sys.path.insert(0, str(Path(__file__).parents[1] / "kb"))
+import kb_fakes  # noqa: E402
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def built_kb(tmp_path) -> Path:
+    build(tmp_path / "kb", "fake", configs_per_algorithm=3, components=kb_fakes.components(),
+          batch_size=2, compact=False)
+    return tmp_path / "kb"
+
+
+def test_info_json(built_kb):
+    result = runner.invoke(app, ["kb", "info", "--kb", str(built_kb), "--json"])
+    assert result.exit_code == 0, result.output
+    info = json.loads(result.output)
+    assert info["n_tasks"] == 4 and info["n_tasks_failed"] == 1
+    assert set(info["evaluations_by_algorithm"]) == {"narrow", "wide"}
+    assert info["mf_coverage"]["fake-mf-1"]["tasks"] == 3
+
+
+def test_info_tables(built_kb):
+    result = runner.invoke(app, ["kb", "info", "--kb", str(built_kb)])
+    assert result.exit_code == 0, result.output
+    for text in ("tasks: 4", "narrow", "regression", "failures by reason", "skipped by reason",
+                 "meta-features"):
+        assert text in result.output
+
+
+def test_info_env_var(built_kb, monkeypatch):
+    monkeypatch.setenv("METAOPT_KB", str(built_kb))
+    assert runner.invoke(app, ["kb", "info", "--json"]).exit_code == 0
+
+
+def test_missing_kb_is_one_line_error(tmp_path):
+    result = runner.invoke(app, ["kb", "info", "--kb", str(tmp_path / "none")])
+    assert result.exit_code == 2
+    assert "metaopt: error: no knowledge base" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_compact(built_kb):
+    before = KnowledgeBase(built_kb).evaluations()
+    result = runner.invoke(app, ["kb", "compact", "--kb", str(built_kb)])
+    assert result.exit_code == 0, result.output
+    assert len(list((built_kb / "evaluations").glob("part-*.parquet"))) == 1
+    assert len(KnowledgeBase(built_kb).evaluations()) == len(before)
+
+
+def test_build_real_components_and_json_report(tmp_path):
+    import numpy as np
+    import pandas as pd
+
+    rng = np.random.default_rng(1)
+    data = tmp_path / "data"
+    data.mkdir()
+    df = pd.DataFrame({"a": rng.normal(size=60), "b": rng.normal(size=60)})
+    df["target"] = df["a"] * 2 + rng.normal(size=60)
+    df.to_csv(data / "reg.csv", index=False)
+    args = ["kb", "build", "--source", f"dir:{data}", "--kb", str(tmp_path / "kb"),
+            "--algorithms", "linear", "-n", "1", "--quiet", "--json"]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.output)
+    assert report["tasks_loaded"] == 1 and report["evaluations_run"] == 2
+    again = json.loads(runner.invoke(app, args).output)
+    assert again["evaluations_run"] == 0 and again["evaluations_present"] == 2
+
+
+def test_build_bad_options_exit_2(tmp_path):
+    args = ["kb", "build", "--source", "nosuch:x", "--kb", str(tmp_path / "kb"), "--quiet"]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 2 and "metaopt: error" in result.output
+    result = runner.invoke(app, ["kb", "build", "--source", "dir:/tmp", "--shard", "9/2",
+                                 "--kb", str(tmp_path / "kb2")])
+    assert result.exit_code == 2
