@@ -28,6 +28,7 @@ from metaopt._version import __version__
 
 # Public name -> the subpackage that defines it. One line per export.
 _LAZY: dict[str, str] = {
+    "KnowledgeBase": "metaopt.kb",
     "extract_metafeatures": "metaopt.metafeatures",
     "Task": "metaopt.tasks",
     "load_task": "metaopt.tasks",
