@@ -59,3 +59,8 @@ def test_public_names() -> None:
     assert {"load_task", "Task", "MetaoptError"} <= set(metaopt.__all__)
     assert {"load_task", "load_xy", "Task"} <= set(metaopt.tasks.__all__)
     assert "TabularPreparer" in metaopt.preprocessing.__all__
+
+
+def test_import_metaopt_skips_scikit_learn() -> None:
+    out = _run("import sys, metaopt\nprint('sklearn' in sys.modules)")
+    assert out.strip() == "False"

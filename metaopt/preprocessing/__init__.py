@@ -1,6 +1,30 @@
-"""Preprocessing: the step that turns raw tables into the prepared form of ``Task.X``."""
+"""Preprocessing: the step that turns raw tables into the prepared form of ``Task.X``.
+
+:class:`TabularPreparer` (a scikit-learn transformer) is loaded on first use, so that
+:mod:`metaopt.tasks`, which shares this package's coercion code, does not import
+scikit-learn.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
 
 from metaopt.preprocessing._coerce import MISSING_TOKENS
-from metaopt.preprocessing._preparer import ROLES, TabularPreparer
 
 __all__ = ["MISSING_TOKENS", "ROLES", "TabularPreparer"]
+
+_LAZY = {"ROLES": "metaopt.preprocessing._preparer", "TabularPreparer": "metaopt.preprocessing._preparer"}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'metaopt.preprocessing' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))
