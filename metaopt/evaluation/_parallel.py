@@ -80,7 +80,7 @@ def evaluate_many(
     jobs: Iterable[Job | tuple[Any, ...]],
     protocol: Protocol | None = None,
     *,
-    n_jobs: int = 1,
+    n_jobs: int | None = None,
     backend: Literal["loky", "dask"] = "loky",
     scheduler: Any = None,
     progress: bool | ProgressCallback = False,
@@ -102,8 +102,8 @@ def evaluate_many(
         The :class:`Protocol` (folds, rows, metric, time and memory limits) applied to
         every job; ``None`` uses ``Protocol()``.
     n_jobs
-        Parallel workers. ``1`` with the loky backend runs in this process. With
-        ``backend="dask"``, ``-1`` means every worker of the cluster.
+        Parallel workers; ``-1``: every CPU (loky) or every worker of the cluster
+        (Dask). ``None`` means ``1`` for loky (run in this process) and ``-1`` for Dask.
     backend
         ``"loky"``: joblib worker processes on this machine, each limited to one
         thread (``OMP_NUM_THREADS=1`` and friends). ``"dask"``: joblib's Dask backend
@@ -137,7 +137,9 @@ def evaluate_many(
     protocol = protocol if protocol is not None else Protocol()
     if backend not in ("loky", "dask"):
         raise ConfigError(f"unknown backend {backend!r}", hint="use 'loky' or 'dask'")
-    if not isinstance(n_jobs, int) or n_jobs == 0 or n_jobs < -1:
+    if n_jobs is None:
+        n_jobs = -1 if backend == "dask" else 1
+    if not isinstance(n_jobs, int) or isinstance(n_jobs, bool) or n_jobs == 0 or n_jobs < -1:
         raise ConfigError(f"n_jobs must be a positive integer or -1, got {n_jobs!r}")
 
     # validate everything up front, preparing each distinct task once

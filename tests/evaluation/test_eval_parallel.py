@@ -79,7 +79,9 @@ def test_dask_local_cluster_with_two_worker_processes(binary_task, regression_ta
     sequential = _by_key(evaluate_many(jobs, FAST))
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
                                   dashboard_address=None) as cluster, distributed.Client(cluster) as client:
-        results = list(evaluate_many(jobs, FAST, backend="dask", scheduler=client, n_jobs=-1))
+        with distributed.get_task_stream(client) as stream:
+            results = list(evaluate_many(jobs, FAST, backend="dask", scheduler=client, batch_size=1))
+        assert len(stream.data) >= 3  # the batches ran as tasks on the cluster
         limited = list(evaluate_many(jobs[:1], Protocol(n_splits=3, time_limit=60), backend="dask",
                                      scheduler=client))
     assert len(results) == 3
