@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-
 from metaopt.cli._app import app
 
 __all__ = ["info"]
@@ -61,7 +60,10 @@ def _render(summary: dict[str, Any], top: int = 10) -> None:
         for k in ("min", "median", "mean", "max", "std", "distinct"):
             balance.add_column(k, justify="right")
         balance.add_row(
-            *("" if ts[k] is None else f"{ts[k]:.6g}" for k in ("min", "median", "mean", "max", "std")),
+            *(
+                "" if ts[k] is None else f"{ts[k]:.6g}"
+                for k in ("min", "median", "mean", "max", "std")
+            ),
             str(ts["distinct"]),
         )
     console.print(balance)
@@ -71,7 +73,9 @@ def _render(summary: dict[str, Any], top: int = 10) -> None:
     roles.add_column("columns")
     for role, names in cols.items():
         if names:
-            roles.add_row(role, ", ".join(names[:top]) + (f" … ({len(names)})" if len(names) > top else ""))
+            roles.add_row(
+                role, ", ".join(names[:top]) + (f" … ({len(names)})" if len(names) > top else "")
+            )
     console.print(roles)
 
     if summary["missing"]:

@@ -43,9 +43,7 @@ def _make_task(
         levels = [f"c{j}_{k}" for k in range(3 + j)]
         codes = rng.integers(0, len(levels), size=n_rows)
         signal += (codes - codes.mean()) * 0.7
-        columns[f"cat{j}"] = pd.Series(
-            pd.Categorical.from_codes(codes, categories=levels)
-        )
+        columns[f"cat{j}"] = pd.Series(pd.Categorical.from_codes(codes, categories=levels))
     X = pd.DataFrame(columns)
     if missing > 0:
         for col in X.columns:

@@ -30,7 +30,7 @@ def _run(code: str) -> str:
     ],
 )
 def test_heavy_libraries_are_not_imported(code: str) -> None:
-    out = _run(code + "\nimport sys\nprint(sorted(m for m in %r if m in sys.modules))" % (HEAVY,))
+    out = _run(code + f"\nimport sys\nprint(sorted(m for m in {HEAVY!r} if m in sys.modules))")
     assert out.strip().splitlines()[-1] == "[]"
 
 

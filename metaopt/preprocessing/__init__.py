@@ -14,7 +14,10 @@ from metaopt.preprocessing._coerce import MISSING_TOKENS
 
 __all__ = ["MISSING_TOKENS", "ROLES", "TabularPreparer"]
 
-_LAZY = {"ROLES": "metaopt.preprocessing._preparer", "TabularPreparer": "metaopt.preprocessing._preparer"}
+_LAZY = {
+    "ROLES": "metaopt.preprocessing._preparer",
+    "TabularPreparer": "metaopt.preprocessing._preparer",
+}
 
 
 def __getattr__(name: str) -> Any:

@@ -104,8 +104,12 @@ def coerce_numeric(s: pd.Series) -> tuple[pd.Series, Counter[str], int]:
         arr = np.full(len(s), np.nan)
     else:
         codes, uniques = pd.factorize(s, use_na_sentinel=True)
-        tokens = np.array([_clean_token(u) for u in np.asarray(uniques, dtype=object)] + [np.nan], dtype=object)
-        numbers = np.asarray(pd.to_numeric(pd.Series(tokens, dtype=object), errors="coerce"), dtype="float64")
+        tokens = np.array(
+            [_clean_token(u) for u in np.asarray(uniques, dtype=object)] + [np.nan], dtype=object
+        )
+        numbers = np.asarray(
+            pd.to_numeric(pd.Series(tokens, dtype=object), errors="coerce"), dtype="float64"
+        )
         arr = numbers[codes]
         failed_u = np.isnan(numbers) & pd.notna(tokens)
         if failed_u.any():
@@ -185,7 +189,9 @@ def coerce_categorical(s: pd.Series, categories: list[str] | None = None) -> pd.
     else:
         known = set(categories)
         cats = list(categories) + [c for c in present if c not in known]
-    dtype = pd.CategoricalDtype(pd.Index(cats) if cats else pd.Index([], dtype=object), ordered=False)
+    dtype = pd.CategoricalDtype(
+        pd.Index(cats) if cats else pd.Index([], dtype=object), ordered=False
+    )
     return pd.Series(pd.Categorical(labels, dtype=dtype), index=s.index, name=s.name)
 
 

@@ -119,7 +119,9 @@ class TabularPreparer(TransformerMixin, BaseEstimator):
         if frame.shape[0] == 0:
             raise ValueError(f"0 sample(s) (shape={frame.shape}) while a minimum of 1 is required.")
         if frame.shape[1] == 0:
-            raise ValueError(f"0 feature(s) (shape={frame.shape}) while a minimum of 1 is required.")
+            raise ValueError(
+                f"0 feature(s) (shape={frame.shape}) while a minimum of 1 is required."
+            )
         # Names as the loader sees them: strings without surrounding whitespace (a plain
         # pd.read_csv keeps the space in "a, b"; the loader does not).
         names = [str(c).strip() for c in frame.columns]
@@ -249,7 +251,10 @@ class TabularPreparer(TransformerMixin, BaseEstimator):
         for col, role in self.roles_.items():
             if role == "numeric":
                 j = fast_pos.get(col)
-                out[col] = block[:, j] if j is not None else coerce_numeric(frame[col])[0].to_numpy()  # type: ignore[index]
+                if j is not None and block is not None:
+                    out[col] = block[:, j]
+                else:
+                    out[col] = coerce_numeric(frame[col])[0].to_numpy()
             elif role == "categorical":
                 out[col] = coerce_categorical(frame[col], self.categories_[col]).array
             else:

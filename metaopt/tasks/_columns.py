@@ -43,7 +43,9 @@ _ID_MIN_ROWS = 20
 #: A text column is datetime when this share of a sample of its values parse as dates.
 _DATETIME_SHARE = 0.9
 _UNNAMED = re.compile(r"^Unnamed: \d+$")
-_DATE_LIKE = r"^\d{1,4}[-/.]\d{1,2}[-/.]\d{1,4}([ T]\d{1,2}:\d{2}(:\d{2}(\.\d+)?)?)?(Z|[+-]\d{2}:?\d{2})?$"
+_DATE_LIKE = (
+    r"^\d{1,4}[-/.]\d{1,2}[-/.]\d{1,4}([ T]\d{1,2}:\d{2}(:\d{2}(\.\d+)?)?)?(Z|[+-]\d{2}:?\d{2})?$"
+)
 
 
 @dataclass

@@ -15,7 +15,7 @@ import pandas as pd
 
 from metaopt._exceptions import ColumnError, ConfigError, DataFormatError, TargetError
 from metaopt.preprocessing._coerce import coerce_numeric, to_label_strings
-from metaopt.tasks._columns import format_tokens, infer_roles
+from metaopt.tasks._columns import infer_roles
 from metaopt.tasks._read import read_table
 from metaopt.tasks._task import KINDS, Task
 
@@ -205,8 +205,7 @@ def _prepare_target(
         kind = "binary" if counts.shape[0] == 2 else "multiclass"
     elif kind == "binary" and counts.shape[0] != 2:
         raise TargetError(
-            f"kind 'binary' needs exactly two classes, but target {target!r} has "
-            f"{counts.shape[0]}",
+            f"kind 'binary' needs exactly two classes, but target {target!r} has {counts.shape[0]}",
             "pass --task multiclass, or leave the kind to be inferred",
         )
     elif kind == "multiclass" and counts.shape[0] < 3:
@@ -503,7 +502,11 @@ def load_xy(
             )
         y = y.iloc[:, 0]
     target = str(y.name) if isinstance(y, pd.Series) and y.name is not None else "target"
-    ys = pd.Series(y).reset_index(drop=True) if not isinstance(y, pd.Series) else y.reset_index(drop=True)
+    ys = (
+        pd.Series(y).reset_index(drop=True)
+        if not isinstance(y, pd.Series)
+        else y.reset_index(drop=True)
+    )
     if np.ndim(ys.to_numpy()) != 1:
         raise TargetError("y must be 1-D", "pass one target value per row")
     if ys.shape[0] != frame.shape[0]:

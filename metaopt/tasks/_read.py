@@ -286,7 +286,9 @@ def _read_text(path: Path, data: bytes, suffix: str) -> RawTable:
         "delimiter": _DELIMITER_NAMES.get(delimiter, delimiter),
         "header": has_header,
     }
-    return RawTable(frame=frame, format="csv" if suffix != ".tsv" else "tsv", info=info, notices=notices)
+    return RawTable(
+        frame=frame, format="csv" if suffix != ".tsv" else "tsv", info=info, notices=notices
+    )
 
 
 # -- ARFF ---------------------------------------------------------------------------
@@ -456,7 +458,7 @@ def _read_arff(path: Path, data: bytes) -> RawTable:
 # -- entry point --------------------------------------------------------------------
 
 
-def read_table(path: str | Path) -> tuple[RawTable, bytes]:
+def read_table(path: str | Path) -> tuple[RawTable, str]:
     """Read a file into a :class:`RawTable`.
 
     Parameters

@@ -58,7 +58,9 @@ def describe_task(task: Task) -> dict[str, Any]:
             "distinct": int(np.unique(y).size),
         }
     na = task.X.isna().sum()
-    missing = {str(c): int(n) for c, n in na.sort_values(ascending=False, kind="stable").items() if n}
+    missing = {
+        str(c): int(n) for c, n in na.sort_values(ascending=False, kind="stable").items() if n
+    }
     cells = task.X.shape[0] * task.X.shape[1]
     return {
         "task_id": task.task_id,

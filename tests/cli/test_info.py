@@ -6,9 +6,8 @@ import json
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
-
 from metaopt.cli._main import app
+from typer.testing import CliRunner
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "datasets" / "examples" / "penguins.csv"
 

@@ -22,7 +22,13 @@ x,Oslo,?,False,2.25,a4
 52,?,2022-12-24 08:15,True,-3,a5
 """
 
-ROLES = {"age": "numeric", "city": "categorical", "joined": "datetime", "flag": "categorical", "price": "numeric"}
+ROLES = {
+    "age": "numeric",
+    "city": "categorical",
+    "joined": "datetime",
+    "flag": "categorical",
+    "price": "numeric",
+}
 
 
 @pytest.fixture

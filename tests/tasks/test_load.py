@@ -91,9 +91,7 @@ def test_column_typing_on_mixed_frame() -> None:
     }
     assert {"signup__month", "signup__day", "signup__hour"} <= set(task.X.columns)
     assert "signup__year" not in task.X.columns  # all in 2020: does not vary
-    assert all(
-        t == "float64" or isinstance(t, pd.CategoricalDtype) for t in task.X.dtypes
-    )
+    assert all(t == "float64" or isinstance(t, pd.CategoricalDtype) for t in task.X.dtypes)
     assert task.source == "frame" and task.task_id.startswith("frame:")
 
 
@@ -126,7 +124,9 @@ def test_garbage_tokens_in_numeric_column(tmp_path: Path) -> None:
 
 
 def test_inf_in_features_becomes_nan_with_notice(tmp_path: Path) -> None:
-    text = "x,z,y\n" + "\n".join(f"{v},{i},{i % 2}" for i, v in enumerate(["1", "inf", "-inf", "2", "3", "4"]))
+    text = "x,z,y\n" + "\n".join(
+        f"{v},{i},{i % 2}" for i, v in enumerate(["1", "inf", "-inf", "2", "3", "4"])
+    )
     task = load_task(write(tmp_path, "inf.csv", text))
     assert task.X["x"].isna().sum() == 2
     assert any("infinite" in n and "'x'" in n for n in task.notices)
@@ -187,7 +187,9 @@ def test_load_xy_and_tuple() -> None:
     assert list(task.X.columns) == ["x0", "x1", "x2"] and task.target == "target"
     same = load_task((X, y))
     assert same.task_id == task.task_id
-    named = load_xy(pd.DataFrame(X, columns=["a", "b", "c"]), pd.Series(y * 1.5 + X[:, 1], name="t"))
+    named = load_xy(
+        pd.DataFrame(X, columns=["a", "b", "c"]), pd.Series(y * 1.5 + X[:, 1], name="t")
+    )
     assert named.kind == "regression" and named.target == "t"
     with pytest.raises(DataFormatError, match="49 values"):
         load_xy(X, y[:-1])

@@ -15,7 +15,7 @@ ROWS = [("Zürich", 1.5, "a"), ("Genève", 2.5, "b"), ("Köln", 3.0, "a"), ("Mal
 
 
 def csv_text(sep: str = ",") -> str:
-    return "city{0}x{0}y\n".format(sep) + "".join(f"{c}{sep}{x}{sep}{y}\n" for c, x, y in ROWS)
+    return f"city{sep}x{sep}y\n" + "".join(f"{c}{sep}{x}{sep}{y}\n" for c, x, y in ROWS)
 
 
 @pytest.mark.parametrize(
@@ -42,7 +42,9 @@ def test_mixed_utf8_and_latin1_bytes(tmp_path: Path) -> None:
     assert any("not" in n and "Latin-1" in n for n in task.notices)
 
 
-@pytest.mark.parametrize(("sep", "name"), [(";", "semicolon"), ("\t", "tab"), ("|", "pipe"), (",", "comma")])
+@pytest.mark.parametrize(
+    ("sep", "name"), [(";", "semicolon"), ("\t", "tab"), ("|", "pipe"), (",", "comma")]
+)
 def test_delimiters(tmp_path: Path, sep: str, name: str) -> None:
     path = tmp_path / "d.txt"
     path.write_text(csv_text(sep), encoding="utf-8")
@@ -176,11 +178,21 @@ def test_arff_errors(tmp_path: Path) -> None:
         load_task(_w(tmp_path, "a.arff", "@relation r\n@attribute a numeric\n"))
     with pytest.raises(DataFormatError, match="2 values but 3"):
         load_task(
-            _w(tmp_path, "b.arff", "@relation r\n@attribute a numeric\n@attribute b numeric\n"
-               "@attribute c {p,q}\n@data\n1,2,p\n3,q\n")
+            _w(
+                tmp_path,
+                "b.arff",
+                "@relation r\n@attribute a numeric\n@attribute b numeric\n"
+                "@attribute c {p,q}\n@data\n1,2,p\n3,q\n",
+            )
         )
     with pytest.raises(ColumnError, match="'a'"):
-        load_task(_w(tmp_path, "c.arff", "@relation r\n@attribute a numeric\n@attribute a numeric\n@data\n1,2\n"))
+        load_task(
+            _w(
+                tmp_path,
+                "c.arff",
+                "@relation r\n@attribute a numeric\n@attribute a numeric\n@data\n1,2\n",
+            )
+        )
 
 
 def test_wide_file(tmp_path: Path) -> None:
@@ -233,7 +245,10 @@ def test_pipeline_preparer_matches_loader_on_messy_csv(tmp_path: Path) -> None:
     path = _w(tmp_path, "messy.csv", "\n".join(lines) + "\n")
     task = load_task(path)
     assert task.column_roles == {
-        "x": "numeric", "flag": "categorical", "when": "datetime", "cnt": "categorical"
+        "x": "numeric",
+        "flag": "categorical",
+        "when": "datetime",
+        "cnt": "categorical",
     }
     raw = pd.read_csv(path)
     prepared = TabularPreparer(task.column_roles).fit(raw).transform(raw)
