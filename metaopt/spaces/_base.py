@@ -114,7 +114,9 @@ class Param:
                 raise ValueError(f"Param {self.name!r}: a categorical cannot be log-scaled")
         else:
             if self.low is None or self.high is None or not self.low <= self.high:
-                raise ValueError(f"Param {self.name!r}: needs low <= high, got {self.low}, {self.high}")
+                raise ValueError(
+                    f"Param {self.name!r}: needs low <= high, got {self.low}, {self.high}"
+                )
             if self.log and self.low <= 0:
                 raise ValueError(f"Param {self.name!r}: a log-scaled parameter needs low > 0")
             if self.type == "int":
@@ -188,13 +190,14 @@ class Param:
         if self.type == "categorical":
             k = len(self.choices)
             return self.choices[min(int(u * k), k - 1)]
+        assert self.low is not None and self.high is not None
         a, b = self._edges()
         x = a + u * (b - a)
         if self.log:
             x = math.exp(x)
         if self.type == "int":
-            return int(min(max(math.floor(x + 0.5), self.low), self.high))  # type: ignore[type-var]
-        return float(min(max(x, self.low), self.high))  # type: ignore[type-var]
+            return int(min(max(math.floor(x + 0.5), int(self.low)), int(self.high)))
+        return float(min(max(x, float(self.low)), float(self.high)))
 
     def to_unit(self, value: Any) -> float:
         """The unit coordinate of ``value`` (the bin centre for ints and categoricals)."""
@@ -413,7 +416,7 @@ class SearchSpace(ABC):
                 "pass one coordinate per parameter of space.params(shape)",
             )
         config: dict[str, Any] = {}
-        for p, ui in zip(params, u):
+        for p, ui in zip(params, u, strict=True):
             if p.is_active(config):
                 config[p.name] = p.from_unit(0.5 if np.isnan(ui) else float(ui))
         return config

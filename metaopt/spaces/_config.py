@@ -99,7 +99,11 @@ class Config:
 
     def to_dict(self) -> dict[str, Any]:
         """``{"algorithm": ..., "params": {...}, "config_id": ...}``."""
-        return {"algorithm": self.algorithm, "params": dict(self.params), "config_id": self.config_id}
+        return {
+            "algorithm": self.algorithm,
+            "params": dict(self.params),
+            "config_id": self.config_id,
+        }
 
     def to_json(self) -> str:
         """The configuration as strict JSON text (see :meth:`to_dict`)."""

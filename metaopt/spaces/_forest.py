@@ -77,7 +77,9 @@ class ForestSpace(SearchSpace):
         import importlib
 
         classification = task.kind != "regression"
-        module, _, cls_name = (self.classifier if classification else self.regressor).rpartition(".")
+        module, _, cls_name = (self.classifier if classification else self.regressor).rpartition(
+            "."
+        )
         cls = getattr(importlib.import_module(module), cls_name)
         p = max(int(task.n_features), 1)
         kwargs: dict[str, Any] = {
@@ -109,7 +111,9 @@ def _class_weight(value: Any, task: Task) -> Any:
     if value != "balanced":
         return value
     labels = [str(c) for c in task.classes]
-    if not all(label.lstrip("-").isdigit() for label in labels) or not isinstance(task.classes[0], str):
+    if not all(label.lstrip("-").isdigit() for label in labels) or not isinstance(
+        task.classes[0], str
+    ):
         return value
     counts = task.y.astype(str).value_counts()
     n = float(counts.sum())

@@ -74,7 +74,11 @@ class HGBSpace(SearchSpace):
     def build(self, params: dict[str, Any], task: Task, *, seed: int = 0) -> BaseEstimator:
         from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
 
-        cls = HistGradientBoostingRegressor if task.kind == "regression" else HistGradientBoostingClassifier
+        cls = (
+            HistGradientBoostingRegressor
+            if task.kind == "regression"
+            else HistGradientBoostingClassifier
+        )
         return cls(
             learning_rate=params["learning_rate"],
             max_iter=params["max_iter"],

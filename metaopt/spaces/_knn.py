@@ -49,4 +49,6 @@ class KNNSpace(SearchSpace):
         from sklearn.neighbors import KNeighborsClassifier, KNeighborsRegressor
 
         cls = KNeighborsRegressor if task.kind == "regression" else KNeighborsClassifier
-        return cls(n_neighbors=params["n_neighbors"], weights=params["weights"], p=params["p"], n_jobs=1)
+        return cls(
+            n_neighbors=params["n_neighbors"], weights=params["weights"], p=params["p"], n_jobs=1
+        )

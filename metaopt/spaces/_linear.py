@@ -76,5 +76,7 @@ class LinearSpace(SearchSpace):
         if penalty == "l2":
             model: Any = Ridge(alpha=params["alpha"], random_state=seed)
         else:
-            model = ElasticNet(alpha=params["alpha"], l1_ratio=l1_ratio, max_iter=2000, random_state=seed)
+            model = ElasticNet(
+                alpha=params["alpha"], l1_ratio=l1_ratio, max_iter=2000, random_state=seed
+            )
         return TransformedTargetRegressor(regressor=model, transformer=StandardScaler())

@@ -25,7 +25,6 @@ source cannot run arbitrary code at import time.
 
 from __future__ import annotations
 
-import builtins
 import importlib
 import math
 from collections.abc import Callable, Sequence
@@ -42,7 +41,9 @@ ALLOWED_PREFIXES: tuple[str, ...] = ("sklearn.", "metaopt.")
 
 #: Constructor arguments holding a list of ``(name, estimator[, columns])`` tuples.
 _NAMED_LISTS = frozenset({"steps", "transformers", "transformer_list", "estimators"})
-_MARKERS = frozenset({"__float__", "__tuple__", "__ndarray__", "__dict__", "__dtype__", "__type__", "__callable__"})
+_MARKERS = frozenset(
+    {"__float__", "__tuple__", "__ndarray__", "__dict__", "__dtype__", "__type__", "__callable__"}
+)
 _BUILTIN_TYPES: dict[str, type] = {t.__name__: t for t in (float, int, str, bool, object, complex)}
 
 
@@ -76,7 +77,10 @@ def _encode(value: Any, where: str) -> Any:
     if hasattr(value, "get_params") and not isinstance(value, type):
         return estimator_to_spec(value, _where=where)
     if isinstance(value, np.ndarray):
-        return {"__ndarray__": _encode(value.tolist(), where), "dtype": value.dtype.str if value.dtype.kind not in "OUS" else "object"}
+        return {
+            "__ndarray__": _encode(value.tolist(), where),
+            "dtype": value.dtype.str if value.dtype.kind not in "OUS" else "object",
+        }
     if isinstance(value, list):
         return [_encode(v, f"{where}[{i}]") for i, v in enumerate(value)]
     if isinstance(value, tuple):
@@ -86,7 +90,11 @@ def _encode(value: Any, where: str) -> Any:
         plain = plain and not {"class", "params"} <= set(value)
         if plain:
             return {k: _encode(v, f"{where}.{k}") for k, v in value.items()}
-        return {"__dict__": [[_encode(k, where), _encode(v, f"{where}[{k!r}]")] for k, v in value.items()]}
+        return {
+            "__dict__": [
+                [_encode(k, where), _encode(v, f"{where}[{k!r}]")] for k, v in value.items()
+            ]
+        }
     if isinstance(value, type):
         if issubclass(value, np.generic):
             return {"__dtype__": np.dtype(value).name}
@@ -121,8 +129,14 @@ def estimator_to_spec(estimator: Any, *, _where: str = "estimator") -> dict[str,
     params: dict[str, Any] = {}
     for key, value in estimator.get_params(deep=False).items():
         where = f"{_where}.{key}"
-        if key in _NAMED_LISTS and isinstance(value, (list, tuple)) and all(isinstance(v, tuple) for v in value):
-            params[key] = [[_encode(x, f"{where}[{i}]") for x in item] for i, item in enumerate(value)]
+        if (
+            key in _NAMED_LISTS
+            and isinstance(value, (list, tuple))
+            and all(isinstance(v, tuple) for v in value)
+        ):
+            params[key] = [
+                [_encode(x, f"{where}[{i}]") for x in item] for i, item in enumerate(value)
+            ]
         else:
             params[key] = _encode(value, where)
     return {"class": _public_path(type(estimator)), "params": params}
@@ -152,22 +166,27 @@ def _decode(value: Any, allowed: Sequence[str]) -> Any:
         return value
     if set(value) == {"class", "params"}:
         return spec_to_estimator(value, allowed_prefixes=allowed)
-    if len(value) == 1 or (len(value) == 2 and "__ndarray__" in value):
-        (marker,) = set(value) & _MARKERS or {None}
-        payload = value.get(marker) if marker else None
+    markers = set(value) & _MARKERS
+    if len(markers) == 1 and (len(value) == 1 or set(value) == {"__ndarray__", "dtype"}):
+        (marker,) = markers
+        payload: Any = value[marker]
         if marker == "__float__":
             return float(payload)
         if marker == "__tuple__":
             return tuple(_decode(v, allowed) for v in payload)
         if marker == "__ndarray__":
-            return np.array(_decode(payload, allowed), dtype=np.dtype(value.get("dtype", "float64")))
+            return np.array(
+                _decode(payload, allowed), dtype=np.dtype(value.get("dtype", "float64"))
+            )
         if marker == "__dict__":
             return {_decode(k, allowed): _decode(v, allowed) for k, v in payload}
         if marker == "__dtype__":
             return np.dtype(payload).type
         if marker == "__type__":
             if payload not in _BUILTIN_TYPES:
-                raise ConfigError(f"estimator spec names unknown type {payload!r}", "check the spec")
+                raise ConfigError(
+                    f"estimator spec names unknown type {payload!r}", "check the spec"
+                )
             return _BUILTIN_TYPES[payload]
         if marker == "__callable__":
             fn = _import(payload, "function", allowed)
@@ -177,7 +196,9 @@ def _decode(value: Any, allowed: Sequence[str]) -> Any:
     return {k: _decode(v, allowed) for k, v in value.items()}
 
 
-def spec_to_estimator(spec: dict[str, Any], *, allowed_prefixes: Sequence[str] = ALLOWED_PREFIXES) -> Any:
+def spec_to_estimator(
+    spec: dict[str, Any], *, allowed_prefixes: Sequence[str] = ALLOWED_PREFIXES
+) -> Any:
     """Rebuild an unfitted estimator from its spec (inverse of :func:`estimator_to_spec`).
 
     Parameters
@@ -207,10 +228,16 @@ def spec_to_estimator(spec: dict[str, Any], *, allowed_prefixes: Sequence[str] =
         )
     raw = spec.get("params") or {}
     if not isinstance(raw, dict):
-        raise ConfigError(f"estimator spec params must be an object, got {raw!r:.80}", "check the spec")
+        raise ConfigError(
+            f"estimator spec params must be an object, got {raw!r:.80}", "check the spec"
+        )
     params: dict[str, Any] = {}
     for key, value in raw.items():
-        if key in _NAMED_LISTS and isinstance(value, list) and all(isinstance(v, list) for v in value):
+        if (
+            key in _NAMED_LISTS
+            and isinstance(value, list)
+            and all(isinstance(v, list) for v in value)
+        ):
             params[key] = [tuple(_decode(x, allowed_prefixes) for x in item) for item in value]
         else:
             params[key] = _decode(value, allowed_prefixes)

@@ -32,7 +32,9 @@ def test_config_id_is_stable_across_processes() -> None:
     code = "from metaopt.spaces import config_id; print(config_id('knn', {'p': 2, 'weights': 'uniform', 'n_neighbors': 5}))"
     for seed in ("0", "12345"):
         env = {**os.environ, "PYTHONHASHSEED": seed}
-        out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+        out = subprocess.run(
+            [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
+        )
         assert out.stdout.strip() == "8531ad1ec11738de"
 
 

@@ -158,7 +158,7 @@ def test_unit_round_trip(space: SearchSpace, kind: str) -> None:
         v = space.to_unit(config, shape)
         assert v.shape == (len(params),)
         assert space.from_unit(v, shape) == config
-        for p, ui, vi in zip(params, u, v):
+        for p, ui, vi in zip(params, u, v, strict=True):
             if p.name not in config:
                 assert math.isnan(vi)
                 continue
@@ -240,7 +240,9 @@ def test_estimators_are_single_threaded_and_seeded(space: SearchSpace, task) -> 
         for key, value in est.get_params(deep=True).items():
             leaf = key.rsplit("__", 1)[-1]
             if leaf == "n_jobs":
-                owner = est.get_params(deep=True).get(key.rsplit("__", 1)[0]) if "__" in key else est
+                owner = (
+                    est.get_params(deep=True).get(key.rsplit("__", 1)[0]) if "__" in key else est
+                )
                 if type(owner).__name__ != "LogisticRegression":  # n_jobs has no effect there
                     assert value == 1, key
             if leaf == "random_state":
@@ -268,3 +270,35 @@ def test_supports_small_data(space: SearchSpace, kind: str) -> None:
         assert isinstance(space.supports(DataShape(100, 5, kind, 3)), str)
     else:
         assert space.supports(DataShape(100, 5, kind, 0 if kind == "regression" else 3)) is None
+
+
+@pytest.mark.parametrize(("n_numeric", "n_categorical"), [(3, 0), (0, 3)])
+def test_only_numeric_or_only_categorical_columns(
+    space: SearchSpace, make_task, n_numeric, n_categorical
+) -> None:
+    kind = space.kinds[0]
+    task = make_task(
+        kind, n_rows=80, n_numeric=n_numeric, n_categorical=n_categorical, missing=0.1, seed=1
+    )
+    shape = DataShape.of(task)
+    for config in (space.default(kind), space.from_unit(np.ones(len(space.params(shape))), shape)):
+        est = space.to_estimator(config, task, size_cap=SIZE_CAP)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            est.fit(task.X, task.y)
+            assert len(est.predict(task.X)) == task.n_rows
+
+
+def test_high_cardinality_categories(space: SearchSpace, make_task) -> None:
+    kind = space.kinds[-1]
+    task = make_task(kind, n_rows=300, n_numeric=2, n_categorical=1, missing=0.0, seed=2)
+    codes = np.arange(task.n_rows) % 120  # 120 levels: more than HGB's smallest max_bins
+    task.X["cat0"] = pd.Categorical([f"level{c}" for c in codes])
+    shape = DataShape.of(task)
+    params = space.params(shape)
+    for config in (space.default(kind), space.from_unit(np.zeros(len(params)), shape)):
+        est = space.to_estimator(config, task, size_cap=SIZE_CAP)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            est.fit(task.X, task.y)
+            assert len(est.predict(task.X)) == task.n_rows

@@ -63,8 +63,18 @@ def test_validate_normalises_types() -> None:
 
 @pytest.mark.parametrize(
     ("param", "value"),
-    [(LR, 0.001), (LR, 2.0), (LR, math.nan), (LR, "0.1"), (LR, True), (DEPTH, 0), (DEPTH, 11),
-     (DEPTH, 2.5), (KIND, "b"), (KIND, 2)],
+    [
+        (LR, 0.001),
+        (LR, 2.0),
+        (LR, math.nan),
+        (LR, "0.1"),
+        (LR, True),
+        (DEPTH, 0),
+        (DEPTH, 11),
+        (DEPTH, 2.5),
+        (KIND, "b"),
+        (KIND, 2),
+    ],
 )
 def test_validate_rejects_with_rule_value_and_fix(param: Param, value: object) -> None:
     with pytest.raises(ConfigError) as info:

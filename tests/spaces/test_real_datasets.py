@@ -14,8 +14,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from threadpoolctl import threadpool_limits
 from sklearn import datasets as skd
+from threadpoolctl import threadpool_limits
 
 from metaopt.spaces import SPACES, DataShape, SearchSpace
 from metaopt.tasks import Task, load_task, load_xy
@@ -30,6 +30,7 @@ def _sklearn(loader: Callable, kind: str, name: str) -> Callable[[], tuple[Task,
         bunch = loader(as_frame=True)
         task = load_xy(bunch.data, bunch.target, kind=kind, name=name, max_rows=MAX_ROWS)
         return task, task.X
+
     return load
 
 

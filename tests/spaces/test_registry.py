@@ -68,9 +68,17 @@ def test_hgb_max_depth_none_and_categorical_features(make_task) -> None:
     hgb = get_space("hgb")
     model = hgb.to_estimator({}, task).named_steps["model"]
     assert model.max_depth is None and model.categorical_features == [3, 4]
-    assert hgb.to_estimator({"limit_depth": True, "max_depth": 4}, task).named_steps["model"].max_depth == 4
+    assert (
+        hgb.to_estimator({"limit_depth": True, "max_depth": 4}, task).named_steps["model"].max_depth
+        == 4
+    )
     assert model.early_stopping is False  # 60 rows: no validation split
-    assert hgb.to_estimator({}, make_task("regression", n_rows=400)).named_steps["model"].early_stopping is True
+    assert (
+        hgb.to_estimator({}, make_task("regression", n_rows=400))
+        .named_steps["model"]
+        .early_stopping
+        is True
+    )
 
 
 def test_size_cap_lowers_only_size_parameters(make_task) -> None:

@@ -28,13 +28,19 @@ def test_public_class_paths_and_plain_params() -> None:
     spec, rebuilt = _round_trip(RandomForestClassifier(n_estimators=7, max_depth=3, random_state=1))
     assert spec["class"] == "sklearn.ensemble.RandomForestClassifier"
     assert spec["params"]["n_estimators"] == 7
-    assert rebuilt.get_params() == RandomForestClassifier(n_estimators=7, max_depth=3, random_state=1).get_params()
+    assert (
+        rebuilt.get_params()
+        == RandomForestClassifier(n_estimators=7, max_depth=3, random_state=1).get_params()
+    )
 
 
 def test_nested_pipelines_and_column_transformers() -> None:
     est = Pipeline(
         [
-            ("encode", ColumnTransformer([("num", StandardScaler(), ["a", "b"]), ("cat", "drop", ["c"])])),
+            (
+                "encode",
+                ColumnTransformer([("num", StandardScaler(), ["a", "b"]), ("cat", "drop", ["c"])]),
+            ),
             ("model", LogisticRegression(C=0.5)),
         ]
     )
@@ -52,7 +58,10 @@ def test_nested_pipelines_and_column_transformers() -> None:
 def test_special_values_are_strict_json() -> None:
     est = FeatureUnion(
         [
-            ("onehot", OneHotEncoder(categories=[np.array(["x", "y"], dtype=object)], dtype=np.float32)),
+            (
+                "onehot",
+                OneHotEncoder(categories=[np.array(["x", "y"], dtype=object)], dtype=np.float32),
+            ),
             ("scale", StandardScaler()),
         ],
         transformer_weights={"onehot": np.float64(np.inf), "scale": float("nan")},
@@ -95,7 +104,10 @@ def test_loading_refuses_classes_outside_the_allow_list() -> None:
             spec_to_estimator({"class": path, "params": {}})
     with pytest.raises(ConfigError, match="allowed"):
         spec_to_estimator(
-            {"class": "sklearn.preprocessing.FunctionTransformer", "params": {"func": {"__callable__": "os.system"}}}
+            {
+                "class": "sklearn.preprocessing.FunctionTransformer",
+                "params": {"func": {"__callable__": "os.system"}},
+            }
         )
 
 
@@ -105,7 +117,9 @@ def test_loading_reports_bad_specs() -> None:
     with pytest.raises(ConfigError, match="not an estimator"):
         spec_to_estimator({"class": "sklearn.base.clone", "params": {}})
     with pytest.raises(ConfigError, match="does not accept"):
-        spec_to_estimator({"class": "sklearn.ensemble.RandomForestClassifier", "params": {"n_trees": 3}})
+        spec_to_estimator(
+            {"class": "sklearn.ensemble.RandomForestClassifier", "params": {"n_trees": 3}}
+        )
     with pytest.raises(ConfigError, match="class"):
         spec_to_estimator({"params": {}})  # type: ignore[arg-type]
 
