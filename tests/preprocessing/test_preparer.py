@@ -132,5 +132,6 @@ def test_in_pipeline_with_numeric_model(raw: pd.DataFrame) -> None:
     assert pipe.predict(raw).shape == (len(raw),)
 
 
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.SkipTestWarning")
 def test_check_estimator() -> None:
     check_estimator(TabularPreparer())
