@@ -454,14 +454,14 @@ def build(
         store.update_manifest(protocol_id=pid, mf_version=comp.mf_version,
                               protocol=protocol.to_dict() if hasattr(protocol, "to_dict") else None)
         task_rows = store.read("tasks", ["task_id", "status"])
-        task_status = dict(zip(task_rows["task_id"], task_rows["status"])) if len(task_rows) else {}
+        task_status = dict(zip(task_rows["task_id"], task_rows["status"], strict=True)) if len(task_rows) else {}
         mf_keys = store.keys("metafeatures")
         ev = store.read("evaluations", ["task_id", "algorithm", "config_id", "protocol_id", "status"])
         done: dict[tuple[str, ...], str] = {}
         if len(ev):
             ev = ev[ev["protocol_id"] == pid]
             keys = ev[["task_id", "algorithm", "config_id", "protocol_id"]].itertuples(index=False, name=None)
-            done = dict(zip(keys, ev["status"]))
+            done = dict(zip(keys, ev["status"], strict=True))
         per_task = len(algorithms) * (configs_per_algorithm + 1)
         bar = _Progress(progress, len(entries), per_task)
         writer = _Writer(store, batch_size, flush_seconds, report, 256 if compact else None)

@@ -17,10 +17,9 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 import kb_fakes  # noqa: E402
 
+from metaopt import ConfigError, KnowledgeBaseError  # noqa: E402
 from metaopt.kb import KnowledgeBase, ParquetDirectoryBackend  # noqa: E402
 from metaopt.kb._build import build, parse_shard, plan_task  # noqa: E402
-
-from metaopt import ConfigError, KnowledgeBaseError  # noqa: E402
 
 KEY = ["task_id", "algorithm", "config_id", "protocol_id"]
 HERE = Path(__file__).parent
