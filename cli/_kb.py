@@ -1,4 +1,4 @@
-"""``metaopt kb info | build | compact``: inspect and fill the knowledge base."""
+"""``metaopt kb info | build | compact | export``: inspect and fill the knowledge base."""
 
 from __future__ import annotations
 
@@ -185,3 +185,16 @@ def compact(kb: KBOption = None) -> None:
     with store.writer():
         merged = store.compact()
     typer.echo(", ".join(f"{t}: {n} parts merged" for t, n in merged.items()))
+
+
+@kb_app.command("export")
+def export(
+    out: Annotated[Path, typer.Argument(help="Output folder for tasks / metafeatures / evaluations files.")],
+    kb: KBOption = None,
+    fmt: Annotated[str, typer.Option("--format", help="parquet or csv.")] = "parquet",
+) -> None:
+    """Write each table (duplicates resolved, meta-features wide) as one file."""
+    from metaopt.kb import KnowledgeBase
+
+    for path in KnowledgeBase.open(kb).export(out, fmt):
+        typer.echo(str(path))

@@ -354,6 +354,49 @@ class KnowledgeBase:
             mask &= frame["status"].isin(wanted)
         return frame[mask].reset_index(drop=True)
 
+    def export(self, directory: str | os.PathLike[str], fmt: str = "parquet") -> list[Path]:
+        """Write each table, duplicates resolved, as one file ``<table>.<fmt>`` in ``directory``.
+
+        Parameters
+        ----------
+        directory
+            Output folder (created).
+        fmt
+            ``"parquet"`` or ``"csv"``. Meta-features are written wide (``task_id`` then
+            one column per feature of the current version); list cells (``fold_scores``)
+            become JSON text in CSV.
+
+        Returns
+        -------
+        list of Path
+            The files written.
+        """
+        if fmt not in ("parquet", "csv"):
+            raise KnowledgeBaseError(f"unknown export format {fmt!r}", "use parquet or csv")
+        out = Path(directory)
+        out.mkdir(parents=True, exist_ok=True)
+        frames = {
+            "tasks": self.tasks(),
+            "metafeatures": self.metafeatures().reset_index(),
+            "evaluations": self.evaluations(),
+        }
+        written = []
+        for table, frame in frames.items():
+            path = out / f"{table}.{fmt}"
+            if fmt == "csv":
+                frame = frame.copy()
+                for col in frame.columns:
+                    if frame[col].dtype == object:
+                        frame[col] = frame[col].map(
+                            lambda v: json.dumps([float(x) for x in v])
+                            if hasattr(v, "__len__") and not isinstance(v, str) else v
+                        )
+                frame.to_csv(path, index=False)
+            else:
+                frame.to_parquet(path, index=False)
+            written.append(path)
+        return written
+
     def keys(self, table: str) -> set[tuple[str, ...]]:
         """The keys present in ``table`` (read from the key columns only)."""
         spec = table_spec(table)

@@ -90,3 +90,19 @@ def test_build_bad_options_exit_2(tmp_path):
     result = runner.invoke(app, ["kb", "build", "--source", "dir:/tmp", "--shard", "9/2",
                                  "--kb", str(tmp_path / "kb2")])
     assert result.exit_code == 2
+
+
+def test_export_csv_and_parquet(built_kb, tmp_path):
+    import pandas as pd
+
+    for fmt in ("csv", "parquet"):
+        result = runner.invoke(app, ["kb", "export", str(tmp_path / fmt), "--kb", str(built_kb),
+                                     "--format", fmt])
+        assert result.exit_code == 0, result.output
+        read = pd.read_csv if fmt == "csv" else pd.read_parquet
+        ev = read(tmp_path / fmt / f"evaluations.{fmt}")
+        assert len(ev) == len(KnowledgeBase(built_kb).evaluations())
+        assert len(read(tmp_path / fmt / f"metafeatures.{fmt}")) == 3
+    result = runner.invoke(app, ["kb", "export", str(tmp_path / "x"), "--kb", str(built_kb),
+                                 "--format", "xlsx"])
+    assert result.exit_code == 2
