@@ -55,6 +55,11 @@ def task(make_task, space: SearchSpace, kind: str):
     return make_task(kind, n_rows=N_ROWS, n_numeric=3, n_categorical=2, missing=0.1, seed=3)
 
 
+def _require(space: SearchSpace, kind: str) -> None:
+    if kind not in space.kinds:
+        pytest.skip(f"{space.name} does not support {kind}")
+
+
 def _raw_frame(task) -> pd.DataFrame:
     """The task's features as a user would pass them: strings for categories, an unseen
     category, and extra missing values."""
@@ -93,6 +98,7 @@ def test_class_attributes(space: SearchSpace) -> None:
 
 
 def test_params_are_well_formed(space: SearchSpace, kind: str) -> None:
+    _require(space, kind)
     shape = DataShape(N_ROWS, 5, kind, 0 if kind == "regression" else 3)
     params = space.params(shape)
     names = [p.name for p in params]
@@ -105,11 +111,17 @@ def test_params_are_well_formed(space: SearchSpace, kind: str) -> None:
 
 
 def test_default_and_low_cost_validate(space: SearchSpace, kind: str) -> None:
+    _require(space, kind)
     shape = DataShape(N_ROWS, 5, kind, 0 if kind == "regression" else 3)
     for config in (space.default(kind), space.low_cost(kind)):
         valid = space.validate(config, shape)
         assert valid == space.validate(valid, shape)
         json.dumps(valid, allow_nan=False)
+    # on data of ordinary size the defaults are already canonical (same config_id)
+    big = DataShape(5000, 10, kind, 0 if kind == "regression" else 3)
+    for config in (space.default(kind), space.low_cost(kind)):
+        assert space.validate(config, big) == config
+        assert config_id(space.name, space.validate(config, big)) == config_id(space.name, config)
 
 
 def test_default_fits_and_predicts_raw_data(space: SearchSpace, task) -> None:
@@ -130,6 +142,7 @@ def test_design_validates_builds_and_a_subset_fits(space: SearchSpace, task) -> 
 
 
 def test_design_is_deterministic(space: SearchSpace, kind: str) -> None:
+    _require(space, kind)
     shape = DataShape(500, 8, kind, 0 if kind == "regression" else 3)
     a = space.design(20, shape, seed=1)
     assert a == space.design(20, shape, seed=1)
@@ -150,6 +163,7 @@ def test_unit_corners_and_random_points_fit(space: SearchSpace, task) -> None:
 
 
 def test_unit_round_trip(space: SearchSpace, kind: str) -> None:
+    _require(space, kind)
     shape = DataShape(1000, 6, kind, 0 if kind == "regression" else 3)
     params = space.params(shape)
     rng = np.random.default_rng(1)
@@ -170,6 +184,7 @@ def test_unit_round_trip(space: SearchSpace, kind: str) -> None:
 
 
 def test_validate_rejects_unknown_and_out_of_range(space: SearchSpace, kind: str) -> None:
+    _require(space, kind)
     shape = DataShape(N_ROWS, 5, kind, 0 if kind == "regression" else 3)
     with pytest.raises(ConfigError, match="no_such_param"):
         space.validate({"no_such_param": 1}, shape)
@@ -193,6 +208,7 @@ def test_validate_rejects_unknown_and_out_of_range(space: SearchSpace, kind: str
 
 
 def test_validate_rejects_switched_off_parameters(space: SearchSpace, kind: str) -> None:
+    _require(space, kind)
     shape = DataShape(N_ROWS, 5, kind, 0 if kind == "regression" else 3)
     for p in space.params(shape):
         if p.condition is None:
@@ -210,6 +226,7 @@ def test_validate_rejects_switched_off_parameters(space: SearchSpace, kind: str)
 
 
 def test_distributions_and_sampling_respect_conditions(space: SearchSpace, kind: str) -> None:
+    _require(space, kind)
     optuna = pytest.importorskip("optuna")
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     shape = DataShape(N_ROWS, 5, kind, 0 if kind == "regression" else 3)
