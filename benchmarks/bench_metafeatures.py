@@ -298,7 +298,7 @@ def _pymfe_dict(X: np.ndarray, y: np.ndarray) -> dict[str, float]:
     )
     mfe.fit(X, y.astype(str), suppress_warnings=True)
     names, values = mfe.extract(suppress_warnings=True)
-    return {n: (np.nan if v is None else float(v)) for n, v in zip(names, values)}
+    return {n: (np.nan if v is None else float(v)) for n, v in zip(names, values, strict=False)}
 
 
 def bench_agreement() -> dict:

@@ -95,7 +95,7 @@ class MetaFeatures(Mapping[str, float]):
 
     def to_dict(self) -> dict[str, float]:
         """The values as an ordered ``dict`` (NaN stays NaN)."""
-        return {n: float(v) for n, v in zip(self.names, self._values)}
+        return {n: float(v) for n, v in zip(self.names, self._values, strict=False)}
 
     def info(self) -> dict[str, Any]:
         """Version and sample sizes, JSON-serialisable."""

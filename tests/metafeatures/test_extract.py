@@ -83,7 +83,7 @@ def test_result_is_immutable_and_serialisable(binary_task: Task) -> None:
     assert mf["n_rows"] == 200.0
     assert mf.to_dict() == dict(mf.items()) or all(
         (a == b) or (math.isnan(a) and math.isnan(b))
-        for a, b in zip(mf.to_dict().values(), mf.values())
+        for a, b in zip(mf.to_dict().values(), mf.values(), strict=False)
     )
     json.dumps(mf.info())
     assert mf.n_rows_used == 200 and mf.n_rows == 200
