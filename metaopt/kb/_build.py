@@ -360,6 +360,7 @@ def build(
     flush_seconds: float = 20.0,
     retry_failed: bool = False,
     compact: bool = True,
+    window_jobs: int | None = None,
     progress: str = "none",
     components: BuildComponents | None = None,
 ) -> BuildReport:
@@ -399,6 +400,10 @@ def build(
         Re-run failed evaluations and reload tasks that failed to load.
     compact
         Merge parts when there are many, and at the end of the build.
+    window_jobs
+        Jobs of consecutive tasks are sent to the workers together until they number at
+        least this many (default: 64 per worker), so that workers do not idle at the end
+        of each small task.
     progress
         ``"rich"`` (progress bars with ETA), ``"log"`` (a line on stderr every 30 s and
         per task, for ``nohup`` runs) or ``"none"``.
@@ -462,16 +467,26 @@ def build(
             ev = ev[ev["protocol_id"] == pid]
             keys = ev[["task_id", "algorithm", "config_id", "protocol_id"]].itertuples(index=False, name=None)
             done = dict(zip(keys, ev["status"], strict=True))
+        if window_jobs is None:
+            window_jobs = 64 * (max(n_jobs, 1) if not scheduler else 16)
         per_task = len(algorithms) * (configs_per_algorithm + 1)
         bar = _Progress(progress, len(entries), per_task)
         writer = _Writer(store, batch_size, flush_seconds, report, 256 if compact else None)
         try:
-            for entry in entries:
-                _build_task(store, comp, task_source, entry, algorithms, configs_per_algorithm, protocol, pid,
-                            n_jobs, scheduler, max_rows, retry_failed, task_status, mf_keys, done,
-                            writer, bar, report)
-                writer.flush()
-                bar.task_done(entry.task_id)
+            window: list[tuple[Any, list[tuple[str, str, dict[str, Any]]]]] = []
+            for i, entry in enumerate(entries):
+                prepared = _prepare_task(
+                    store, comp, task_source, entry, algorithms, configs_per_algorithm, protocol,
+                    pid, max_rows, retry_failed, task_status, mf_keys, done, writer, bar, report,
+                )
+                if prepared is None:
+                    writer.flush()
+                    bar.task_done(entry.task_id)
+                else:
+                    window.append(prepared)
+                if window and (sum(len(j) for _, j in window) >= window_jobs or i == len(entries) - 1):
+                    _run_window(comp, window, protocol, pid, n_jobs, scheduler, done, writer, bar, report)
+                    window = []
         finally:
             writer.flush()
             bar.close()
@@ -481,16 +496,17 @@ def build(
     return report
 
 
-def _build_task(store: KnowledgeBase, comp: BuildComponents, task_source: Any, entry: Any, algorithms: Sequence[str],
-                n_configs: int, protocol: Any, pid: str, n_jobs: int, scheduler: str | None,
-                max_rows: int | None, retry_failed: bool, task_status: dict[str, str], mf_keys: set[tuple[str, ...]],
+def _prepare_task(store: KnowledgeBase, comp: BuildComponents, task_source: Any, entry: Any, algorithms: Sequence[str],
+                n_configs: int, protocol: Any, pid: str, max_rows: int | None, retry_failed: bool, task_status: dict[str, str], mf_keys: set[tuple[str, ...]],
                 done: dict[tuple[str, ...], str], writer: _Writer, bar: _Progress,
-                report: BuildReport) -> None:
+                report: BuildReport) -> tuple[Any, list[tuple[str, str, dict[str, Any]]]] | None:
+    """Record the task row, meta-features and skipped rows of one entry; return the task
+    and its jobs still to run (None when there is nothing to run)."""
     status = task_status.get(entry.task_id)
     if status is not None and status != "ok" and not retry_failed:
         report.tasks_failed += 1
         bar.planned(0)
-        return
+        return None
     try:
         task = task_source.load(entry)
     except Exception as exc:  # noqa: BLE001 - a task that cannot load is a row, not a crash
@@ -500,11 +516,11 @@ def _build_task(store: KnowledgeBase, comp: BuildComponents, task_source: Any, e
             task_status[entry.task_id] = "error"
         report.tasks_failed += 1
         bar.planned(0)
-        return
+        return None
     if max_rows is not None and task.n_rows > max_rows:
         logger.info("task %s has %d rows > max_rows %d: not built", entry.task_id, task.n_rows, max_rows)
         bar.planned(0)
-        return
+        return None
     mf_key = (task.task_id, comp.mf_version)
     if mf_key not in mf_keys:
         try:
@@ -516,7 +532,7 @@ def _build_task(store: KnowledgeBase, comp: BuildComponents, task_source: Any, e
                 task_status[entry.task_id] = "error"
             report.tasks_failed += 1
             bar.planned(0)
-            return
+            return None
         version = str(getattr(mf, "version", comp.mf_version))
         values = mf.to_dict() if hasattr(mf, "to_dict") else dict(mf)
         store.add_metafeatures([(task.task_id, version, values)])
@@ -554,32 +570,58 @@ def _build_task(store: KnowledgeBase, comp: BuildComponents, task_source: Any, e
         report.tasks_complete_before += 1
     bar.planned(len(jobs))
     if not jobs:
-        return
+        return None
+    return task, jobs
+
+
+def _run_window(comp: BuildComponents, window: list[tuple[Any, list[tuple[str, str, dict[str, Any]]]]],
+                protocol: Any, pid: str, n_jobs: int, scheduler: str | None,
+                done: dict[tuple[str, ...], str], writer: _Writer, bar: _Progress,
+                report: BuildReport) -> None:
+    """Evaluate the jobs of several tasks in one parallel call (no idle workers between
+    small tasks); a task the protocol cannot evaluate gets error rows, the others run."""
     backend = "dask" if scheduler else "loky"
-    try:
-        evaluations: Iterable[Any] = comp.evaluate_many(
-            [comp.make_job(task, a, p) for a, _, p in jobs], protocol,
-            n_jobs=-1 if scheduler and n_jobs == 1 else n_jobs, backend=backend, scheduler=scheduler,
-        )
-    except MetaoptError as exc:
-        # The protocol cannot be applied to this task at all (too few rows, a class
-        # with one example): every planned job becomes an error row.
+    workers = -1 if scheduler and n_jobs == 1 else n_jobs
+    remaining = {task.task_id: len(jobs) for task, jobs in window}
+
+    def error_rows(task: Any, jobs: list[tuple[str, str, dict[str, Any]]], exc: Exception) -> list[dict[str, Any]]:
         logger.warning("task %s cannot be evaluated: %s", task.task_id, exc)
-        evaluations = [
-            {"task_id": task.task_id, "algorithm": a, "config_id": c, "params": p,
-             "protocol_id": pid, "status": "error", "message": _error_text(exc),
-             "seed": getattr(protocol, "seed", 0)}
-            for a, c, p in jobs
-        ]
-    for evaluation in evaluations:
-        record = evaluation.to_record() if hasattr(evaluation, "to_record") else dict(evaluation)
-        record.setdefault("protocol_id", pid)
-        writer.add(record)
-        key = (str(record["task_id"]), str(record["algorithm"]), str(record["config_id"]), pid)
-        done[key] = str(record["status"])
-        report.evaluations_run += 1
-        if record["status"] == "ok":
-            report.evaluations_ok += 1
-        else:
-            report.evaluations_failed += 1
-        bar.evaluated()
+        return [{"task_id": task.task_id, "algorithm": a, "config_id": c, "params": p,
+                 "protocol_id": pid, "status": "error", "message": _error_text(exc),
+                 "seed": getattr(protocol, "seed", 0)} for a, c, p in jobs]
+
+    def call(part: list[tuple[Any, list[tuple[str, str, dict[str, Any]]]]]) -> Iterable[Any]:
+        return comp.evaluate_many(
+            [comp.make_job(task, a, p) for task, jobs in part for a, _, p in jobs], protocol,
+            n_jobs=workers, backend=backend, scheduler=scheduler,
+        )
+
+    streams: list[Iterable[Any]] = []
+    try:
+        streams.append(call(window))
+    except MetaoptError:
+        # Validation failed for some task (too few rows, a class with one example):
+        # isolate it by calling task by task.
+        for task, jobs in window:
+            try:
+                streams.append(call([(task, jobs)]))
+            except MetaoptError as exc:
+                streams.append(error_rows(task, jobs, exc))
+    for stream in streams:
+        for evaluation in stream:
+            record = evaluation.to_record() if hasattr(evaluation, "to_record") else dict(evaluation)
+            record.setdefault("protocol_id", pid)
+            writer.add(record)
+            task_id = str(record["task_id"])
+            key = (task_id, str(record["algorithm"]), str(record["config_id"]), pid)
+            done[key] = str(record["status"])
+            report.evaluations_run += 1
+            if record["status"] == "ok":
+                report.evaluations_ok += 1
+            else:
+                report.evaluations_failed += 1
+            bar.evaluated()
+            remaining[task_id] = remaining.get(task_id, 1) - 1
+            if remaining[task_id] == 0:
+                writer.flush()
+                bar.task_done(task_id)

@@ -110,11 +110,14 @@ def test_retry_failed_reruns_errors_and_ok_wins(tmp_path, monkeypatch):
 
 
 def test_unevaluable_task_becomes_error_rows(tmp_path):
-    comp = kb_fakes.components(specs=[("tiny", "binary", 6)], algorithms=("narrow",))
-    report = build(tmp_path / "kb", "fake", configs_per_algorithm=2, components=comp)
-    ev = KnowledgeBase(tmp_path / "kb").evaluations()
-    assert report.evaluations_failed == 3 and set(ev["status"]) == {"error"}
-    assert ev["message"].str.startswith("EvaluationError").all()
+    # "tiny" shares a window with "alpha": it gets error rows, alpha is evaluated normally
+    comp = kb_fakes.components(specs=[("tiny", "binary", 6), ("alpha", "binary", 60)],
+                               algorithms=("narrow",))
+    report = build(tmp_path / "kb", "fake", configs_per_algorithm=2, components=comp, window_jobs=100)
+    ev = KnowledgeBase(tmp_path / "kb").evaluations().set_index("task_id")
+    assert report.evaluations_failed == 3 and set(ev.loc["fake:tiny", "status"]) == {"error"}
+    assert ev.loc["fake:tiny", "message"].str.startswith("EvaluationError").all()
+    assert set(ev.loc["fake:alpha", "status"]) == {"ok"}
 
 
 def test_filters_and_shards(tmp_path):
@@ -227,3 +230,13 @@ def test_dask_cluster_build_equals_local_build(tmp_path):
     assert set(local[KEY].itertuples(index=False, name=None)) == set(remote[KEY].itertuples(index=False, name=None))
     merged = local.merge(remote, on=KEY)
     np.testing.assert_allclose(merged["score_x"], merged["score_y"])
+
+
+@pytest.mark.parametrize("mode", ["rich", "log"])
+def test_progress_modes(tmp_path, capsys, mode):
+    comp = kb_fakes.components()
+    report = build(tmp_path / "kb", "fake", configs_per_algorithm=2, components=comp, progress=mode)
+    assert report.evaluations_run > 0
+    if mode == "log":
+        err = capsys.readouterr().err
+        assert "[kb build] tasks 4/4" in err and "eta" in err
