@@ -134,6 +134,8 @@ class KnowledgeBase:
             "updated": now,
         }
         _write_json_atomic(path / _MANIFEST, manifest)
+        # The writer lock is process state, not data: keep it out of version control.
+        (path / ".gitignore").write_text(".writer.lock\n.*.tmp\n*/.*.tmp\n", encoding="utf-8")
         for table in TABLES:
             (path / table).mkdir(exist_ok=True)
         return cls(path)

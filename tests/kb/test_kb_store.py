@@ -198,6 +198,6 @@ def test_no_pickle_in_the_store(kb):
     kb.append("evaluations", [_ev("a", "hgb", "c1")])
     kb.add_metafeatures([("a", "1.0", {"x": 1.0})])
     files = [p for p in kb.path.rglob("*") if p.is_file()]
-    assert {p.suffix for p in files} <= {".json", ".parquet", ".lock"}
+    assert {p.suffix for p in files} <= {".json", ".parquet", ".lock", ""}
     for p in files:
         assert b"\x80\x04\x95" not in p.read_bytes()[:3]
