@@ -38,7 +38,7 @@ __all__ = ["evaluate_population"]
 def _load_trainer() -> Callable[..., Any] | None:
     """``metaopt.models.train_population``, or None if it cannot be imported."""
     try:
-        from metaopt.models import train_population
+        from metaopt.models import train_population  # type: ignore[attr-defined]
     except ImportError:
         return None
     return train_population
@@ -73,7 +73,7 @@ def _train_task(
 
     started_at = now_iso()
     scorer = _scorer(checked[0].metric)
-    outcomes = [
+    outcomes: list[dict[str, Any]] = [
         {"status": "ok", "message": "", "fold_scores": [], "fit_times": [], "predict_times": [], "device": device}
         for _ in checked
     ]
@@ -102,7 +102,7 @@ def _train_task(
                         raise RuntimeError(
                             f"train_population returned {len(models)} models for {len(members)} configs"
                         )
-                    for j, model in zip(members, models):
+                    for j, model in zip(members, models, strict=True):
                         out = outcomes[j]
                         if out["status"] != "ok":
                             continue
@@ -124,5 +124,5 @@ def _train_task(
     versions = runtime_versions(with_torch=True)
     return [
         to_evaluation(prepared, c, protocol, {**out, "versions": versions}, started_at)
-        for c, out in zip(checked, outcomes)
+        for c, out in zip(checked, outcomes, strict=True)
     ]

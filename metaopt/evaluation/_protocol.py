@@ -201,7 +201,7 @@ class Protocol:
             order = np.argsort(-(exact - extra), kind="stable")[:short]
             extra[order] += 1
         take = np.minimum(floors + extra, counts)
-        return np.sort(np.concatenate([g[:k] for g, k in zip(groups, take)]))
+        return np.sort(np.concatenate([g[:k] for g, k in zip(groups, take, strict=True)]))
 
     def n_folds_for(self, y_codes: np.ndarray | None, n_rows: int) -> int:
         """Number of folds used for these (already subsampled) rows.

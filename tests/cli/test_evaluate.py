@@ -6,9 +6,8 @@ import json
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
-
 from metaopt.cli import app
+from typer.testing import CliRunner
 
 
 @pytest.fixture
