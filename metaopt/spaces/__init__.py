@@ -14,6 +14,7 @@ from metaopt.spaces._extra_trees import ExtraTreesSpace
 from metaopt.spaces._hgb import HGBSpace
 from metaopt.spaces._knn import KNNSpace
 from metaopt.spaces._linear import LinearSpace
+from metaopt.spaces._mlp import MLPSpace
 from metaopt.spaces._random_forest import RandomForestSpace
 from metaopt.spaces._spec import (
     ALLOWED_PREFIXES,
@@ -54,6 +55,7 @@ SPACES: tuple[SearchSpace, ...] = (
     LinearSpace(),
     SVMSpace(),
     KNNSpace(),
+    MLPSpace(),
 )
 
 #: The algorithm names, in the order of :data:`SPACES`.
