@@ -6,7 +6,8 @@ A fixed batch of 40 mixed evaluations (hgb, random_forest, linear, knn; 3-fold C
 (joblib loky workers, one thread each); the table reports evaluations per second and
 the speedup. Each setting first runs a small warm-up batch (starting the workers and
 their evaluation sub-processes), then the timed batch, ``--repeats`` times; the best
-(highest-throughput) repeat is reported, along with the median.
+(highest-throughput) repeat is reported, along with the median. Repeats of the
+settings are interleaved (1, 2, 1, 2, ...) so that drifting load affects them alike.
 
 Usage::
 
@@ -95,19 +96,23 @@ def main() -> None:
     warmup = [jobs[0], jobs[20]]
     load = os.getloadavg()
     rows = []
+    times: dict[int, list[float]] = {n: [] for n in args.workers}
+    statuses: dict[int, dict[str, int]] = {}
     for n in args.workers:
         run(warmup, protocol, n)
-        times = []
-        statuses: dict[str, int] = {}
-        for _ in range(args.repeats):
+    # settings interleaved repeat by repeat, so that drifting load from other
+    # processes affects them alike
+    for _ in range(args.repeats):
+        for n in args.workers:
             seconds, results = run(jobs, protocol, n)
-            times.append(seconds)
-            statuses = {s: sum(e.status == s for e in results) for s in ("ok", "timeout", "error")}
-        best = min(times)
+            times[n].append(seconds)
+            statuses[n] = {s: sum(e.status == s for e in results) for s in ("ok", "timeout", "error")}
+    for n in args.workers:
+        best = min(times[n])
         rows.append({
-            "workers": n, "evaluations": len(jobs), "best_s": best, "median_s": statistics.median(times),
-            "eval_per_s": len(jobs) / best, "eval_per_s_median": len(jobs) / statistics.median(times),
-            "statuses": statuses,
+            "workers": n, "evaluations": len(jobs), "best_s": best, "median_s": statistics.median(times[n]),
+            "eval_per_s": len(jobs) / best, "eval_per_s_median": len(jobs) / statistics.median(times[n]),
+            "statuses": statuses[n], "times_s": times[n],
         })
     base_rate = rows[0]["eval_per_s"]
     base_median = rows[0]["eval_per_s_median"]
@@ -117,7 +122,7 @@ def main() -> None:
 
     header = (
         f"evaluate_many throughput, {len(jobs)} evaluations ({'no limit, in-process' if args.no_limit else 'Protocol.kb(): isolated workers'}), "
-        f"{os.cpu_count()} CPUs, load average before {load[0]:.2f}"
+        f"{os.cpu_count()} CPUs, load average before {load[0]:.2f}, after {os.getloadavg()[0]:.2f}"
     )
     lines = [header, "", "| workers | best s | median s | eval/s (best) | speedup (best) | speedup (median) | statuses |",
              "|---:|---:|---:|---:|---:|---:|---|"]
