@@ -218,7 +218,10 @@ class _BaseMLP(BaseEstimator):
                 S[f"res{layer}"] = torch.full(
                     (1, 1, 1), float(w == widths[layer - 1]), device=device
                 )
-        x = torch.as_tensor(np.ascontiguousarray(X, dtype=np.float32), device=device)
+        # predictions in float64: exact row-by-row, whatever the batch (subset invariance)
+        P = {k: v.double() for k, v in P.items()}
+        S = {k: v.double() for k, v in S.items()}
+        x = torch.as_tensor(np.ascontiguousarray(X, dtype=np.float64), device=device)
         with torch.no_grad():
             out = forward(
                 P,
@@ -229,7 +232,7 @@ class _BaseMLP(BaseEstimator):
                 residual=bool(self.residual),
                 activation=self.activation,
             )
-        return out[0].double().cpu().numpy()
+        return out[0].cpu().numpy()
 
     # ------------------------------------------------------------------ persistence
 
@@ -423,7 +426,7 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
     def predict_proba(self, X: Any) -> np.ndarray:
         """Class probabilities, columns in the order of ``classes_``."""
         check_is_fitted(self, "weights_")
-        X = validate_data(self, X, dtype=np.float32, reset=False)
+        X = validate_data(self, X, dtype=np.float64, reset=False)
         logits = self._raw_output(X)
         logits -= logits.max(axis=1, keepdims=True)
         p = np.exp(logits)
@@ -435,6 +438,7 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
 
     def predict(self, X: Any) -> np.ndarray:
         """Most probable class labels."""
+        check_is_fitted(self, "weights_")
         return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
 
     def _fitted_json(self) -> dict[str, Any]:
@@ -492,7 +496,7 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
     def predict(self, X: Any) -> np.ndarray:
         """Predicted targets, shaped like the ``y`` passed to :meth:`fit`."""
         check_is_fitted(self, "weights_")
-        X = validate_data(self, X, dtype=np.float32, reset=False)
+        X = validate_data(self, X, dtype=np.float64, reset=False)
         out = self._raw_output(X) * self.y_scale_ + self.y_mean_
         return out[:, 0] if self._y_1d else out
 
