@@ -4,9 +4,10 @@
 (or a device is forced). For each fold, the configs whose preprocessing is identical
 share one fitted ``prepare → encode`` step; their encoded training rows go to
 :func:`metaopt.models.train_population`, which trains the whole population at once and
-returns one fitted model per config (in config order); each model is then scored on
-the encoded held-out rows with the protocol's scorer, exactly as the one-at-a-time
-path would score it. If the batched trainer is unavailable or fails as a whole, the
+returns, per config (in order), its outputs on the encoded held-out rows (class
+probabilities or predictions; the held-out rows are never used for training or early
+stopping); these are scored with the protocol's scorer through a stand-in estimator
+that replays them, as the one-at-a-time path would score the fitted model. If the batched trainer is unavailable or fails as a whole, the
 configs are evaluated one at a time instead, so nothing is lost.
 
 The time limit is not enforced per config here (the population shares one GPU
@@ -20,6 +21,8 @@ import time
 import warnings
 from collections.abc import Callable, Iterator
 from typing import Any
+
+import numpy as np
 
 from metaopt.evaluation._engine import (
     _Checked,
@@ -35,10 +38,40 @@ from metaopt.evaluation._result import Evaluation, runtime_versions, truncate
 __all__ = ["evaluate_population"]
 
 
+class _Replay:
+    """Stand-in fitted estimator that returns a population member's held-out outputs."""
+
+    @staticmethod
+    def of(result: Any, kind: str) -> Any:
+        from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
+
+        output = np.asarray(result.val_output)
+        if kind == "regression":
+
+            class _Regressor(RegressorMixin, BaseEstimator):
+                def predict(self, X: Any) -> np.ndarray:
+                    return output
+
+            return _Regressor()
+
+        classes = np.asarray(result.classes)
+
+        class _Classifier(ClassifierMixin, BaseEstimator):
+            classes_ = classes
+
+            def predict_proba(self, X: Any) -> np.ndarray:
+                return output
+
+            def predict(self, X: Any) -> np.ndarray:
+                return classes[np.argmax(output, axis=1)]
+
+        return _Classifier()
+
+
 def _load_trainer() -> Callable[..., Any] | None:
     """``metaopt.models.train_population``, or None if it cannot be imported."""
     try:
-        from metaopt.models import train_population  # type: ignore[attr-defined]
+        from metaopt.models import train_population
     except ImportError:
         return None
     return train_population
@@ -91,18 +124,18 @@ def _train_task(
                     t0 = time.perf_counter()
                     X_train = pre.fit_transform(X.iloc[train], y[train])
                     X_test = pre.transform(X.iloc[test])
-                    models = trainer(
+                    results = list(trainer(
                         X_train, y[train], X_test, y[test],
-                        [dict(checked[j].params) for j in members],
+                        [pipelines[j][-1].get_params(deep=False) for j in members],
                         prepared.task.kind, device, protocol.seed,
-                    )
+                    ))
                     share = (time.perf_counter() - t0) / len(members)
-                    models = list(models)
-                    if len(models) != len(members):
+                    if len(results) != len(members):
                         raise RuntimeError(
-                            f"train_population returned {len(models)} models for {len(members)} configs"
+                            f"train_population returned {len(results)} results for {len(members)} configs"
                         )
-                    for j, model in zip(members, models, strict=True):
+                    for j, result in zip(members, results, strict=True):
+                        model = _Replay.of(result, prepared.task.kind)
                         out = outcomes[j]
                         if out["status"] != "ok":
                             continue

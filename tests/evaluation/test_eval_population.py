@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import numpy as np
 import pytest
 from sklearn.linear_model import LogisticRegression
@@ -14,7 +16,7 @@ FAST = Protocol(n_splits=3)
 
 
 class _FakeTrainer:
-    """Stands in for metaopt.models.train_population: one model per config."""
+    """Stands in for metaopt.models.train_population: one result per config."""
 
     def __init__(self, fail: bool = False) -> None:
         self.calls: list[tuple[int, str, int]] = []
@@ -25,7 +27,12 @@ class _FakeTrainer:
         if self.fail:
             raise RuntimeError("CUDA out of memory")
         assert isinstance(X_train, np.ndarray) and X_train.shape[1] == X_val.shape[1]
-        return [LogisticRegression(C=c["C"], max_iter=500).fit(X_train, y_train) for c in configs]
+        out = []
+        for c in configs:
+            model = LogisticRegression(C=c["C"], max_iter=500).fit(X_train, y_train)
+            out.append(SimpleNamespace(val_output=model.predict_proba(X_val), classes=model.classes_,
+                                       seconds=0.0))
+        return out
 
 
 @pytest.fixture
