@@ -33,11 +33,12 @@ def _size(n: float) -> str:
 
 def _render_info(info: Any) -> None:
     from rich.console import Console
+    from rich.markup import escape
     from rich.table import Table
 
     console = Console()
     console.print(
-        f"[bold]knowledge base[/bold] {info.path}\n"
+        f"[bold]knowledge base[/bold] {escape(info.path)}\n"
         f"schema {info.schema_version}, metaopt {info.metaopt_version}, meta-features "
         f"{info.mf_version}, protocol {info.protocol_id}\n"
         f"created {info.created}, updated {info.updated}, {_size(info.disk_bytes)} on disk, "
@@ -75,7 +76,7 @@ def _render_info(info: Any) -> None:
             t.add_column("reason")
             t.add_column("count", justify="right")
             for reason, n in list(counts.items())[:15]:
-                t.add_row(reason, str(n))
+                t.add_row(escape(reason), str(n))
             if len(counts) > 15:
                 t.add_row(f"… {len(counts) - 15} more reasons", str(sum(list(counts.values())[15:])))
             console.print(t)

@@ -218,7 +218,7 @@ def test_dask_cluster_build_equals_local_build(tmp_path):
 
     data = tmp_path / "data"
     _write_csvs(data)
-    protocol = Protocol(n_splits=3, max_rows=3000)
+    protocol = Protocol(n_splits=3, max_rows=3000, time_limit=120.0)  # sandboxed, as `kb build`
     kw = dict(algorithms=["linear", "hgb"], configs_per_algorithm=2, protocol=protocol)
     build(tmp_path / "local", f"dir:{data}", n_jobs=1, **kw)
     with distributed.LocalCluster(n_workers=2, processes=True, threads_per_worker=1,
