@@ -1,4 +1,4 @@
-"""``metaopt kb info | build | compact | export``: inspect and fill the knowledge base."""
+"""``metaopt kb info | build | compact | export | merge``: inspect and fill the knowledge base."""
 
 from __future__ import annotations
 
@@ -199,3 +199,19 @@ def export(
 
     for path in KnowledgeBase.open(kb).export(out, fmt):
         typer.echo(str(path))
+
+
+@kb_app.command("merge")
+def merge(
+    sources: Annotated[list[Path], typer.Argument(help="Knowledge bases to copy rows from (e.g. shards).")],
+    kb: KBOption = None,
+) -> None:
+    """Copy the rows of other knowledge bases (e.g. ``--shard`` builds) into --kb,
+    skipping keys it already holds; creates --kb if needed."""
+    from metaopt.kb import KnowledgeBase, default_kb_path
+
+    store = KnowledgeBase.create(kb or default_kb_path(), exist_ok=True)
+    with store.writer():
+        for src in sources:
+            copied = store.merge(src)
+            typer.echo(f"{src}: " + ", ".join(f"{t} +{n}" for t, n in copied.items()))

@@ -356,6 +356,48 @@ class KnowledgeBase:
             mask &= frame["status"].isin(wanted)
         return frame[mask].reset_index(drop=True)
 
+    def merge(self, other: KnowledgeBase | str | os.PathLike[str]) -> dict[str, int]:
+        """Append the rows of another knowledge base (e.g. a shard built elsewhere).
+
+        Rows whose key this knowledge base already holds are not copied, so merging
+        twice adds nothing. Both must use the same evaluation protocol.
+
+        Returns
+        -------
+        dict
+            Rows copied per table.
+
+        Raises
+        ------
+        KnowledgeBaseError
+            If the two knowledge bases hold evaluations of different protocols.
+        """
+        src = other if isinstance(other, KnowledgeBase) else KnowledgeBase.open(other)
+        mine, theirs = self.manifest.get("protocol_id"), src.manifest.get("protocol_id")
+        if mine and theirs and mine != theirs:
+            raise KnowledgeBaseError(
+                f"cannot merge {src.path} (protocol {theirs}) into {self.path} (protocol {mine})",
+                "merge only knowledge bases built with the same protocol",
+            )
+        names = dict(self.manifest.get("mf_names") or {})
+        for version, vnames in (src.manifest.get("mf_names") or {}).items():
+            names[version] = [*names.get(version, []), *(n for n in vnames if n not in names.get(version, []))]
+        self.update_manifest(
+            mf_names=names,
+            protocol_id=mine or theirs,
+            mf_version=self.manifest.get("mf_version") or src.manifest.get("mf_version"),
+        )
+        copied = {}
+        for table, spec in TABLES.items():
+            rows = src.read(table)
+            have = self.keys(table)
+            if len(rows) and have:
+                keys = rows[list(spec.key)].astype(str).itertuples(index=False, name=None)
+                rows = rows[[k not in have for k in keys]]
+            self.append(table, rows)
+            copied[table] = int(len(rows))
+        return copied
+
     def export(self, directory: str | os.PathLike[str], fmt: str = "parquet") -> list[Path]:
         """Write each table, duplicates resolved, as one file ``<table>.<fmt>`` in ``directory``.
 

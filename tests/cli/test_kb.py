@@ -106,3 +106,20 @@ def test_export_csv_and_parquet(built_kb, tmp_path):
     result = runner.invoke(app, ["kb", "export", str(tmp_path / "x"), "--kb", str(built_kb),
                                  "--format", "xlsx"])
     assert result.exit_code == 2
+
+
+def test_shards_merge_into_the_full_kb(tmp_path):
+    comp = kb_fakes.components()
+    for k in range(2):
+        build(tmp_path / f"shard{k}", "fake", configs_per_algorithm=2, components=comp, shard=(k, 2))
+    build(tmp_path / "full", "fake", configs_per_algorithm=2, components=comp)
+    args = ["kb", "merge", str(tmp_path / "shard0"), str(tmp_path / "shard1"), "--kb", str(tmp_path / "merged")]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    assert runner.invoke(app, args).exit_code == 0  # merging again copies nothing
+    merged, full = KnowledgeBase(tmp_path / "merged"), KnowledgeBase(tmp_path / "full")
+    key = ["task_id", "algorithm", "config_id", "protocol_id"]
+    assert len(merged.backend.read("evaluations")) == len(full.evaluations())
+    assert set(merged.evaluations()[key].itertuples(index=False)) == set(full.evaluations()[key].itertuples(index=False))
+    assert sorted(merged.tasks()["task_id"]) == sorted(full.tasks()["task_id"])
+    assert merged.metafeatures().sort_index().equals(full.metafeatures().sort_index())
