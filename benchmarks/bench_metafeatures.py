@@ -229,7 +229,10 @@ def load_real_datasets(max_rows: int = 3000) -> list[tuple[str, np.ndarray, np.n
     multi = [n[5:] for n in dir(cm) if n.startswith("load_")]
     binary = ["australian", "bupa", "german", "haberman", "hepatitis", "ionosphere", "pima",
               "mammographic", "appendicitis", "crx", "cm1", "kc1", "pc1", "lymphography",
-              "monk_2", "hypothyroid", "ada", "kr_vs_k_zero_one_vs_draw"]
+              "monk_2", "hypothyroid", "ada", "kr_vs_k_zero_one_vs_draw", "cleveland_0_vs_4",
+              "dermatology_6", "ecoli1", "glass0", "new_thyroid1", "page_blocks0", "iris0",
+              "flaref", "car_good", "abalone9_18", "led7digit_0_2_4_5_6_7_8_9_vs_1",
+              "poker_8_9_vs_5", "kddcup_guess_passwd_vs_satan", "glass_0_1_6_vs_2"]
     for mod, names in ((cm, multi), (cb, binary)):
         for n in names:
             try:
