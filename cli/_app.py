@@ -38,3 +38,22 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        from metaopt import __version__
+
+        click.echo(f"metaopt {__version__}")
+        raise typer.Exit()
+
+
+# The root callback keeps every command a subcommand (Typer would otherwise run a lone
+# command as the whole program) and carries the global options.
+@app.callback()
+def _root(
+    version: bool = typer.Option(
+        False, "--version", callback=_print_version, is_eager=True, help="Print the version and exit."
+    ),
+) -> None:
+    """Meta-learned model and hyperparameter recommendations for tabular data."""

@@ -99,15 +99,6 @@ def _render(summary: dict[str, Any], top: int = 10) -> None:
             console.print(f"  • {n}", highlight=False, markup=False)
 
 
-# Typer runs a lone command as the whole program (`metaopt DATA`); `info` must stay a
-# subcommand however many other commands are registered, so the app needs a root callback.
-if app.registered_callback is None:
-
-    @app.callback()
-    def _root() -> None:
-        pass
-
-
 @app.command()
 def info(
     data: Annotated[Path, typer.Argument(help="CSV/TSV/Parquet/ARFF file.")],
