@@ -158,14 +158,19 @@ def _wait_for_parts(kb_path: Path, proc: subprocess.Popen, n: int, timeout: floa
     pytest.fail("the build wrote no parts in time")
 
 
+def _kill_group(proc: subprocess.Popen) -> None:
+    """SIGKILL the build and its worker processes (its own session), as a crash would."""
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+
+
 def test_sigkill_then_resume_loses_and_duplicates_nothing(tmp_path):
     kb_path = tmp_path / "kb"
     env = {**os.environ, "FAKE_EVAL_DELAY": "0.1"}
     cmd = [sys.executable, str(HERE / "kb_build_script.py"), str(kb_path)]
-    proc = subprocess.Popen(cmd, env=env, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(cmd, env=env, stderr=subprocess.PIPE, text=True, start_new_session=True)
     _wait_for_parts(kb_path, proc, 3)
-    proc.send_signal(signal.SIGKILL)
-    proc.wait()
+    _kill_group(proc)
     partial = _raw_keys(kb_path)
     expected = _expected_keys(kb_fakes.components(), 6)
     assert 0 < len(set(partial)) < len(expected)
@@ -197,10 +202,9 @@ def test_real_cli_build_sigkill_resume(tmp_path):
     cmd = [sys.executable, "-c", "from metaopt.cli import main; main()", "kb", "build",
            "--source", f"dir:{data}", "--kb", str(kb_path), "-a", "linear,knn", "-n", "3",
            "--batch-size", "2", "--no-compact", "--quiet"]
-    proc = subprocess.Popen(cmd, stderr=subprocess.PIPE, text=True, cwd=REPO)
+    proc = subprocess.Popen(cmd, stderr=subprocess.PIPE, text=True, cwd=REPO, start_new_session=True)
     _wait_for_parts(kb_path, proc, 2)
-    proc.send_signal(signal.SIGKILL)
-    proc.wait()
+    _kill_group(proc)
     partial = set(_raw_keys(kb_path))
     done = subprocess.run(cmd, capture_output=True, text=True, cwd=REPO, timeout=300)
     assert done.returncode == 0, done.stderr
