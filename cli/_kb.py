@@ -95,8 +95,7 @@ def info(
     kb: KBOption = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
 ) -> None:
-    """Summarise the knowledge base: tasks by kind and source, evaluations per
-    algorithm and status, failures by reason, meta-feature coverage, size on disk."""
+    """Summarise the knowledge base: tasks, evaluations, failures, meta-features, size."""
     from metaopt.kb import KnowledgeBase
 
     summary = KnowledgeBase.open(kb).info()
@@ -145,9 +144,11 @@ def build(
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress output.")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the build report as JSON.")] = False,
 ) -> None:
-    """Evaluate the default config plus N design configs of every algorithm on every task
-    of a source and append them to the knowledge base. Resumable: run it again after an
-    interruption (even SIGKILL) and it finishes what is missing, duplicating nothing."""
+    """Evaluate default + N design configs per algorithm on every task of a source.
+
+    Resumable: run it again after an interruption (even SIGKILL) and it finishes what is
+    missing, duplicating nothing.
+    """
     import dataclasses
 
     from metaopt.evaluation import Protocol
@@ -206,8 +207,7 @@ def merge(
     sources: Annotated[list[Path], typer.Argument(help="Knowledge bases to copy rows from (e.g. shards).")],
     kb: KBOption = None,
 ) -> None:
-    """Copy the rows of other knowledge bases (e.g. ``--shard`` builds) into --kb,
-    skipping keys it already holds; creates --kb if needed."""
+    """Copy the rows of other knowledge bases (e.g. --shard builds) into --kb."""
     from metaopt.kb import KnowledgeBase, default_kb_path
 
     store = KnowledgeBase.create(kb or default_kb_path(), exist_ok=True)
