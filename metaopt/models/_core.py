@@ -356,9 +356,7 @@ class Bucket:
             ).to(f32)
             S[f"n{layer}"] = real.to(f32).view(M, 1, 1)
             if layer > 0:
-                S[f"res{layer}"] = col(
-                    [float(w[layer] == w[layer - 1]) for w in widths]
-                )
+                S[f"res{layer}"] = col([float(w[layer] == w[layer - 1]) for w in widths])
             if self.norm == "batch":
                 S[f"rm{layer}"] = torch.zeros(M, 1, self.pad[layer], device=dev)
                 S[f"rv{layer}"] = torch.ones(M, 1, self.pad[layer], device=dev)

@@ -27,7 +27,7 @@ _CHOICES: dict[str, tuple[str, ...]] = {
     "optimizer": ("adam", "adamw", "sgd"),
     "schedule": ("constant", "cosine", "onecycle"),
 }
-# name -> (low, high, low inclusive, high inclusive)
+# name -> (low, high) for ints; (low, high, low inclusive, high inclusive) for floats
 _INT_RANGES: dict[str, tuple[int, float]] = {
     "hidden_layers": (1, np.inf),
     "width": (1, np.inf),
@@ -70,18 +70,18 @@ def validate_hyperparameters(params: dict[str, Any]) -> None:
                 f"MLP hyperparameter {name}={v!r} must be an integer >= {lo}",
                 f"pass e.g. {name}={lo}",
             )
-    for name, (lo, hi, lo_in, hi_in) in _FLOAT_RANGES.items():
+    for name, (flo, fhi, lo_in, hi_in) in _FLOAT_RANGES.items():
         v = params[name]
         ok = isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool)
-        ok = ok and np.isfinite(v) if hi != np.inf else ok
+        ok = bool(ok and np.isfinite(v))
         if ok:
-            ok = (v >= lo if lo_in else v > lo) and (v <= hi if hi_in else v < hi)
+            ok = bool((v >= flo if lo_in else v > flo) and (v <= fhi if hi_in else v < fhi))
         if not ok:
             lb = "[" if lo_in else "("
             rb = "]" if hi_in else ")"
             raise ConfigError(
-                f"MLP hyperparameter {name}={v!r} is outside {lb}{lo}, {hi}{rb}",
-                f"pass a number in {lb}{lo}, {hi}{rb}",
+                f"MLP hyperparameter {name}={v!r} is outside {lb}{flo}, {fhi}{rb}",
+                f"pass a number in {lb}{flo}, {fhi}{rb}",
             )
     for name in _BOOLS:
         if not isinstance(params[name], (bool, np.bool_)):

@@ -88,7 +88,9 @@ def _member_bytes(spec: MemberSpec, d: int, n_out: int) -> int:
     n_params = sum(dims[i] * dims[i + 1] + dims[i + 1] for i in range(len(dims) - 1))
     batch = int(spec.params["batch_size"])
     activations = batch * (sum(widths) * 10 + d + n_out * 4)
-    monitor = 0 if spec.monitor_idx is None else min(len(spec.monitor_idx), 4096) * (d + max(widths))
+    monitor = (
+        0 if spec.monitor_idx is None else min(len(spec.monitor_idx), 4096) * (d + max(widths))
+    )
     return 4 * (6 * n_params + activations + monitor)
 
 
@@ -223,7 +225,12 @@ def train_population(
         bucket = Bucket([specs[i] for i in members], Xt, Yt, n_out, classification)
         pending: list[tuple[int, Any, np.ndarray]] = []
 
-        def on_finish(b: Bucket, finished: Any, members: list[int] = members) -> None:
+        def on_finish(
+            b: Bucket,
+            finished: Any,
+            members: list[int] = members,
+            pending: list[tuple[int, Any, np.ndarray]] = pending,
+        ) -> None:
             idx = finished.nonzero().view(-1)
             if len(idx) == 0:
                 return
