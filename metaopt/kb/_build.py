@@ -122,10 +122,17 @@ def plan_task(
     algorithms: Sequence[str],
     configs_per_algorithm: int,
     components: BuildComponents | None = None,
+    max_rows: int | None = None,
 ) -> TaskPlan:
-    """The deterministic evaluation plan of ``task`` (see the module docstring)."""
+    """The deterministic evaluation plan of ``task`` (see the module docstring).
+
+    ``max_rows`` is the protocol's row cap: spaces are sized (and ``supports`` is asked)
+    for the rows an evaluation really trains on, not for the full table.
+    """
     comp = components or default_components()
     shape = comp.data_shape(task)
+    if max_rows is not None and shape.n_rows > max_rows:
+        shape = shape._replace(n_rows=int(max_rows))
     plan = TaskPlan(task.task_id)
     for algorithm in algorithms:
         space = comp.get_space(algorithm)
@@ -542,7 +549,7 @@ def _prepare_task(store: KnowledgeBase, comp: BuildComponents, task_source: Any,
         task_status[entry.task_id] = "ok"
     report.tasks_loaded += 1
 
-    plan = plan_task(task, algorithms, n_configs, comp)
+    plan = plan_task(task, algorithms, n_configs, comp, getattr(protocol, "max_rows", None))
     n_planned = len(plan.jobs) + len(plan.skipped)
     report.evaluations_planned += n_planned
 

@@ -94,27 +94,9 @@ class ForestSpace(SearchSpace):
         }
         if classification:
             kwargs["criterion"] = params["criterion"]
-            kwargs["class_weight"] = _class_weight(params["class_weight"], task)
+            # scikit-learn 1.9's forests reject "balanced" when the labels are strings
+            # that look like integers ("0", "1"); metaopt always fits on integer class
+            # codes, and pandas reads such labels from a CSV as integers, so the preset
+            # is passed as it is.
+            kwargs["class_weight"] = params["class_weight"]
         return cls(**kwargs)
-
-
-def _class_weight(value: Any, task: Task) -> Any:
-    """``class_weight`` for a forest, working around a scikit-learn 1.9 bug.
-
-    With string labels that look like integers (``"0"``, ``"1"``, common in CSV files)
-    the forests' ``"balanced"`` preset fails ("The classes, [0, 1], are not in
-    class_weight"): scikit-learn builds a dict keyed by the strings and then looks it
-    up with ``int(label)``. For such labels the balanced weights are computed here from
-    the task's target (``n_rows / (n_classes * count)``) and passed as a dict keyed the
-    way scikit-learn looks them up. Other labels keep the preset.
-    """
-    if value != "balanced":
-        return value
-    labels = [str(c) for c in task.classes]
-    if not all(label.lstrip("-").isdigit() for label in labels) or not isinstance(
-        task.classes[0], str
-    ):
-        return value
-    counts = task.y.astype(str).value_counts()
-    n = float(counts.sum())
-    return {int(label): n / (len(labels) * float(counts.get(label, 1))) for label in labels}

@@ -166,7 +166,14 @@ def _prepare_target(
                 )
             y = pd.Series(values, name=target, dtype="float64")
             return y, kind, keep
-        labels = to_label_strings(numbers)
+        # Whole-number class labels stay integers: scikit-learn handles integer labels
+        # everywhere, while strings that look like integers ("0", "1") break its forests'
+        # class_weight="balanced" (scikit-learn 1.9).
+        labels = (
+            pd.Series(np.round(numbers.to_numpy()), index=numbers.index).astype("Int64")
+            if integral
+            else to_label_strings(numbers)
+        )
     elif kind == "regression":
         present = labels[keep]  # type: ignore[index]
         examples = ", ".join(repr(v) for v in pd.unique(present)[:3])

@@ -158,7 +158,7 @@ def test_few_integers_are_multiclass_with_notice() -> None:
     frame = pd.DataFrame({"x": rng.normal(size=300), "grade": rng.integers(1, 6, 300)})
     task = load_task(frame)
     assert task.kind == "multiclass"
-    assert task.classes == ["1", "2", "3", "4", "5"]
+    assert task.classes == [1, 2, 3, 4, 5]  # whole-number labels stay integers
     assert any("--task regression" in n for n in task.notices)
     assert load_task(frame, kind="regression").kind == "regression"
 
