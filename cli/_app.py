@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import click
 import typer
 from typer.core import TyperGroup
 
@@ -16,7 +15,7 @@ __all__ = ["app", "fail"]
 class _MetaoptGroup(TyperGroup):
     """Turns every :class:`MetaoptError` into one line on stderr and exit code 2."""
 
-    def invoke(self, ctx: click.Context) -> Any:
+    def invoke(self, ctx: typer.Context) -> Any:  # type: ignore[override]
         try:
             return super().invoke(ctx)
         except MetaoptError as exc:
@@ -26,7 +25,7 @@ class _MetaoptGroup(TyperGroup):
 
 def fail(message: str) -> None:
     """Print ``metaopt: error: <message>`` on stderr (the caller chooses the exit)."""
-    click.echo(f"metaopt: error: {message}", err=True)
+    typer.echo(f"metaopt: error: {message}", err=True)
 
 
 app = typer.Typer(
@@ -44,7 +43,7 @@ def _print_version(value: bool) -> None:
     if value:
         from metaopt import __version__
 
-        click.echo(f"metaopt {__version__}")
+        typer.echo(f"metaopt {__version__}")
         raise typer.Exit()
 
 

@@ -9,9 +9,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from metaopt.cli._app import app
 
 from metaopt._exceptions import ConfigError
+from metaopt.cli._app import app
 
 if TYPE_CHECKING:
     from metaopt.evaluation import Evaluation

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+
 from metaopt.cli._app import app
 
 __all__ = ["kb_app"]

@@ -1,4 +1,9 @@
-"""Entry point: registers the command modules on the app, one import line each."""
+"""Entry point: registers the command modules on the app, one import line each.
+
+The imports are in the order the commands appear in ``metaopt --help``.
+"""
+
+# ruff: noqa: I001
 
 from __future__ import annotations
 

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+
 from metaopt.cli._app import app
 
 __all__ = ["metafeatures"]

@@ -99,7 +99,8 @@ class Context:
         self.n_rows = int(X.shape[0])
         self.n_columns = int(X.shape[1])
 
-        cat_names, num_names = [], []
+        cat_names: list[str] = []
+        num_names: list[str] = []
         for name, dtype in X.dtypes.items():
             (cat_names if isinstance(dtype, pd.CategoricalDtype) else num_names).append(name)
         num_names.sort(key=str)

@@ -47,6 +47,16 @@ class MetaFeatures(Mapping[str, float]):
         "n_columns_used",
         "groups",
     )
+    _values: np.ndarray
+    _index: dict[str, int]
+    names: tuple[str, ...]
+    version: str
+    n_rows: int
+    n_columns: int
+    n_rows_used: int
+    n_rows_landmark: int
+    n_columns_used: int
+    groups: tuple[str, ...]
 
     def __init__(
         self,

@@ -525,6 +525,7 @@ def _load_candidate(c: Candidate) -> Task:
 
 
 def _target_signature(task: Task) -> str:
+    parts: list[int] | list[str]
     if task.is_classification:
         parts = sorted(int(v) for v in task.y.value_counts().to_numpy())
     else:

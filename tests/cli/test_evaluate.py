@@ -6,8 +6,9 @@ import json
 from pathlib import Path
 
 import pytest
-from metaopt.cli import app
 from typer.testing import CliRunner
+
+from metaopt.cli import app
 
 
 @pytest.fixture

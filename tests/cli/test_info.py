@@ -6,8 +6,9 @@ import json
 from pathlib import Path
 
 import pytest
-from metaopt.cli._main import app
 from typer.testing import CliRunner
+
+from metaopt.cli._main import app
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "datasets" / "examples" / "penguins.csv"
 

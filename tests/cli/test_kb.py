@@ -7,9 +7,9 @@ import sys
 from pathlib import Path
 
 import pytest
-from metaopt.cli import app
 from typer.testing import CliRunner
 
+from metaopt.cli import app
 from metaopt.kb import KnowledgeBase
 from metaopt.kb._build import build
 

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from metaopt.cli import app
 from typer.testing import CliRunner
 
+from metaopt.cli import app
 from metaopt.metafeatures import FEATURE_NAMES, VERSION
 
 
