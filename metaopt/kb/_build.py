@@ -7,7 +7,9 @@ For every task of a source the builder records
 2. a ``metafeatures`` row of the current meta-feature version;
 3. one ``evaluations`` row per job: for each algorithm, its default config plus
    ``configs_per_algorithm`` configs of a scrambled Sobol design over its space, seeded
-   by ``(task_id, algorithm)`` so that the plan of a task never changes between runs.
+   by the algorithm alone: every task of a kind evaluates the same pool of configs
+   (a task × config matrix, as portfolio and nearest-dataset baselines and exact
+   leave-dataset-out regret need), and the plan of a task never changes between runs.
    An algorithm whose space does not support the task (``space.supports(shape)``
    names a reason) gets one row with ``status="skipped"`` under its default config's
    id and the reason as message, so ``kb info`` can say why it is missing and a
@@ -142,7 +144,10 @@ def plan_task(
             plan.skipped.append((algorithm, comp.config_id(algorithm, default), default, str(reason)))
             continue
         seen: set[str] = set()
-        configs = [default, *space.design(configs_per_algorithm, shape, seed=_seed(task.task_id, algorithm))]
+        # One shared pool per (algorithm, kind): the design is seeded by the algorithm
+        # alone, so every task of a kind evaluates the same configs (what portfolios,
+        # nearest-dataset baselines and exact leave-dataset-out regret need).
+        configs = [default, *space.design(configs_per_algorithm, shape, seed=_seed(algorithm))]
         for params in configs:
             cid = comp.config_id(algorithm, params)
             if cid not in seen:

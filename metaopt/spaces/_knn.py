@@ -11,23 +11,28 @@ if TYPE_CHECKING:  # pragma: no cover
 
     from metaopt.tasks import Task
 
-__all__ = ["KNNSpace", "max_neighbors"]
+__all__ = ["MAX_NEIGHBORS", "KNNSpace", "usable_neighbors"]
+
+#: Upper bound of ``n_neighbors`` in the space, the same on every task.
+MAX_NEIGHBORS = 100
 
 
-def max_neighbors(n_rows: int) -> int:
-    """Upper bound of ``n_neighbors``: a quarter of the rows, at most 100, at least 1.
+def usable_neighbors(n_neighbors: int, n_rows: int) -> int:
+    """``n_neighbors`` clipped to half the task's rows (at least 1).
 
-    A quarter leaves room for cross-validation folds (each trains on most rows); the
-    cap at 100 keeps the range the same on every task with 400 rows or more.
+    The space's range does not depend on the data, so that one config means the same
+    thing on every task (the knowledge base evaluates one shared pool of configs);
+    on tiny data the estimator is built with at most ``n_rows // 2`` neighbours, which
+    every cross-validation fold of two or more folds can fit.
     """
-    return int(max(1, min(100, n_rows // 4)))
+    return int(max(1, min(n_neighbors, n_rows // 2)))
 
 
 class KNNSpace(SearchSpace):
     """k-NN on imputed, standardised numeric and one-hot categorical features.
 
-    ``n_neighbors`` int [1, :func:`max_neighbors`], log (the default 5 is clipped
-    into the range on tiny data) · ``weights`` ``uniform`` / ``distance`` · ``p``
+    ``n_neighbors`` int [1, 100], log (clipped to half the rows when the estimator is
+    built on tiny data, see :func:`usable_neighbors`) · ``weights`` ``uniform`` / ``distance`` · ``p``
     1 (Manhattan) or 2 (Euclidean), as a categorical.
     """
 
@@ -37,7 +42,7 @@ class KNNSpace(SearchSpace):
 
     def params(self, shape: DataShape) -> list[Param]:
         return [
-            Param("n_neighbors", "int", 1, max_neighbors(shape.n_rows), log=True),
+            Param("n_neighbors", "int", 1, MAX_NEIGHBORS, log=True),
             Param("weights", "categorical", choices=("uniform", "distance")),
             Param("p", "categorical", choices=(1, 2)),
         ]
@@ -50,5 +55,8 @@ class KNNSpace(SearchSpace):
 
         cls = KNeighborsRegressor if task.kind == "regression" else KNeighborsClassifier
         return cls(
-            n_neighbors=params["n_neighbors"], weights=params["weights"], p=params["p"], n_jobs=1
+            n_neighbors=usable_neighbors(params["n_neighbors"], task.n_rows),
+            weights=params["weights"],
+            p=params["p"],
+            n_jobs=1,
         )

@@ -45,14 +45,18 @@ def test_svm_is_skipped_on_large_data() -> None:
     assert svm.supports(DataShape(MAX_SVM_ROWS, 10, "binary", 2)) is None
 
 
-def test_knn_range_depends_mildly_on_rows() -> None:
+def test_knn_range_is_the_same_on_every_task_and_clipped_when_built(make_task) -> None:
     knn = get_space("knn")
     small = {p.name: p for p in knn.params(DataShape(12, 3, "binary", 2))}
     large = {p.name: p for p in knn.params(DataShape(100_000, 3, "binary", 2))}
-    assert small["n_neighbors"].high == 3 and large["n_neighbors"].high == 100
-    # the default k=5 is clipped into a tiny task's range
-    assert knn.validate({}, DataShape(12, 3, "binary", 2))["n_neighbors"] == 3
-    assert knn.validate({}, DataShape(1000, 3, "binary", 2))["n_neighbors"] == 5
+    assert small["n_neighbors"].high == large["n_neighbors"].high == 100
+    # one config means the same thing everywhere ...
+    assert knn.validate({"n_neighbors": 40}, DataShape(12, 3, "binary", 2))["n_neighbors"] == 40
+    # ... and the estimator is built with at most half the rows as neighbours
+    task = make_task("binary", n_rows=20, n_numeric=3, n_categorical=0)
+    est = knn.to_estimator({"n_neighbors": 40, "weights": "uniform", "p": 2}, task)
+    assert est.named_steps["model"].n_neighbors == 10
+    est.fit(task.X, task.y)
 
 
 def test_forest_max_features_is_an_exponent(make_task) -> None:
