@@ -1,0 +1,155 @@
+"""Gradient-boosted trees as plain numpy arrays: export from scikit-learn, predict in numpy.
+
+Training uses :class:`sklearn.ensemble.HistGradientBoostingRegressor`; a fitted model is
+exported with :func:`export_hgb` to a :class:`TreeArrays` (flat node arrays, no
+Python objects), which :func:`predict_trees` evaluates with vectorised numpy. The
+numpy predictor reproduces ``est.predict`` exactly (same routing of NaN, same
+summation order), so saved surrogates need neither scikit-learn nor pickle.
+
+Node routing (as in scikit-learn's ``TreePredictor``): at an internal node, a sample
+goes left when its value is NaN and ``missing_go_to_left``, or when it is not NaN and
+``value <= num_threshold``; otherwise right.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+__all__ = ["TreeArrays", "export_hgb", "predict_trees"]
+
+
+@dataclass(frozen=True)
+class TreeArrays:
+    """A boosted tree ensemble (one model) as flat arrays.
+
+    Attributes
+    ----------
+    baseline
+        The model's constant initial prediction.
+    roots
+        ``(n_trees,)`` index of each tree's root in the node arrays.
+    feature, threshold, missing_left, left, right, is_leaf, value
+        Per node: split feature index, numeric threshold, NaN goes left (bool), absolute
+        indices of the children (-1 at leaves), leaf flag, leaf value (already scaled by
+        the learning rate).
+    max_depth
+        The deepest root-to-leaf path, in edges.
+    """
+
+    baseline: float
+    roots: np.ndarray
+    feature: np.ndarray
+    threshold: np.ndarray
+    missing_left: np.ndarray
+    left: np.ndarray
+    right: np.ndarray
+    is_leaf: np.ndarray
+    value: np.ndarray
+    max_depth: int
+
+    _FIELDS = ("roots", "feature", "threshold", "missing_left", "left", "right", "is_leaf", "value")
+
+    def to_arrays(self, prefix: str) -> dict[str, np.ndarray]:
+        """The arrays under ``prefix + name`` keys (for ``np.savez``)."""
+        out = {prefix + name: np.asarray(getattr(self, name)) for name in self._FIELDS}
+        out[prefix + "meta"] = np.array([self.baseline, float(self.max_depth)], dtype=np.float64)
+        return out
+
+    @classmethod
+    def from_arrays(cls, arrays: Any, prefix: str) -> TreeArrays:
+        """Inverse of :meth:`to_arrays`."""
+        meta = np.asarray(arrays[prefix + "meta"], dtype=np.float64)
+        kwargs = {name: np.asarray(arrays[prefix + name]) for name in cls._FIELDS}
+        kwargs["missing_left"] = kwargs["missing_left"].astype(bool)
+        kwargs["is_leaf"] = kwargs["is_leaf"].astype(bool)
+        return cls(baseline=float(meta[0]), max_depth=int(meta[1]), **kwargs)
+
+
+def export_hgb(estimator: Any) -> TreeArrays:
+    """Export a fitted single-output ``HistGradientBoostingRegressor`` to :class:`TreeArrays`.
+
+    Raises
+    ------
+    ValueError
+        If the model uses categorical splits or has several outputs per iteration
+        (neither is used by the surrogate).
+    """
+    predictors = estimator._predictors
+    baseline = np.asarray(estimator._baseline_prediction, dtype=np.float64).ravel()
+    if baseline.size != 1 or any(len(p) != 1 for p in predictors):
+        raise ValueError("export_hgb supports single-output regressors only")
+    if getattr(estimator, "_loss", None) is not None and type(estimator._loss).__name__ not in (
+        "HalfSquaredError",
+        "AbsoluteError",
+        "PinballLoss",
+    ):
+        raise ValueError(f"export_hgb: loss {type(estimator._loss).__name__} has a non-identity link")
+    roots, feature, threshold, missing, left, right, leaf, value = ([] for _ in range(8))
+    offset = 0
+    max_depth = 0
+    for (pred,) in predictors:
+        nodes = pred.nodes
+        if np.any(nodes["is_categorical"]):
+            raise ValueError("export_hgb: categorical splits are not supported")
+        is_leaf = nodes["is_leaf"].astype(bool)
+        roots.append(offset)
+        feature.append(np.where(is_leaf, 0, nodes["feature_idx"]).astype(np.int64))
+        threshold.append(nodes["num_threshold"].astype(np.float64))
+        missing.append(nodes["missing_go_to_left"].astype(bool))
+        left.append(np.where(is_leaf, -1, nodes["left"].astype(np.int64) + offset))
+        right.append(np.where(is_leaf, -1, nodes["right"].astype(np.int64) + offset))
+        leaf.append(is_leaf)
+        value.append(nodes["value"].astype(np.float64))
+        max_depth = max(max_depth, int(nodes["depth"].max()) if len(nodes) else 0)
+        offset += len(nodes)
+
+    def cat(parts: list[np.ndarray], dtype: Any) -> np.ndarray:
+        return np.concatenate(parts).astype(dtype) if parts else np.zeros(0, dtype=dtype)
+
+    return TreeArrays(
+        baseline=float(baseline[0]),
+        roots=np.asarray(roots, dtype=np.int64),
+        feature=cat(feature, np.int64),
+        threshold=cat(threshold, np.float64),
+        missing_left=cat(missing, bool),
+        left=cat(left, np.int64),
+        right=cat(right, np.int64),
+        is_leaf=cat(leaf, bool),
+        value=cat(value, np.float64),
+        max_depth=max_depth,
+    )
+
+
+def predict_trees(trees: TreeArrays, X: np.ndarray) -> np.ndarray:
+    """Predictions of an exported ensemble for the rows of ``X`` (float64, NaN allowed).
+
+    All trees advance one level per step, vectorised over samples × trees; the leaf
+    values are then added tree by tree in training order, as scikit-learn does, so the
+    result equals ``estimator.predict(X)`` bit for bit.
+    """
+    X = np.asarray(X, dtype=np.float64)
+    if X.ndim != 2:
+        raise ValueError(f"X must be 2-D, got shape {X.shape}")
+    n = X.shape[0]
+    out = np.full(n, trees.baseline, dtype=np.float64)
+    if n == 0 or trees.roots.size == 0:
+        return out
+    node = np.broadcast_to(trees.roots, (n, trees.roots.size)).copy()
+    rows = np.arange(n)[:, None]
+    for _ in range(trees.max_depth):
+        active = ~trees.is_leaf[node]
+        if not active.any():
+            break
+        x = X[rows, trees.feature[node]]
+        nan = np.isnan(x)
+        with np.errstate(invalid="ignore"):
+            go_left = np.where(nan, trees.missing_left[node], x <= trees.threshold[node])
+        nxt = np.where(go_left, trees.left[node], trees.right[node])
+        node = np.where(active, nxt, node)
+    leaf_values = trees.value[node]
+    for t in range(leaf_values.shape[1]):
+        out += leaf_values[:, t]
+    return out
