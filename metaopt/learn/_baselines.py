@@ -241,7 +241,8 @@ class BaseBaseline(ABC):
         return {}
 
     def _set_state(self, state: Mapping[str, Any]) -> None:
-        """Restore the learned state from :meth:`_state`'s output."""
+        """Restore the learned state from :meth:`_state`'s output (none by default)."""
+        return None
 
     def save(self, path: str | os.PathLike[str]) -> Path:
         """Write parameters, learned state and versions to the JSON file ``path``."""
