@@ -433,9 +433,12 @@ class BestDefault(BaseBaseline):
         self.algorithms = algorithms
 
     def _fit(self, data: TrainingData) -> None:
-        algs = _library_order(
-            self.algorithms if self.algorithms is not None else data.evaluations["algorithm"].astype(str)
-        )
+        algs = [
+            a for a in _library_order(
+                self.algorithms if self.algorithms is not None else data.evaluations["algorithm"].astype(str)
+            )
+            if a in ALGORITHMS  # a default exists only for known spaces
+        ]
         self.ranking_: dict[str, list[list[Any]]] = {}
         for kind in KINDS:
             matrix = _kind_matrix(data, kind)
