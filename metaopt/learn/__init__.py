@@ -12,8 +12,10 @@ from metaopt.learn._baselines import (
     TrainingData,
     training_data,
 )
+from metaopt.learn._encoding import ConfigEncoder, reference_shape
 from metaopt.learn._neighbors import NearestDatasets, RobustScaler
 from metaopt.learn._portfolio import GreedyPortfolio, greedy_portfolio
+from metaopt.learn._surrogate import Surrogate, kb_fingerprint, leave_dataset_out, training_table
 from metaopt.learn._targets import (
     config_table,
     default_config_id,
@@ -26,17 +28,23 @@ from metaopt.learn._targets import (
 __all__ = [
     "BaseBaseline",
     "BestDefault",
+    "ConfigEncoder",
     "GreedyPortfolio",
     "LibraryDefaults",
     "NearestDatasets",
     "RobustScaler",
+    "Surrogate",
     "TrainingData",
-    "greedy_portfolio",
-    "training_data",
     "config_table",
     "default_config_id",
+    "greedy_portfolio",
     "is_default_config",
+    "kb_fingerprint",
+    "leave_dataset_out",
     "normalized_scores",
+    "reference_shape",
     "regret",
     "score_matrix",
+    "training_data",
+    "training_table",
 ]

@@ -1,0 +1,761 @@
+"""The warm-start surrogate: (meta-features, algorithm, config) → normalized score ± σ.
+
+:class:`Surrogate` is an ensemble of ``n_members`` regressors, each trained on a
+*group bootstrap* of the training tasks (tasks are drawn with replacement, whole, and
+the rows of a task drawn twice weigh twice), so that the spread of the members says
+how much the prediction depends on which datasets happened to be in the knowledge
+base. Its predicted σ is
+
+``sqrt(member_std² + floor² + (ood_scale · excess_distance)²)``
+
+* ``member_std``: the members' standard deviation;
+* ``floor``: calibrated out of bag at fit time (the part of the held-out squared error
+  that the members' spread does not explain), so σ is not overconfident on
+  typical tasks;
+* ``excess_distance``: how much farther the query's scaled meta-features lie from the
+  nearest training task than training tasks typically lie from each other (0 for
+  in-distribution queries). Trees extrapolate flat, so without this term a dataset
+  unlike any in the knowledge base would look as certain as a familiar one.
+
+Two member kinds: ``"gbt"`` (scikit-learn's ``HistGradientBoostingRegressor``,
+exported to numpy node arrays by :mod:`metaopt.learn._trees`) and ``"mlp"`` (a small
+torch MLP on imputed inputs, exported to numpy weight matrices). Choose between them
+with :func:`leave_dataset_out`. Training needs scikit-learn (and torch for ``"mlp"``);
+prediction, :meth:`Surrogate.load` and everything the recommender calls are pure numpy.
+
+A second, single-model head predicts ``log(fit seconds per 1,000 rows)``
+(:meth:`Surrogate.predict_log_fit_time`, :meth:`Surrogate.expected_fit_time`).
+
+Saved models are a directory: ``manifest.json`` (format and versions, knowledge-base
+schema and content fingerprint, meta-feature version and names, the encoder, the
+hyperparameters, a training summary) and ``weights.npz`` (plain arrays, loaded with
+``allow_pickle=False``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import inspect
+import json
+import math
+import os
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from metaopt._exceptions import ModelError, ModelVersionError
+from metaopt._version import __version__
+from metaopt.learn._encoding import ConfigEncoder
+from metaopt.learn._trees import TreeArrays, export_hgb, predict_trees
+
+if TYPE_CHECKING:  # pragma: no cover
+    import pandas as pd
+
+    from metaopt.kb import KnowledgeBase
+
+__all__ = ["Surrogate", "kb_fingerprint", "leave_dataset_out", "training_table"]
+
+_FORMAT = "metaopt-surrogate"
+_FORMAT_VERSION = 1
+_MANIFEST = "manifest.json"
+_WEIGHTS = "weights.npz"
+_RETRAIN = "retrain with `metaopt train`"
+
+
+# --------------------------------------------------------------------------- members
+
+
+def _fit_gbt(X: np.ndarray, y: np.ndarray, w: np.ndarray | None, params: Mapping[str, Any], seed: int) -> TreeArrays:
+    from sklearn.ensemble import HistGradientBoostingRegressor
+
+    est = HistGradientBoostingRegressor(
+        max_iter=int(params["max_iter"]),
+        learning_rate=float(params["learning_rate"]),
+        max_leaf_nodes=int(params["max_leaf_nodes"]),
+        min_samples_leaf=int(params["min_samples_leaf"]),
+        l2_regularization=float(params["l2_regularization"]),
+        max_features=float(params["max_features"]),
+        early_stopping=False,
+        random_state=seed,
+    )
+    # all-NaN columns (another algorithm's parameters) break scikit-learn's binning; a
+    # constant column is never split on, so the exported trees ignore it either way
+    X = np.where(np.isnan(X).all(axis=0), 0.0, X) if len(X) else X
+    from threadpoolctl import threadpool_limits
+
+    # one OpenMP thread: shared cores make multithreaded boosting far slower, not faster
+    with threadpool_limits(limits=int(params.get("n_threads") or 1), user_api="openmp"):
+        est.fit(X, y, sample_weight=w)
+    return export_hgb(est)
+
+
+def _fit_mlp(
+    X: np.ndarray, y: np.ndarray, w: np.ndarray | None, params: Mapping[str, Any], seed: int
+) -> list[np.ndarray]:
+    """Train one MLP member in torch; return its weights as ``[W0, b0, W1, b1, ...]``."""
+    import torch
+
+    torch.manual_seed(seed)
+    gen = torch.Generator().manual_seed(seed)
+    device = "cuda" if torch.cuda.is_available() else "cpu"
+    Xt = torch.as_tensor(X, dtype=torch.float32, device=device)
+    yt = torch.as_tensor(y, dtype=torch.float32, device=device)
+    wt = torch.as_tensor(np.ones(len(y)) if w is None else w, dtype=torch.float32, device=device)
+    sizes = [X.shape[1], *[int(h) for h in params["hidden"]], 1]
+    layers: list[torch.nn.Module] = []
+    for i in range(len(sizes) - 1):
+        layers.append(torch.nn.Linear(sizes[i], sizes[i + 1]))
+        if i < len(sizes) - 2:
+            layers.append(torch.nn.ReLU())
+    net = torch.nn.Sequential(*layers).to(device)
+    opt = torch.optim.AdamW(net.parameters(), lr=float(params["mlp_lr"]), weight_decay=float(params["weight_decay"]))
+    n = len(y)
+    batch = int(min(max(n // 8, 32), 512))
+    epochs = int(params["epochs"])
+    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=max(epochs * math.ceil(n / batch), 1))
+    net.train()
+    for _ in range(epochs):
+        perm = torch.randperm(n, generator=gen).to(device)
+        for start in range(0, n, batch):
+            idx = perm[start : start + batch]
+            pred = net(Xt[idx]).squeeze(-1)
+            loss = (wt[idx] * (pred - yt[idx]) ** 2).sum() / wt[idx].sum().clamp_min(1e-12)
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            sched.step()
+    out: list[np.ndarray] = []
+    for layer in net:
+        if isinstance(layer, torch.nn.Linear):
+            out.append(layer.weight.detach().cpu().numpy().astype(np.float64).T.copy())
+            out.append(layer.bias.detach().cpu().numpy().astype(np.float64).copy())
+    return out
+
+
+def _predict_mlp(weights: Sequence[np.ndarray], X: np.ndarray) -> np.ndarray:
+    h = X
+    n_layers = len(weights) // 2
+    for i in range(n_layers):
+        h = h @ weights[2 * i] + weights[2 * i + 1]
+        if i < n_layers - 1:
+            h = np.maximum(h, 0.0)
+    return h[:, 0]
+
+
+def _rms_distance(A: np.ndarray, B: np.ndarray) -> np.ndarray:
+    """RMS distance between rows of A and rows of B over dimensions present in both."""
+    a_ok = ~np.isnan(A)
+    b_ok = ~np.isnan(B)
+    A0 = np.where(a_ok, A, 0.0)
+    B0 = np.where(b_ok, B, 0.0)
+    ai, bi = a_ok.astype(np.float64), b_ok.astype(np.float64)
+    sq = (A0**2) @ bi.T + ai @ (B0**2).T - 2.0 * A0 @ B0.T
+    count = ai @ bi.T
+    with np.errstate(invalid="ignore", divide="ignore"):
+        d = np.sqrt(np.maximum(sq, 0.0) / count)
+    return np.where(count > 0, d, np.inf)
+
+
+# --------------------------------------------------------------------------- the model
+
+
+class Surrogate:
+    """Ensemble surrogate of normalized scores with an uncertainty (see the module).
+
+    Lifecycle: construct with hyperparameters (stored, not checked), :meth:`fit` on an
+    encoded matrix (or :meth:`from_kb` to encode a knowledge base and fit), then
+    :meth:`predict` / :meth:`predict_configs`; :meth:`save` and :meth:`load` move it
+    to and from disk. Fitted state ends in ``_``.
+
+    Parameters
+    ----------
+    model
+        ``"gbt"`` (boosted trees) or ``"mlp"`` (torch-trained MLPs).
+    n_members
+        Ensemble size (group-bootstrap resamples of the training tasks).
+    max_iter, learning_rate, max_leaf_nodes, min_samples_leaf, l2_regularization, max_features
+        Boosted-tree settings (``"gbt"``, and the fit-time head).
+    hidden, epochs, mlp_lr, weight_decay
+        MLP settings (``"mlp"``).
+    ood_scale
+        Weight of the out-of-distribution term of σ (per unit of excess RMS distance in
+        robust-scaled meta-features); 0 disables it.
+    calibrate_floor
+        Calibrate the σ floor out of bag (else the floor is 0).
+    random_state
+        Seed of the bootstraps and members.
+    """
+
+    def __init__(
+        self,
+        model: str = "gbt",
+        n_members: int = 8,
+        max_iter: int = 200,
+        learning_rate: float = 0.05,
+        max_leaf_nodes: int = 31,
+        min_samples_leaf: int = 20,
+        l2_regularization: float = 0.0,
+        max_features: float = 1.0,
+        hidden: tuple[int, ...] = (128, 64),
+        epochs: int = 60,
+        mlp_lr: float = 3e-3,
+        weight_decay: float = 1e-4,
+        ood_scale: float = 0.1,
+        calibrate_floor: bool = True,
+        random_state: int = 0,
+    ) -> None:
+        self.model = model
+        self.n_members = n_members
+        self.max_iter = max_iter
+        self.learning_rate = learning_rate
+        self.max_leaf_nodes = max_leaf_nodes
+        self.min_samples_leaf = min_samples_leaf
+        self.l2_regularization = l2_regularization
+        self.max_features = max_features
+        self.hidden = hidden
+        self.epochs = epochs
+        self.mlp_lr = mlp_lr
+        self.weight_decay = weight_decay
+        self.ood_scale = ood_scale
+        self.calibrate_floor = calibrate_floor
+        self.random_state = random_state
+
+    # -- scikit-learn style parameters ---------------------------------------------
+
+    @classmethod
+    def _param_names(cls) -> list[str]:
+        sig = inspect.signature(cls.__init__)
+        return [p for p in sig.parameters if p != "self"]
+
+    def get_params(self, deep: bool = True) -> dict[str, Any]:
+        """The constructor parameters."""
+        return {name: getattr(self, name) for name in self._param_names()}
+
+    def set_params(self, **params: Any) -> Surrogate:
+        """Set constructor parameters; returns ``self``."""
+        for key, value in params.items():
+            if key not in self._param_names():
+                raise ValueError(f"Surrogate has no parameter {key!r}")
+            setattr(self, key, value)
+        return self
+
+    def __repr__(self) -> str:
+        return f"Surrogate(model={self.model!r}, n_members={self.n_members})"
+
+    # -- fitting -------------------------------------------------------------------
+
+    def fit(
+        self,
+        X: np.ndarray,
+        y: np.ndarray,
+        groups: Sequence[Any] | np.ndarray | None = None,
+        *,
+        fit_time: np.ndarray | None = None,
+        n_metafeatures: int | None = None,
+    ) -> Surrogate:
+        """Fit the ensemble.
+
+        Parameters
+        ----------
+        X
+            Encoded rows ``(n, d)`` (NaN allowed), e.g. from :class:`ConfigEncoder`.
+        y
+            Targets (normalized scores); rows with NaN targets are dropped.
+        groups
+            Group label of each row (task or base dataset); bootstraps draw whole
+            groups. ``None``: every row is its own group.
+        fit_time
+            Optional per-row ``log(fit seconds per 1,000 rows)`` (NaN where unknown):
+            trains the fit-time head.
+        n_metafeatures
+            The first ``n_metafeatures`` columns are meta-features: enables the
+            out-of-distribution term of σ (needs ``groups``).
+        """
+        X = np.asarray(X, dtype=np.float64)
+        y = np.asarray(y, dtype=np.float64)
+        if X.ndim != 2 or X.shape[0] != y.shape[0]:
+            raise ValueError(f"X {X.shape} and y {y.shape} do not match")
+        if self.model not in ("gbt", "mlp"):
+            raise ValueError(f"model must be 'gbt' or 'mlp', got {self.model!r}")
+        g = np.arange(len(y)) if groups is None else np.asarray(groups)
+        keep = np.isfinite(y)
+        ft = None if fit_time is None else np.asarray(fit_time, dtype=np.float64)
+        X_all, g_all = X, g
+        X, y, g = X[keep], y[keep], g[keep]
+        if len(y) == 0:
+            raise ModelError("no training rows with a finite target", "add evaluations to the knowledge base")
+        self.n_features_in_ = X.shape[1]
+        uniq, gidx = np.unique(g, return_inverse=True)
+        rng = np.random.default_rng(self.random_state)
+        params = self.get_params()
+        Xm = X if self.model == "gbt" else np.nan_to_num(X, nan=0.0)
+        members: list[Any] = []
+        in_bag = np.zeros((self.n_members, len(uniq)), dtype=bool)
+        for k in range(int(self.n_members)):
+            counts = np.bincount(rng.integers(0, len(uniq), len(uniq)), minlength=len(uniq))
+            in_bag[k] = counts > 0
+            w = counts[gidx].astype(np.float64)
+            rows = w > 0
+            seed = int(rng.integers(0, 2**31 - 1))
+            if self.model == "gbt":
+                members.append(_fit_gbt(Xm[rows], y[rows], w[rows], params, seed))
+            else:
+                members.append(_fit_mlp(Xm[rows], y[rows], w[rows], params, seed))
+        self.members_ = members
+        # out-of-bag calibration of the floor
+        self.std_floor_ = 0.0
+        preds = self._member_predictions(X)
+        oob = ~in_bag[:, gidx]  # (members, rows)
+        has = oob.any(axis=0)
+        if self.calibrate_floor and has.any() and self.n_members > 1:
+            with np.errstate(invalid="ignore"):
+                oob_mean = np.where(oob, preds, 0.0).sum(0)[has] / oob.sum(0)[has]
+            resid2 = float(np.mean((oob_mean - y[has]) ** 2))
+            spread2 = float(np.mean(preds[:, has].var(axis=0)))
+            self.std_floor_ = math.sqrt(max(resid2 - spread2, 0.0))
+        # out-of-distribution reference
+        self.n_metafeatures_ = 0
+        self.train_metafeatures_ = np.zeros((0, 0))
+        self.ood_reference_ = 0.0
+        if n_metafeatures and groups is not None:
+            block = np.nan_to_num(X_all[:, : int(n_metafeatures)], nan=np.inf)
+            _, first = np.unique(block, axis=0, return_index=True)
+            mf = X_all[np.sort(first), : int(n_metafeatures)]
+            mf_groups = g_all[np.sort(first)]
+            self.n_metafeatures_ = int(n_metafeatures)
+            self.train_metafeatures_ = mf
+            if len(mf) > 1:
+                d = _rms_distance(mf, mf)
+                d[mf_groups[:, None] == mf_groups[None, :]] = np.inf  # other groups only
+                nn = d.min(axis=1)
+                nn = nn[np.isfinite(nn)]
+                self.ood_reference_ = float(np.median(nn)) if len(nn) else 0.0
+        # fit-time head
+        self.fit_time_model_: TreeArrays | None = None
+        if ft is not None:
+            ok = np.isfinite(ft)
+            if ok.sum() >= 2:
+                self.fit_time_model_ = _fit_gbt(X_all[ok], ft[ok], None, {**params, "max_iter": min(int(self.max_iter), 200)}, self.random_state)
+        self.training_ = {
+            "n_rows": int(len(y)),
+            "n_groups": int(len(uniq)),
+            "y_mean": float(y.mean()),
+            "y_std": float(y.std()),
+            "std_floor": self.std_floor_,
+            "ood_reference": self.ood_reference_,
+            "fit_time_rows": 0 if ft is None else int(np.isfinite(ft).sum()),
+        }
+        return self
+
+    # -- prediction ----------------------------------------------------------------
+
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "members_"):
+            raise ModelError("this Surrogate is not fitted", "call fit() or from_kb(), or load a saved one")
+
+    def _member_predictions(self, X: np.ndarray) -> np.ndarray:
+        if self.model == "gbt":
+            return np.stack([predict_trees(m, X) for m in self.members_])
+        Xi = np.nan_to_num(X, nan=0.0)
+        return np.stack([_predict_mlp(m, Xi) for m in self.members_])
+
+    def ood_distance(self, X: np.ndarray) -> np.ndarray:
+        """Excess RMS meta-feature distance of each row to the nearest training task."""
+        self._check_fitted()
+        X = np.asarray(X, dtype=np.float64)
+        if self.n_metafeatures_ == 0 or len(self.train_metafeatures_) == 0:
+            return np.zeros(len(X))
+        d = _rms_distance(X[:, : self.n_metafeatures_], self.train_metafeatures_).min(axis=1)
+        d = np.where(np.isfinite(d), d, 0.0)
+        return np.maximum(d - self.ood_reference_, 0.0)
+
+    def predict(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Mean and σ of the normalized score for encoded rows ``X``.
+
+        Returns
+        -------
+        (numpy.ndarray, numpy.ndarray)
+            ``mean`` and ``std``, each of shape ``(n,)``.
+        """
+        self._check_fitted()
+        X = np.asarray(X, dtype=np.float64)
+        if X.ndim != 2 or X.shape[1] != self.n_features_in_:
+            raise ValueError(f"X has shape {X.shape}, the surrogate expects (n, {self.n_features_in_})")
+        preds = self._member_predictions(X)
+        mean = preds.mean(axis=0)
+        spread = preds.std(axis=0)
+        ood = float(self.ood_scale) * self.ood_distance(X)
+        std = np.sqrt(spread**2 + self.std_floor_**2 + ood**2)
+        return mean, std
+
+    def predict_log_fit_time(self, X: np.ndarray) -> np.ndarray:
+        """Predicted ``log(fit seconds per 1,000 rows)`` (NaN without a fit-time head)."""
+        self._check_fitted()
+        X = np.asarray(X, dtype=np.float64)
+        if self.fit_time_model_ is None:
+            return np.full(len(X), np.nan)
+        return predict_trees(self.fit_time_model_, X)
+
+    # -- knowledge-base level ------------------------------------------------------
+
+    @classmethod
+    def from_kb(
+        cls,
+        kb: KnowledgeBase,
+        tasks: Sequence[str] | None = None,
+        *,
+        encoder: ConfigEncoder | None = None,
+        **params: Any,
+    ) -> Surrogate:
+        """Encode a knowledge base's evaluations and fit a surrogate on them.
+
+        Parameters
+        ----------
+        kb
+            The knowledge base.
+        tasks
+            Train on these task ids only (default: every task with meta-features).
+        encoder
+            An unfitted or fitted encoder (default: all algorithms and meta-features);
+            its scaler is (re)fitted on the training tasks.
+        **params
+            Constructor parameters of :class:`Surrogate`.
+        """
+        table = training_table(kb, tasks)
+        mf = kb.metafeatures()
+        enc = encoder or ConfigEncoder(metafeature_names=list(mf.columns))
+        enc.fit(mf.reindex(sorted(table["task_id"].unique())))
+        X = enc.transform(
+            mf.reindex(table["task_id"]), table["algorithm"].tolist(), table["params"].tolist()
+        )
+        model = cls(**params).fit(
+            X,
+            table["target"].to_numpy(),
+            table["group"].to_numpy(),
+            fit_time=table["log_fit_time"].to_numpy(),
+            n_metafeatures=enc.n_metafeatures,
+        )
+        model.encoder_ = enc
+        model.kb_info_ = {
+            "path": str(kb.path),
+            "schema_version": kb.manifest.get("schema_version"),
+            "protocol_id": kb.manifest.get("protocol_id"),
+            "fingerprint": kb_fingerprint(kb),
+            "n_tasks": int(table["task_id"].nunique()),
+            "n_evaluations": int(len(table)),
+        }
+        model.mf_version_ = str(kb.manifest.get("mf_version"))
+        return model
+
+    def _encoder(self) -> ConfigEncoder:
+        enc = getattr(self, "encoder_", None)
+        if enc is None:
+            raise ModelError(
+                "this Surrogate was fitted on a matrix and has no encoder",
+                "build it with Surrogate.from_kb(), or set .encoder_",
+            )
+        return enc
+
+    def encode(
+        self, metafeatures: Mapping[str, float], algorithm_param_pairs: Sequence[tuple[str, Mapping[str, Any]]]
+    ) -> np.ndarray:
+        """Encoded rows for one task's meta-features and a list of ``(algorithm, params)``."""
+        enc = self._encoder()
+        algs = [a for a, _ in algorithm_param_pairs]
+        params = [p for _, p in algorithm_param_pairs]
+        mf = enc.scale_metafeatures(metafeatures)
+        return np.hstack([np.repeat(mf, len(algs), axis=0), enc.encode_configs(algs, params)])
+
+    def predict_configs(
+        self, metafeatures: Mapping[str, float], algorithm_param_pairs: Sequence[tuple[str, Mapping[str, Any]]]
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Mean and σ of the normalized score of each ``(algorithm, params)`` on one task."""
+        if len(algorithm_param_pairs) == 0:
+            return np.zeros(0), np.zeros(0)
+        return self.predict(self.encode(metafeatures, algorithm_param_pairs))
+
+    def expected_fit_time(
+        self,
+        metafeatures: Mapping[str, float],
+        algorithm_param_pairs: Sequence[tuple[str, Mapping[str, Any]]],
+        n_rows: int,
+    ) -> np.ndarray:
+        """Expected fit seconds of each config on ``n_rows`` training rows (NaN if unknown)."""
+        if len(algorithm_param_pairs) == 0:
+            return np.zeros(0)
+        log_t = self.predict_log_fit_time(self.encode(metafeatures, algorithm_param_pairs))
+        return np.exp(log_t) * float(n_rows) / 1000.0
+
+    # -- persistence ---------------------------------------------------------------
+
+    def _weights(self) -> dict[str, np.ndarray]:
+        arrays: dict[str, np.ndarray] = {}
+        for k, m in enumerate(self.members_):
+            if self.model == "gbt":
+                arrays.update(m.to_arrays(f"m{k}_"))
+            else:
+                for j, a in enumerate(m):
+                    arrays[f"m{k}_w{j}"] = np.asarray(a, dtype=np.float64)
+        if self.fit_time_model_ is not None:
+            arrays.update(self.fit_time_model_.to_arrays("ft_"))
+        arrays["train_metafeatures"] = np.asarray(self.train_metafeatures_, dtype=np.float64)
+        return arrays
+
+    def save(self, path: str | os.PathLike[str]) -> Path:
+        """Write ``manifest.json`` and ``weights.npz`` into directory ``path``."""
+        from metaopt.metafeatures import VERSION
+
+        self._check_fitted()
+        path = Path(path)
+        path.mkdir(parents=True, exist_ok=True)
+        weights = path / _WEIGHTS
+        tmp = path / f".{_WEIGHTS}.tmp"
+        with open(tmp, "wb") as fh:
+            np.savez(fh, **self._weights())
+        os.replace(tmp, weights)
+        enc = getattr(self, "encoder_", None)
+        params = self.get_params()
+        params["hidden"] = list(params["hidden"])
+        manifest = {
+            "format": _FORMAT,
+            "format_version": _FORMAT_VERSION,
+            "model": self.model,
+            "metaopt_version": __version__,
+            "metafeatures": {
+                "version": getattr(self, "mf_version_", VERSION),
+                "names": list(enc.metafeature_names) if enc is not None else [],
+            },
+            "kb": getattr(self, "kb_info_", None),
+            "params": params,
+            "state": {
+                "n_features_in": int(self.n_features_in_),
+                "n_members": len(self.members_),
+                "n_metafeatures": int(self.n_metafeatures_),
+                "std_floor": float(self.std_floor_),
+                "ood_reference": float(self.ood_reference_),
+                "has_fit_time": self.fit_time_model_ is not None,
+            },
+            "encoder": enc.to_json() if enc is not None else None,
+            "training": getattr(self, "training_", {}),
+            "weights": {"file": _WEIGHTS, "sha256": hashlib.sha256(weights.read_bytes()).hexdigest()},
+        }
+        tmp_m = path / f".{_MANIFEST}.tmp"
+        tmp_m.write_text(json.dumps(manifest, indent=2, sort_keys=True, default=_json_default), encoding="utf-8")
+        os.replace(tmp_m, path / _MANIFEST)
+        return path
+
+    @classmethod
+    def load(cls, path: str | os.PathLike[str], *, metafeature_version: str | None = None) -> Surrogate:
+        """Load a surrogate saved by :meth:`save`.
+
+        Parameters
+        ----------
+        path
+            The model directory.
+        metafeature_version
+            The meta-feature version the caller computes (default
+            :data:`metaopt.metafeatures.VERSION`).
+
+        Raises
+        ------
+        ModelError
+            If the directory, manifest or weights are missing or corrupt.
+        ModelVersionError
+            If the model was saved in another format version or trained on another
+            meta-feature version.
+        """
+        path = Path(path)
+        manifest_path = path / _MANIFEST
+        if not manifest_path.is_file():
+            raise ModelError(f"no surrogate at {path} (no {_MANIFEST})", f"train one: {_RETRAIN}")
+        try:
+            manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise ModelError(f"the surrogate manifest {manifest_path} is unreadable ({exc})", _RETRAIN) from exc
+        if manifest.get("format") != _FORMAT:
+            raise ModelError(f"{manifest_path} is not a metaopt surrogate manifest", _RETRAIN)
+        if manifest.get("format_version") != _FORMAT_VERSION:
+            raise ModelVersionError(
+                f"surrogate format version {manifest.get('format_version')}, this metaopt "
+                f"(version {__version__}) reads {_FORMAT_VERSION}",
+                _RETRAIN,
+            )
+        if metafeature_version is None:
+            from metaopt.metafeatures import VERSION as metafeature_version
+        saved_mf = (manifest.get("metafeatures") or {}).get("version")
+        if saved_mf != metafeature_version:
+            raise ModelVersionError(
+                f"the surrogate at {path} was trained on meta-feature version {saved_mf}, "
+                f"this metaopt computes version {metafeature_version}",
+                _RETRAIN,
+            )
+        weights_path = path / manifest["weights"]["file"]
+        try:
+            blob = weights_path.read_bytes()
+        except OSError as exc:
+            raise ModelError(f"the surrogate weights {weights_path} are missing ({exc})", _RETRAIN) from exc
+        if hashlib.sha256(blob).hexdigest() != manifest["weights"]["sha256"]:
+            raise ModelError(f"the surrogate weights {weights_path} do not match the manifest's checksum", _RETRAIN)
+        params = dict(manifest["params"])
+        params["hidden"] = tuple(params["hidden"])
+        model = cls(**params)
+        state = manifest["state"]
+        import io
+
+        with np.load(io.BytesIO(blob), allow_pickle=False) as arrays:
+            if model.model == "gbt":
+                model.members_ = [TreeArrays.from_arrays(arrays, f"m{k}_") for k in range(state["n_members"])]
+            else:
+                n_w = 2 * (len(model.hidden) + 1)
+                model.members_ = [[arrays[f"m{k}_w{j}"] for j in range(n_w)] for k in range(state["n_members"])]
+            model.fit_time_model_ = TreeArrays.from_arrays(arrays, "ft_") if state["has_fit_time"] else None
+            model.train_metafeatures_ = np.asarray(arrays["train_metafeatures"])
+        model.n_features_in_ = int(state["n_features_in"])
+        model.n_metafeatures_ = int(state["n_metafeatures"])
+        model.std_floor_ = float(state["std_floor"])
+        model.ood_reference_ = float(state["ood_reference"])
+        model.training_ = manifest.get("training") or {}
+        model.kb_info_ = manifest.get("kb")
+        model.mf_version_ = saved_mf
+        model.encoder_ = ConfigEncoder.from_json(manifest["encoder"]) if manifest.get("encoder") else None
+        return model
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
+
+
+# --------------------------------------------------------------------------- KB helpers
+
+
+def kb_fingerprint(kb: KnowledgeBase) -> str:
+    """A short hash of the knowledge base's content (evaluation keys, statuses, scores, meta-features)."""
+    h = hashlib.sha256()
+    ev = kb.evaluations(columns=["task_id", "algorithm", "config_id", "protocol_id", "status", "score"])
+    if len(ev):
+        ev = ev.sort_values(["task_id", "algorithm", "config_id", "protocol_id"]).reset_index(drop=True)
+        h.update(ev[["task_id", "algorithm", "config_id", "protocol_id", "status"]].to_csv(index=False).encode())
+        h.update(np.round(ev["score"].to_numpy(dtype=np.float64, na_value=np.nan), 9).tobytes())
+    mf = kb.metafeatures()
+    if len(mf):
+        mf = mf.sort_index()
+        h.update("|".join(map(str, mf.index)).encode())
+        h.update(np.round(mf.to_numpy(dtype=np.float64, na_value=np.nan), 9).tobytes())
+    return h.hexdigest()[:16]
+
+
+def training_table(kb: KnowledgeBase, tasks: Sequence[str] | None = None) -> pd.DataFrame:
+    """One row per usable evaluation: what :meth:`Surrogate.from_kb` trains on.
+
+    Rows of ``skipped`` evaluations and of tasks without meta-features are left out.
+    Columns: ``task_id``, ``group`` (the task's base-dataset group, else its id),
+    ``algorithm``, ``config_id``, ``params``, ``status``, ``target`` (normalized
+    score: failures 0) and ``log_fit_time`` (log fit seconds per 1,000 rows, ``ok``
+    rows only, else NaN).
+    """
+    from metaopt.learn._targets import normalized_scores
+
+    ev = kb.evaluations(task_ids=tasks)
+    if ev.empty:
+        raise ModelError(f"the knowledge base at {kb.path} holds no evaluations", "build it with `metaopt kb build`")
+    ev = ev.assign(target=normalized_scores(ev))
+    mf = kb.metafeatures()
+    ev = ev[ev["target"].notna() & ev["task_id"].isin(mf.index)].reset_index(drop=True)
+    if ev.empty:
+        raise ModelError(
+            f"no evaluation of the knowledge base at {kb.path} has meta-features of version "
+            f"{kb.manifest.get('mf_version')}",
+            "rebuild the knowledge base with `metaopt kb build`",
+        )
+    task_table = kb.tasks()
+    group = dict(zip(task_table["task_id"], task_table["group"], strict=False)) if len(task_table) else {}
+    ev["group"] = [
+        str(group.get(t)) if isinstance(group.get(t), str) and group.get(t) else str(t) for t in ev["task_id"]
+    ]
+    rows = ev["n_rows_used"].to_numpy(dtype=np.float64, na_value=np.nan) if "n_rows_used" in ev else np.full(len(ev), np.nan)
+    ft = ev["fit_time"].to_numpy(dtype=np.float64, na_value=np.nan) if "fit_time" in ev else np.full(len(ev), np.nan)
+    ok = (ev["status"] == "ok").to_numpy() & (ft > 0) & (rows > 0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        ev["log_fit_time"] = np.where(ok, np.log(ft / rows * 1000.0), np.nan)
+    return ev[["task_id", "group", "algorithm", "config_id", "params", "status", "target", "log_fit_time"]]
+
+
+# --------------------------------------------------------------------------- validation
+
+
+def _spearman(a: np.ndarray, b: np.ndarray) -> float:
+    from scipy.stats import spearmanr
+
+    if len(a) < 2 or np.ptp(a) == 0 or np.ptp(b) == 0:
+        return float("nan")
+    return float(spearmanr(a, b).statistic)
+
+
+def leave_dataset_out(
+    X: np.ndarray,
+    y: np.ndarray,
+    groups: Sequence[Any] | np.ndarray,
+    tasks: Sequence[Any] | np.ndarray,
+    candidates: Mapping[str, Mapping[str, Any]],
+    *,
+    n_splits: int = 5,
+    n_metafeatures: int | None = None,
+) -> pd.DataFrame:
+    """Grouped leave-dataset-out comparison of surrogate settings.
+
+    Folds are :class:`sklearn.model_selection.GroupKFold` over ``groups`` (variants of
+    one base dataset never sit on both sides). For each held-out task: Spearman
+    correlation of predicted and true normalized scores over its configs, top-1
+    regret (1 − true normalized score of the config predicted best), and the z-scores
+    of the errors for calibration.
+
+    Parameters
+    ----------
+    candidates
+        Name → :class:`Surrogate` constructor parameters; the name ``"blind"`` is
+        reserved for nothing, pass any names you like.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per candidate: ``spearman`` (mean over tasks), ``regret`` (mean top-1
+        regret), ``rmse``, ``coverage_1sd`` (share of |error| ≤ σ), ``n_tasks``.
+    """
+    import pandas as pd
+    from sklearn.model_selection import GroupKFold
+
+    X = np.asarray(X, dtype=np.float64)
+    y = np.asarray(y, dtype=np.float64)
+    groups = np.asarray(groups)
+    tasks = np.asarray(tasks)
+    n_splits = min(n_splits, len(np.unique(groups)))
+    rows = []
+    for name, params in candidates.items():
+        mean = np.full(len(y), np.nan)
+        std = np.full(len(y), np.nan)
+        for train, test in GroupKFold(n_splits=n_splits).split(X, y, groups):
+            model = Surrogate(**params).fit(X[train], y[train], groups[train], n_metafeatures=n_metafeatures)
+            mean[test], std[test] = model.predict(X[test])
+        sp, rg = [], []
+        for t in np.unique(tasks):
+            m = tasks == t
+            sp.append(_spearman(mean[m], y[m]))
+            rg.append(1.0 - y[m][int(np.argmax(mean[m]))])
+        err = mean - y
+        rows.append(
+            {
+                "candidate": name,
+                "spearman": float(np.nanmean(sp)) if np.isfinite(sp).any() else float("nan"),
+                "regret": float(np.mean(rg)),
+                "rmse": float(np.sqrt(np.mean(err**2))),
+                "coverage_1sd": float(np.mean(np.abs(err) <= std)),
+                "n_tasks": len(np.unique(tasks)),
+            }
+        )
+    return pd.DataFrame(rows).set_index("candidate")
