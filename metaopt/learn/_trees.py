@@ -35,8 +35,10 @@ class TreeArrays:
         Per node: split feature index, numeric threshold, NaN goes left (bool), absolute
         indices of the children (-1 at leaves), leaf flag, leaf value (already scaled by
         the learning rate).
+    depths
+        ``(n_trees,)`` depth of each tree (its deepest root-to-leaf path, in edges).
     max_depth
-        The deepest root-to-leaf path, in edges.
+        The deepest root-to-leaf path of all trees.
     """
 
     baseline: float
@@ -48,9 +50,10 @@ class TreeArrays:
     right: np.ndarray
     is_leaf: np.ndarray
     value: np.ndarray
+    depths: np.ndarray
     max_depth: int
 
-    _FIELDS = ("roots", "feature", "threshold", "missing_left", "left", "right", "is_leaf", "value")
+    _FIELDS = ("roots", "depths", "feature", "threshold", "missing_left", "left", "right", "is_leaf", "value")
 
     def to_arrays(self, prefix: str) -> dict[str, np.ndarray]:
         """The arrays under ``prefix + name`` keys (for ``np.savez``)."""
@@ -88,6 +91,7 @@ def export_hgb(estimator: Any) -> TreeArrays:
     ):
         raise ValueError(f"export_hgb: loss {type(estimator._loss).__name__} has a non-identity link")
     roots, feature, threshold, missing, left, right, leaf, value = ([] for _ in range(8))
+    depths: list[int] = []
     offset = 0
     max_depth = 0
     for (pred,) in predictors:
@@ -103,7 +107,8 @@ def export_hgb(estimator: Any) -> TreeArrays:
         right.append(np.where(is_leaf, -1, nodes["right"].astype(np.int64) + offset))
         leaf.append(is_leaf)
         value.append(nodes["value"].astype(np.float64))
-        max_depth = max(max_depth, int(nodes["depth"].max()) if len(nodes) else 0)
+        depths.append(int(nodes["depth"].max()) if len(nodes) else 0)
+        max_depth = max(max_depth, depths[-1])
         offset += len(nodes)
 
     def cat(parts: list[np.ndarray], dtype: Any) -> np.ndarray:
@@ -119,6 +124,7 @@ def export_hgb(estimator: Any) -> TreeArrays:
         right=cat(right, np.int64),
         is_leaf=cat(leaf, bool),
         value=cat(value, np.float64),
+        depths=np.asarray(depths, dtype=np.int64),
         max_depth=max_depth,
     )
 
@@ -137,18 +143,28 @@ def predict_trees(trees: TreeArrays, X: np.ndarray) -> np.ndarray:
     out = np.full(n, trees.baseline, dtype=np.float64)
     if n == 0 or trees.roots.size == 0:
         return out
-    node = np.broadcast_to(trees.roots, (n, trees.roots.size)).copy()
+    # leaves loop onto themselves, so every tree can take max_depth steps unconditionally
+    self_index = np.arange(trees.is_leaf.size, dtype=np.int64)
+    left = np.where(trees.is_leaf, self_index, trees.left)
+    right = np.where(trees.is_leaf, self_index, trees.right)
+    children = np.stack([right, left])  # children[go_left, node]
+    feature = trees.feature
+    threshold = np.where(trees.is_leaf, np.inf, trees.threshold)
+    missing_left = trees.missing_left | trees.is_leaf
+    # deepest trees first: at step s only the trees deeper than s still move
+    order = np.argsort(-trees.depths, kind="stable")
+    moving = [int(np.sum(trees.depths > step)) for step in range(trees.max_depth)]
+    node = np.broadcast_to(trees.roots[order], (n, order.size)).copy()
     rows = np.arange(n)[:, None]
-    for _ in range(trees.max_depth):
-        active = ~trees.is_leaf[node]
-        if not active.any():
-            break
-        x = X[rows, trees.feature[node]]
+    for k in moving:
+        cur = node[:, :k]
+        x = X[rows, feature[cur]]
+        go_left = x <= threshold[cur]
         nan = np.isnan(x)
-        with np.errstate(invalid="ignore"):
-            go_left = np.where(nan, trees.missing_left[node], x <= trees.threshold[node])
-        nxt = np.where(go_left, trees.left[node], trees.right[node])
-        node = np.where(active, nxt, node)
+        if nan.any():
+            go_left |= nan & missing_left[cur]
+        node[:, :k] = children[go_left.view(np.int8), cur]
+    node = node[:, np.argsort(order, kind="stable")]  # back to training order
     leaf_values = trees.value[node]
     for t in range(leaf_values.shape[1]):
         out += leaf_values[:, t]
