@@ -407,9 +407,16 @@ class Surrogate:
         tasks: Sequence[str] | None = None,
         *,
         encoder: ConfigEncoder | None = None,
+        candidates: Mapping[str, Mapping[str, Any]] | None = None,
+        n_splits: int = 5,
         **params: Any,
     ) -> Surrogate:
         """Encode a knowledge base's evaluations and fit a surrogate on them.
+
+        With ``candidates``, the settings are chosen by grouped leave-dataset-out
+        validation first (:func:`leave_dataset_out`: highest mean per-task Spearman,
+        then lowest top-1 regret); the comparison table is kept in the training summary
+        (``training_["selection"]``) and the manifest.
 
         Parameters
         ----------
@@ -420,6 +427,11 @@ class Surrogate:
         encoder
             An unfitted or fitted encoder (default: all algorithms and meta-features);
             its scaler is (re)fitted on the training tasks.
+        candidates
+            Name → constructor parameters of the settings to choose from (each updates
+            ``params``).
+        n_splits
+            Folds of the leave-dataset-out selection.
         **params
             Constructor parameters of :class:`Surrogate`.
         """
@@ -430,6 +442,20 @@ class Surrogate:
         X = enc.transform(
             mf.reindex(table["task_id"]), table["algorithm"].tolist(), table["params"].tolist()
         )
+        selection = None
+        if candidates:
+            merged = {name: {**params, **cand} for name, cand in candidates.items()}
+            selection = leave_dataset_out(
+                X,
+                table["target"].to_numpy(),
+                table["group"].to_numpy(),
+                table["task_id"].to_numpy(),
+                merged,
+                n_splits=n_splits,
+                n_metafeatures=enc.n_metafeatures,
+            )
+            best = selection.sort_values(["spearman", "regret"], ascending=[False, True]).index[0]
+            params = merged[best]
         model = cls(**params).fit(
             X,
             table["target"].to_numpy(),
@@ -438,6 +464,12 @@ class Surrogate:
             n_metafeatures=enc.n_metafeatures,
         )
         model.encoder_ = enc
+        if selection is not None:
+            model.training_["selection"] = {
+                "chosen": str(best),
+                "n_splits": int(n_splits),
+                "table": {str(k): {c: float(v) for c, v in row.items()} for k, row in selection.iterrows()},
+            }
         model.kb_info_ = {
             "path": str(kb.path),
             "schema_version": kb.manifest.get("schema_version"),

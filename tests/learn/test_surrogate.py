@@ -218,3 +218,12 @@ def test_prediction_after_load_imports_neither_torch_nor_sklearn(data, tmp_path)
     """)
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stdout + out.stderr
+
+
+def test_from_kb_selects_by_leave_dataset_out(synthetic):
+    candidates = {"small": {"max_iter": 5, "learning_rate": 0.01}, "fit": {"max_iter": 40}}
+    model = Surrogate.from_kb(synthetic.kb, candidates=candidates, n_splits=3, n_members=2, min_samples_leaf=3)
+    sel = model.training_["selection"]
+    assert set(sel["table"]) == {"small", "fit"} and sel["chosen"] in candidates
+    best = max(sel["table"], key=lambda k: (sel["table"][k]["spearman"], -sel["table"][k]["regret"]))
+    assert sel["chosen"] == best and model.max_iter == candidates[best]["max_iter"]
