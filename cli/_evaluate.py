@@ -4,25 +4,18 @@ from __future__ import annotations
 
 import json
 import math
-from enum import Enum
-from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from metaopt._exceptions import ConfigError
 from metaopt.cli._app import app
+from metaopt.cli._options import DataArg, KindOpt, TargetOpt
 
 if TYPE_CHECKING:
     from metaopt.evaluation import Evaluation
 
 __all__ = ["evaluate"]
-
-
-class _Kind(str, Enum):
-    binary = "binary"
-    multiclass = "multiclass"
-    regression = "regression"
 
 
 def _parse_params(text: str | None) -> dict[str, Any]:
@@ -113,13 +106,13 @@ def _render_many(evaluations: list[Evaluation]) -> None:
 
 @app.command()
 def evaluate(
-    data: Annotated[Path, typer.Argument(help="CSV/TSV/Parquet/ARFF file.")],
+    data: DataArg,
     algorithm: Annotated[str, typer.Option("--algorithm", "-a", help="Algorithm (search space) name, e.g. hgb.")],
     params: Annotated[
         str | None, typer.Option("--params", "-p", help="Config as a JSON object (default: the space's defaults).")
     ] = None,
-    target: Annotated[str | None, typer.Option("--target", "-t", help="Target column (default: the last).")] = None,
-    task: Annotated[_Kind | None, typer.Option("--task", help="Task kind (default: inferred).")] = None,
+    target: TargetOpt = None,
+    task: KindOpt = None,
     metric: Annotated[
         str | None, typer.Option("--metric", "-m", help="scikit-learn scorer name (default: per task kind).")
     ] = None,

@@ -3,21 +3,14 @@
 from __future__ import annotations
 
 import json
-from enum import Enum
-from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
 from metaopt.cli._app import app
+from metaopt.cli._options import DataArg, KindOpt, TargetOpt
 
 __all__ = ["info"]
-
-
-class _Kind(str, Enum):
-    binary = "binary"
-    multiclass = "multiclass"
-    regression = "regression"
 
 
 def _render(summary: dict[str, Any], top: int = 10) -> None:
@@ -102,13 +95,9 @@ def _render(summary: dict[str, Any], top: int = 10) -> None:
 
 @app.command()
 def info(
-    data: Annotated[Path, typer.Argument(help="CSV/TSV/Parquet/ARFF file.")],
-    target: Annotated[
-        str | None, typer.Option("--target", "-t", help="Target column (default: the last).")
-    ] = None,
-    task: Annotated[
-        _Kind | None, typer.Option("--task", help="Task kind (default: inferred).")
-    ] = None,
+    data: DataArg,
+    target: TargetOpt = None,
+    task: KindOpt = None,
     drop_missing_target: Annotated[
         bool, typer.Option("--drop-missing-target", help="Drop rows whose target is missing.")
     ] = False,

@@ -4,21 +4,14 @@ from __future__ import annotations
 
 import json
 import math
-from enum import Enum
-from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
 from metaopt.cli._app import app
+from metaopt.cli._options import DataArg, KindOpt, TargetOpt
 
 __all__ = ["metafeatures"]
-
-
-class _Kind(str, Enum):
-    binary = "binary"
-    multiclass = "multiclass"
-    regression = "regression"
 
 
 def _to_json(mf: Any, task_id: str) -> str:
@@ -53,13 +46,9 @@ def _render(mf: Any, task_id: str) -> None:
 
 @app.command()
 def metafeatures(
-    data: Annotated[Path, typer.Argument(help="CSV/TSV/Parquet/ARFF file.")],
-    target: Annotated[
-        str | None, typer.Option("--target", "-t", help="Target column (default: the last).")
-    ] = None,
-    task: Annotated[
-        _Kind | None, typer.Option("--task", help="Task kind (default: inferred).")
-    ] = None,
+    data: DataArg,
+    target: TargetOpt = None,
+    task: KindOpt = None,
     groups: Annotated[
         list[str] | None,
         typer.Option("--group", "-g", help="Only this group (repeatable; default: all)."),
