@@ -545,7 +545,7 @@ class Surrogate:
         weights = path / _WEIGHTS
         tmp = path / f".{_WEIGHTS}.tmp"
         with open(tmp, "wb") as fh:
-            np.savez(fh, **self._weights())
+            np.savez_compressed(fh, **self._weights())
         os.replace(tmp, weights)
         enc = getattr(self, "encoder_", None)
         params = self.get_params()

@@ -57,7 +57,10 @@ class TreeArrays:
 
     def to_arrays(self, prefix: str) -> dict[str, np.ndarray]:
         """The arrays under ``prefix + name`` keys (for ``np.savez``)."""
-        out = {prefix + name: np.asarray(getattr(self, name)) for name in self._FIELDS}
+        out = {}
+        for name in self._FIELDS:
+            a = np.asarray(getattr(self, name))
+            out[prefix + name] = a.astype(np.int32) if a.dtype == np.int64 else a  # halves the file
         out[prefix + "meta"] = np.array([self.baseline, float(self.max_depth)], dtype=np.float64)
         return out
 
@@ -66,6 +69,8 @@ class TreeArrays:
         """Inverse of :meth:`to_arrays`."""
         meta = np.asarray(arrays[prefix + "meta"], dtype=np.float64)
         kwargs = {name: np.asarray(arrays[prefix + name]) for name in cls._FIELDS}
+        for name in ("roots", "depths", "feature", "left", "right"):
+            kwargs[name] = kwargs[name].astype(np.int64)
         kwargs["missing_left"] = kwargs["missing_left"].astype(bool)
         kwargs["is_leaf"] = kwargs["is_leaf"].astype(bool)
         return cls(baseline=float(meta[0]), max_depth=int(meta[1]), **kwargs)
