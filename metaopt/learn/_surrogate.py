@@ -188,6 +188,19 @@ class Surrogate:
         Seed of the bootstraps and members.
     """
 
+    # fitted state (annotations only: set by fit / from_kb / load)
+    members_: list[Any]
+    n_features_in_: int
+    std_floor_: float
+    n_metafeatures_: int
+    train_metafeatures_: np.ndarray
+    ood_reference_: float
+    fit_time_model_: TreeArrays | None
+    training_: dict[str, Any]
+    encoder_: ConfigEncoder | None
+    kb_info_: dict[str, Any] | None
+    mf_version_: str
+
     def __init__(
         self,
         model: str = "gbt",
@@ -333,7 +346,7 @@ class Surrogate:
                 nn = nn[np.isfinite(nn)]
                 self.ood_reference_ = float(np.median(nn)) if len(nn) else 0.0
         # fit-time head
-        self.fit_time_model_: TreeArrays | None = None
+        self.fit_time_model_ = None
         if ft is not None:
             ok = np.isfinite(ft)
             if ok.sum() >= 2:
@@ -545,7 +558,7 @@ class Surrogate:
         weights = path / _WEIGHTS
         tmp = path / f".{_WEIGHTS}.tmp"
         with open(tmp, "wb") as fh:
-            np.savez_compressed(fh, **self._weights())
+            np.savez_compressed(fh, **self._weights())  # type: ignore[arg-type]
         os.replace(tmp, weights)
         enc = getattr(self, "encoder_", None)
         params = self.get_params()
@@ -650,7 +663,7 @@ class Surrogate:
         model.ood_reference_ = float(state["ood_reference"])
         model.training_ = manifest.get("training") or {}
         model.kb_info_ = manifest.get("kb")
-        model.mf_version_ = saved_mf
+        model.mf_version_ = str(saved_mf)
         model.encoder_ = ConfigEncoder.from_json(manifest["encoder"]) if manifest.get("encoder") else None
         return model
 
