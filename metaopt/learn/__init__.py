@@ -15,7 +15,14 @@ from metaopt.learn._baselines import (
 from metaopt.learn._encoding import ConfigEncoder, reference_shape
 from metaopt.learn._neighbors import NearestDatasets, RobustScaler
 from metaopt.learn._portfolio import GreedyPortfolio, greedy_portfolio
-from metaopt.learn._surrogate import Surrogate, kb_fingerprint, leave_dataset_out, training_table
+from metaopt.learn._surrogate import (
+    SURROGATE_ENV,
+    Surrogate,
+    default_surrogate_path,
+    kb_fingerprint,
+    leave_dataset_out,
+    training_table,
+)
 from metaopt.learn._targets import (
     config_table,
     default_config_id,
@@ -33,10 +40,12 @@ __all__ = [
     "LibraryDefaults",
     "NearestDatasets",
     "RobustScaler",
+    "SURROGATE_ENV",
     "Surrogate",
     "TrainingData",
     "config_table",
     "default_config_id",
+    "default_surrogate_path",
     "greedy_portfolio",
     "is_default_config",
     "kb_fingerprint",

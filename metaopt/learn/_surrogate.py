@@ -55,13 +55,35 @@ if TYPE_CHECKING:  # pragma: no cover
 
     from metaopt.kb import KnowledgeBase
 
-__all__ = ["Surrogate", "kb_fingerprint", "leave_dataset_out", "training_table"]
+__all__ = ["SURROGATE_ENV", "Surrogate", "default_surrogate_path", "kb_fingerprint", "leave_dataset_out", "training_table"]
 
 _FORMAT = "metaopt-surrogate"
 _FORMAT_VERSION = 1
 _MANIFEST = "manifest.json"
 _WEIGHTS = "weights.npz"
 _RETRAIN = "retrain with `metaopt train`"
+
+#: Environment variable naming the surrogate directory to use.
+SURROGATE_ENV = "METAOPT_SURROGATE"
+
+
+def default_surrogate_path() -> Path:
+    """Where metaopt looks for its trained surrogate when none is given.
+
+    In order: ``$METAOPT_SURROGATE``; ``datasets/surrogate`` of the source checkout;
+    ``metaopt/datasets/surrogate`` inside the installed package. When none holds a
+    ``manifest.json``, the checkout location (where training writes it by default).
+    """
+    env = os.environ.get(SURROGATE_ENV)
+    if env:
+        return Path(env).expanduser()
+    package = Path(__file__).resolve().parents[1]
+    checkout = package.parent / "datasets" / "surrogate"
+    bundled = package / "datasets" / "surrogate"
+    for candidate in (checkout, bundled):
+        if (candidate / _MANIFEST).is_file():
+            return candidate
+    return checkout
 
 
 # --------------------------------------------------------------------------- members
@@ -592,13 +614,15 @@ class Surrogate:
         return path
 
     @classmethod
-    def load(cls, path: str | os.PathLike[str], *, metafeature_version: str | None = None) -> Surrogate:
+    def load(
+        cls, path: str | os.PathLike[str] | None = None, *, metafeature_version: str | None = None
+    ) -> Surrogate:
         """Load a surrogate saved by :meth:`save`.
 
         Parameters
         ----------
         path
-            The model directory.
+            The model directory; default :func:`default_surrogate_path`.
         metafeature_version
             The meta-feature version the caller computes (default
             :data:`metaopt.metafeatures.VERSION`).
@@ -611,7 +635,7 @@ class Surrogate:
             If the model was saved in another format version or trained on another
             meta-feature version.
         """
-        path = Path(path)
+        path = default_surrogate_path() if path is None else Path(path)
         manifest_path = path / _MANIFEST
         if not manifest_path.is_file():
             raise ModelError(f"no surrogate at {path} (no {_MANIFEST})", f"train one: {_RETRAIN}")
@@ -701,9 +725,12 @@ def training_table(kb: KnowledgeBase, tasks: Sequence[str] | None = None) -> pd.
     Rows of ``skipped`` evaluations and of tasks without meta-features are left out.
     Columns: ``task_id``, ``group`` (the task's base-dataset group, else its id),
     ``algorithm``, ``config_id``, ``params``, ``status``, ``target`` (normalized
-    score: failures 0) and ``log_fit_time`` (log fit seconds per 1,000 rows, ``ok``
-    rows only, else NaN).
+    score: failures 0) and ``log_fit_time`` (log fit seconds per 1,000 training rows,
+    ``ok`` rows only, else NaN; the rows are ``n_rows_used``, else the task's
+    ``n_rows`` capped at the protocol's ``max_rows``, else unknown → NaN).
     """
+    import pandas as pd
+
     from metaopt.learn._targets import normalized_scores
 
     ev = kb.evaluations(task_ids=tasks)
@@ -724,6 +751,11 @@ def training_table(kb: KnowledgeBase, tasks: Sequence[str] | None = None) -> pd.
         str(group.get(t)) if isinstance(group.get(t), str) and group.get(t) else str(t) for t in ev["task_id"]
     ]
     rows = ev["n_rows_used"].to_numpy(dtype=np.float64, na_value=np.nan) if "n_rows_used" in ev else np.full(len(ev), np.nan)
+    if np.isnan(rows).any() and "n_rows" in task_table:  # older rows: the task's size, capped
+        cap = float((kb.manifest.get("protocol") or {}).get("max_rows") or np.inf)
+        size = dict(zip(task_table["task_id"], pd.to_numeric(task_table["n_rows"], errors="coerce"), strict=False))
+        fallback = np.minimum(np.array([size.get(t, np.nan) for t in ev["task_id"]], dtype=np.float64), cap)
+        rows = np.where(np.isnan(rows), fallback, rows)
     ft = ev["fit_time"].to_numpy(dtype=np.float64, na_value=np.nan) if "fit_time" in ev else np.full(len(ev), np.nan)
     ok = (ev["status"] == "ok").to_numpy() & (ft > 0) & (rows > 0)
     with np.errstate(invalid="ignore", divide="ignore"):

@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 
 from metaopt._exceptions import ModelError, ModelVersionError
-from metaopt.learn import ConfigEncoder, Surrogate, leave_dataset_out
+from metaopt.learn import ConfigEncoder, Surrogate, default_surrogate_path, leave_dataset_out, training_table
 from metaopt.learn._trees import export_hgb, predict_trees
 
 FAST = dict(n_members=4, max_iter=60, learning_rate=0.1, min_samples_leaf=5)
@@ -227,3 +227,37 @@ def test_from_kb_selects_by_leave_dataset_out(synthetic):
     assert set(sel["table"]) == {"small", "fit"} and sel["chosen"] in candidates
     best = max(sel["table"], key=lambda k: (sel["table"][k]["spearman"], -sel["table"][k]["regret"]))
     assert sel["chosen"] == best and model.max_iter == candidates[best]["max_iter"]
+
+
+def test_training_table_scores_failures_zero_and_drops_skipped(synthetic):
+    table = training_table(synthetic.kb)
+    assert "skipped" not in set(table["status"])
+    failed = table[table["status"].isin(["error", "timeout"])]
+    assert len(failed) == 2 and (failed["target"] == 0).all()
+    assert failed["log_fit_time"].isna().all()
+    ok = table[table["status"] == "ok"]
+    assert ok["target"].between(0, 1).all()  # (the fixture records no row counts: no fit times)
+    assert np.allclose(ok.groupby("task_id")["target"].max(), 1.0)
+
+
+@pytest.mark.parametrize("kind", ["gbt", "mlp"])
+def test_surrogate_contract(kind, data, tmp_path, monkeypatch):
+    """What every member kind must do: shapes, positive σ, determinism, identical reload."""
+    if kind == "mlp":
+        pytest.importorskip("torch")
+    enc, X, y, tasks, Xt, *_ = data
+    params = {"model": kind, "n_members": 2, "max_iter": 20, "epochs": 5, "hidden": (16,)}
+    a = Surrogate(**params).fit(X, y, tasks, n_metafeatures=enc.n_metafeatures)
+    b = Surrogate(**params).fit(X, y, tasks, n_metafeatures=enc.n_metafeatures)
+    mean, std = a.predict(Xt)
+    assert mean.shape == std.shape == (len(Xt),) and np.isfinite(mean).all() and (std > 0).all()
+    np.testing.assert_array_equal(mean, b.predict(Xt)[0])  # same seed, same model
+    with pytest.raises(ValueError, match="expects"):
+        a.predict(Xt[:, :-1])
+    a.mf_version_ = "v"
+    a.save(tmp_path / kind)
+    monkeypatch.setenv("METAOPT_SURROGATE", str(tmp_path / kind))
+    assert default_surrogate_path() == tmp_path / kind
+    loaded = Surrogate.load(metafeature_version="v")
+    for u, v in zip(a.predict(Xt), loaded.predict(Xt), strict=True):
+        np.testing.assert_array_equal(u, v)
