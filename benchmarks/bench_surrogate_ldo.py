@@ -73,10 +73,15 @@ def _config_mean(table: pd.DataFrame, n_splits: int) -> dict[str, float]:
 def _markdown(frame: pd.DataFrame) -> str:
     """A GitHub table (no tabulate dependency)."""
     cols = [frame.index.name or "", *map(str, frame.columns)]
-    lines = ["| " + " | ".join(cols) + " |", "|" + "|".join(["---"] + ["---:"] * len(frame.columns)) + "|"]
+    lines = [
+        "| " + " | ".join(cols) + " |",
+        "|" + "|".join(["---"] + ["---:"] * len(frame.columns)) + "|",
+    ]
     for name, row in frame.iterrows():
-        cells = [str(int(v)) if c == "n_tasks" else f"{v:.3f}" if isinstance(v, float) else str(v)
-                 for c, v in row.items()]
+        cells = [
+            str(int(v)) if c == "n_tasks" else f"{v:.3f}" if isinstance(v, float) else str(v)
+            for c, v in row.items()
+        ]
         lines.append("| " + " | ".join([str(name), *cells]) + " |")
     return "\n".join(lines)
 
@@ -94,7 +99,9 @@ def main() -> None:
     mf = kb.metafeatures()
     enc = ConfigEncoder(metafeature_names=list(mf.columns))
     enc.fit(mf.reindex(sorted(table["task_id"].unique())))
-    X = enc.transform(mf.reindex(table["task_id"]), table["algorithm"].tolist(), table["params"].tolist())
+    X = enc.transform(
+        mf.reindex(table["task_id"]), table["algorithm"].tolist(), table["params"].tolist()
+    )
     y = table["target"].to_numpy()
     groups = table["group"].to_numpy()
     tasks = table["task_id"].to_numpy()
@@ -109,16 +116,35 @@ def main() -> None:
     rows = []
     for name, params in candidates.items():
         t0 = time.perf_counter()
-        res = leave_dataset_out(X, y, groups, tasks, {name: params}, n_splits=n_splits,
-                                n_metafeatures=enc.n_metafeatures)
+        res = leave_dataset_out(
+            X,
+            y,
+            groups,
+            tasks,
+            {name: params},
+            n_splits=n_splits,
+            n_metafeatures=enc.n_metafeatures,
+        )
         rows.append({"model": name, **res.loc[name].to_dict(), "seconds": time.perf_counter() - t0})
     blind = X.copy()
     blind[:, : enc.n_metafeatures] = 0.0
     t0 = time.perf_counter()
     res = leave_dataset_out(blind, y, groups, tasks, {"gbt-blind": base}, n_splits=n_splits)
-    rows.append({"model": "gbt-blind", **res.loc["gbt-blind"].to_dict(), "seconds": time.perf_counter() - t0})
+    rows.append(
+        {
+            "model": "gbt-blind",
+            **res.loc["gbt-blind"].to_dict(),
+            "seconds": time.perf_counter() - t0,
+        }
+    )
     t0 = time.perf_counter()
-    rows.append({"model": "config-mean", **_config_mean(table, n_splits), "seconds": time.perf_counter() - t0})
+    rows.append(
+        {
+            "model": "config-mean",
+            **_config_mean(table, n_splits),
+            "seconds": time.perf_counter() - t0,
+        }
+    )
     out = pd.DataFrame(rows).set_index("model")
 
     info = {
@@ -133,7 +159,8 @@ def main() -> None:
     }
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / "surrogate_ldo.json").write_text(
-        json.dumps({**info, "results": out.reset_index().to_dict(orient="records")}, indent=2) + "\n",
+        json.dumps({**info, "results": out.reset_index().to_dict(orient="records")}, indent=2)
+        + "\n",
         encoding="utf-8",
     )
     md = [

@@ -169,7 +169,9 @@ class ConfigEncoder:
                 q25, med, q75 = np.nanpercentile(raw, [25, 50, 75], axis=0)
                 std = np.nanstd(raw, axis=0)
         iqr = q75 - q25
-        scale = np.where(np.isfinite(iqr) & (iqr > 0), iqr, np.where(np.isfinite(std) & (std > 0), std, 1.0))
+        scale = np.where(
+            np.isfinite(iqr) & (iqr > 0), iqr, np.where(np.isfinite(std) & (std > 0), std, 1.0)
+        )
         self.center_ = np.where(np.isfinite(med), med, 0.0).astype(np.float64)
         self.scale_ = scale.astype(np.float64)
         return self

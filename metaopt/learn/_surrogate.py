@@ -17,7 +17,8 @@ base. Its predicted σ is
   in-distribution queries). Trees extrapolate flat, so without this term a dataset
   unlike any in the knowledge base would look as certain as a familiar one.
 
-Two member kinds: ``"gbt"`` (scikit-learn's ``HistGradientBoostingRegressor``,
+Member kinds (:class:`MemberKind`, one small class each, listed in
+:data:`MEMBER_KINDS`): ``"gbt"`` (scikit-learn's ``HistGradientBoostingRegressor``,
 exported to numpy node arrays by :mod:`metaopt.learn._trees`) and ``"mlp"`` (a small
 torch MLP on imputed inputs, exported to numpy weight matrices). Choose between them
 with :func:`leave_dataset_out`. Training needs scikit-learn (and torch for ``"mlp"``);
@@ -39,9 +40,10 @@ import inspect
 import json
 import math
 import os
+from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
@@ -55,7 +57,18 @@ if TYPE_CHECKING:  # pragma: no cover
 
     from metaopt.kb import KnowledgeBase
 
-__all__ = ["SURROGATE_ENV", "Surrogate", "default_surrogate_path", "kb_fingerprint", "leave_dataset_out", "training_table"]
+__all__ = [
+    "MEMBER_KINDS",
+    "SURROGATE_ENV",
+    "GBTMember",
+    "MLPMember",
+    "MemberKind",
+    "Surrogate",
+    "default_surrogate_path",
+    "kb_fingerprint",
+    "leave_dataset_out",
+    "training_table",
+]
 
 _FORMAT = "metaopt-surrogate"
 _FORMAT_VERSION = 1
@@ -89,7 +102,9 @@ def default_surrogate_path() -> Path:
 # --------------------------------------------------------------------------- members
 
 
-def _fit_gbt(X: np.ndarray, y: np.ndarray, w: np.ndarray | None, params: Mapping[str, Any], seed: int) -> TreeArrays:
+def _fit_gbt(
+    X: np.ndarray, y: np.ndarray, w: np.ndarray | None, params: Mapping[str, Any], seed: int
+) -> TreeArrays:
     from sklearn.ensemble import HistGradientBoostingRegressor
 
     est = HistGradientBoostingRegressor(
@@ -132,11 +147,15 @@ def _fit_mlp(
         if i < len(sizes) - 2:
             layers.append(torch.nn.ReLU())
     net = torch.nn.Sequential(*layers).to(device)
-    opt = torch.optim.AdamW(net.parameters(), lr=float(params["mlp_lr"]), weight_decay=float(params["weight_decay"]))
+    opt = torch.optim.AdamW(
+        net.parameters(), lr=float(params["mlp_lr"]), weight_decay=float(params["weight_decay"])
+    )
     n = len(y)
     batch = int(min(max(n // 8, 32), 512))
     epochs = int(params["epochs"])
-    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=max(epochs * math.ceil(n / batch), 1))
+    sched = torch.optim.lr_scheduler.CosineAnnealingLR(
+        opt, T_max=max(epochs * math.ceil(n / batch), 1)
+    )
     net.train()
     for _ in range(epochs):
         perm = torch.randperm(n, generator=gen).to(device)
@@ -164,6 +183,63 @@ def _predict_mlp(weights: Sequence[np.ndarray], X: np.ndarray) -> np.ndarray:
         if i < n_layers - 1:
             h = np.maximum(h, 0.0)
     return h[:, 0]
+
+
+class MemberKind(ABC):
+    """One kind of ensemble member: how it trains, predicts and becomes arrays.
+
+    Lifecycle: :meth:`fit` trains one member on a weighted bootstrap (training may use
+    scikit-learn or torch) and returns its state as plain numpy arrays;
+    :meth:`predict` evaluates that state with numpy alone. State round-trips through
+    ``np.savez`` as the dict :meth:`fit` returned. Subclasses are stateless.
+    """
+
+    #: The value of :class:`Surrogate`'s ``model`` parameter that selects this kind.
+    name: ClassVar[str]
+
+    @abstractmethod
+    def fit(
+        self, X: np.ndarray, y: np.ndarray, w: np.ndarray, params: Mapping[str, Any], seed: int
+    ) -> dict[str, np.ndarray]:
+        """Train one member on rows ``X`` (NaN allowed) with targets ``y`` and weights ``w``."""
+
+    @abstractmethod
+    def predict(self, state: Mapping[str, np.ndarray], X: np.ndarray) -> np.ndarray:
+        """The member's predictions for rows ``X`` (numpy only)."""
+
+
+class GBTMember(MemberKind):
+    """Boosted trees (``HistGradientBoostingRegressor``), NaN routed natively."""
+
+    name = "gbt"
+
+    def fit(
+        self, X: np.ndarray, y: np.ndarray, w: np.ndarray, params: Mapping[str, Any], seed: int
+    ) -> dict[str, np.ndarray]:
+        return _fit_gbt(X, y, w, params, seed).to_arrays("")
+
+    def predict(self, state: Mapping[str, np.ndarray], X: np.ndarray) -> np.ndarray:
+        return predict_trees(TreeArrays.from_arrays(state, ""), X)
+
+
+class MLPMember(MemberKind):
+    """A ReLU MLP trained in torch (GPU when present) on NaN-imputed rows."""
+
+    name = "mlp"
+
+    def fit(
+        self, X: np.ndarray, y: np.ndarray, w: np.ndarray, params: Mapping[str, Any], seed: int
+    ) -> dict[str, np.ndarray]:
+        weights = _fit_mlp(np.nan_to_num(X, nan=0.0), y, w, params, seed)
+        return {f"w{j}": a for j, a in enumerate(weights)}
+
+    def predict(self, state: Mapping[str, np.ndarray], X: np.ndarray) -> np.ndarray:
+        weights = [state[f"w{j}"] for j in range(len(state))]
+        return _predict_mlp(weights, np.nan_to_num(X, nan=0.0))
+
+
+#: The member kinds, one line each.
+MEMBER_KINDS: dict[str, MemberKind] = {kind.name: kind for kind in (GBTMember(), MLPMember())}
 
 
 def _rms_distance(A: np.ndarray, B: np.ndarray) -> np.ndarray:
@@ -211,7 +287,7 @@ class Surrogate:
     """
 
     # fitted state (annotations only: set by fit / from_kb / load)
-    members_: list[Any]
+    members_: list[dict[str, np.ndarray]]
     n_features_in_: int
     std_floor_: float
     n_metafeatures_: int
@@ -312,21 +388,21 @@ class Surrogate:
         y = np.asarray(y, dtype=np.float64)
         if X.ndim != 2 or X.shape[0] != y.shape[0]:
             raise ValueError(f"X {X.shape} and y {y.shape} do not match")
-        if self.model not in ("gbt", "mlp"):
-            raise ValueError(f"model must be 'gbt' or 'mlp', got {self.model!r}")
+        kind = self._kind()
         g = np.arange(len(y)) if groups is None else np.asarray(groups)
         keep = np.isfinite(y)
         ft = None if fit_time is None else np.asarray(fit_time, dtype=np.float64)
         X_all, g_all = X, g
         X, y, g = X[keep], y[keep], g[keep]
         if len(y) == 0:
-            raise ModelError("no training rows with a finite target", "add evaluations to the knowledge base")
+            raise ModelError(
+                "no training rows with a finite target", "add evaluations to the knowledge base"
+            )
         self.n_features_in_ = X.shape[1]
         uniq, gidx = np.unique(g, return_inverse=True)
         rng = np.random.default_rng(self.random_state)
         params = self.get_params()
-        Xm = X if self.model == "gbt" else np.nan_to_num(X, nan=0.0)
-        members: list[Any] = []
+        members: list[dict[str, np.ndarray]] = []
         in_bag = np.zeros((self.n_members, len(uniq)), dtype=bool)
         for k in range(int(self.n_members)):
             counts = np.bincount(rng.integers(0, len(uniq), len(uniq)), minlength=len(uniq))
@@ -334,10 +410,7 @@ class Surrogate:
             w = counts[gidx].astype(np.float64)
             rows = w > 0
             seed = int(rng.integers(0, 2**31 - 1))
-            if self.model == "gbt":
-                members.append(_fit_gbt(Xm[rows], y[rows], w[rows], params, seed))
-            else:
-                members.append(_fit_mlp(Xm[rows], y[rows], w[rows], params, seed))
+            members.append(kind.fit(X[rows], y[rows], w[rows], params, seed))
         self.members_ = members
         # out-of-bag calibration of the floor
         self.std_floor_ = 0.0
@@ -372,7 +445,13 @@ class Surrogate:
         if ft is not None:
             ok = np.isfinite(ft)
             if ok.sum() >= 2:
-                self.fit_time_model_ = _fit_gbt(X_all[ok], ft[ok], None, {**params, "max_iter": min(int(self.max_iter), 200)}, self.random_state)
+                self.fit_time_model_ = _fit_gbt(
+                    X_all[ok],
+                    ft[ok],
+                    None,
+                    {**params, "max_iter": min(int(self.max_iter), 200)},
+                    self.random_state,
+                )
         self.training_ = {
             "n_rows": int(len(y)),
             "n_groups": int(len(uniq)),
@@ -388,13 +467,21 @@ class Surrogate:
 
     def _check_fitted(self) -> None:
         if not hasattr(self, "members_"):
-            raise ModelError("this Surrogate is not fitted", "call fit() or from_kb(), or load a saved one")
+            raise ModelError(
+                "this Surrogate is not fitted", "call fit() or from_kb(), or load a saved one"
+            )
+
+    def _kind(self) -> MemberKind:
+        try:
+            return MEMBER_KINDS[self.model]
+        except KeyError:
+            raise ValueError(
+                f"model must be one of {sorted(MEMBER_KINDS)}, got {self.model!r}"
+            ) from None
 
     def _member_predictions(self, X: np.ndarray) -> np.ndarray:
-        if self.model == "gbt":
-            return np.stack([predict_trees(m, X) for m in self.members_])
-        Xi = np.nan_to_num(X, nan=0.0)
-        return np.stack([_predict_mlp(m, Xi) for m in self.members_])
+        kind = self._kind()
+        return np.stack([kind.predict(m, X) for m in self.members_])
 
     def ood_distance(self, X: np.ndarray) -> np.ndarray:
         """Excess RMS meta-feature distance of each row to the nearest training task."""
@@ -417,7 +504,9 @@ class Surrogate:
         self._check_fitted()
         X = np.asarray(X, dtype=np.float64)
         if X.ndim != 2 or X.shape[1] != self.n_features_in_:
-            raise ValueError(f"X has shape {X.shape}, the surrogate expects (n, {self.n_features_in_})")
+            raise ValueError(
+                f"X has shape {X.shape}, the surrogate expects (n, {self.n_features_in_})"
+            )
         preds = self._member_predictions(X)
         mean = preds.mean(axis=0)
         spread = preds.std(axis=0)
@@ -503,7 +592,9 @@ class Surrogate:
             model.training_["selection"] = {
                 "chosen": str(best),
                 "n_splits": int(n_splits),
-                "table": {str(k): {c: float(v) for c, v in row.items()} for k, row in selection.iterrows()},
+                "table": {
+                    str(k): {c: float(v) for c, v in row.items()} for k, row in selection.iterrows()
+                },
             }
         model.kb_info_ = {
             "path": str(kb.path),
@@ -526,7 +617,9 @@ class Surrogate:
         return enc
 
     def encode(
-        self, metafeatures: Mapping[str, float], algorithm_param_pairs: Sequence[tuple[str, Mapping[str, Any]]]
+        self,
+        metafeatures: Mapping[str, float],
+        algorithm_param_pairs: Sequence[tuple[str, Mapping[str, Any]]],
     ) -> np.ndarray:
         """Encoded rows for one task's meta-features and a list of ``(algorithm, params)``."""
         enc = self._encoder()
@@ -536,7 +629,9 @@ class Surrogate:
         return np.hstack([np.repeat(mf, len(algs), axis=0), enc.encode_configs(algs, params)])
 
     def predict_configs(
-        self, metafeatures: Mapping[str, float], algorithm_param_pairs: Sequence[tuple[str, Mapping[str, Any]]]
+        self,
+        metafeatures: Mapping[str, float],
+        algorithm_param_pairs: Sequence[tuple[str, Mapping[str, Any]]],
     ) -> tuple[np.ndarray, np.ndarray]:
         """Mean and σ of the normalized score of each ``(algorithm, params)`` on one task."""
         if len(algorithm_param_pairs) == 0:
@@ -560,11 +655,7 @@ class Surrogate:
     def _weights(self) -> dict[str, np.ndarray]:
         arrays: dict[str, np.ndarray] = {}
         for k, m in enumerate(self.members_):
-            if self.model == "gbt":
-                arrays.update(m.to_arrays(f"m{k}_"))
-            else:
-                for j, a in enumerate(m):
-                    arrays[f"m{k}_w{j}"] = np.asarray(a, dtype=np.float64)
+            arrays.update({f"m{k}_{key}": np.asarray(a) for key, a in m.items()})
         if self.fit_time_model_ is not None:
             arrays.update(self.fit_time_model_.to_arrays("ft_"))
         arrays["train_metafeatures"] = np.asarray(self.train_metafeatures_, dtype=np.float64)
@@ -606,10 +697,15 @@ class Surrogate:
             },
             "encoder": enc.to_json() if enc is not None else None,
             "training": getattr(self, "training_", {}),
-            "weights": {"file": _WEIGHTS, "sha256": hashlib.sha256(weights.read_bytes()).hexdigest()},
+            "weights": {
+                "file": _WEIGHTS,
+                "sha256": hashlib.sha256(weights.read_bytes()).hexdigest(),
+            },
         }
         tmp_m = path / f".{_MANIFEST}.tmp"
-        tmp_m.write_text(json.dumps(manifest, indent=2, sort_keys=True, default=_json_default), encoding="utf-8")
+        tmp_m.write_text(
+            json.dumps(manifest, indent=2, sort_keys=True, default=_json_default), encoding="utf-8"
+        )
         os.replace(tmp_m, path / _MANIFEST)
         return path
 
@@ -642,7 +738,9 @@ class Surrogate:
         try:
             manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
         except (OSError, ValueError) as exc:
-            raise ModelError(f"the surrogate manifest {manifest_path} is unreadable ({exc})", _RETRAIN) from exc
+            raise ModelError(
+                f"the surrogate manifest {manifest_path} is unreadable ({exc})", _RETRAIN
+            ) from exc
         if manifest.get("format") != _FORMAT:
             raise ModelError(f"{manifest_path} is not a metaopt surrogate manifest", _RETRAIN)
         if manifest.get("format_version") != _FORMAT_VERSION:
@@ -664,9 +762,14 @@ class Surrogate:
         try:
             blob = weights_path.read_bytes()
         except OSError as exc:
-            raise ModelError(f"the surrogate weights {weights_path} are missing ({exc})", _RETRAIN) from exc
+            raise ModelError(
+                f"the surrogate weights {weights_path} are missing ({exc})", _RETRAIN
+            ) from exc
         if hashlib.sha256(blob).hexdigest() != manifest["weights"]["sha256"]:
-            raise ModelError(f"the surrogate weights {weights_path} do not match the manifest's checksum", _RETRAIN)
+            raise ModelError(
+                f"the surrogate weights {weights_path} do not match the manifest's checksum",
+                _RETRAIN,
+            )
         params = dict(manifest["params"])
         params["hidden"] = tuple(params["hidden"])
         model = cls(**params)
@@ -674,12 +777,18 @@ class Surrogate:
         import io
 
         with np.load(io.BytesIO(blob), allow_pickle=False) as arrays:
-            if model.model == "gbt":
-                model.members_ = [TreeArrays.from_arrays(arrays, f"m{k}_") for k in range(state["n_members"])]
-            else:
-                n_w = 2 * (len(model.hidden) + 1)
-                model.members_ = [[arrays[f"m{k}_w{j}"] for j in range(n_w)] for k in range(state["n_members"])]
-            model.fit_time_model_ = TreeArrays.from_arrays(arrays, "ft_") if state["has_fit_time"] else None
+            model._kind()
+            model.members_ = [
+                {
+                    key[len(f"m{k}_") :]: arrays[key]
+                    for key in arrays.files
+                    if key.startswith(f"m{k}_")
+                }
+                for k in range(state["n_members"])
+            ]
+            model.fit_time_model_ = (
+                TreeArrays.from_arrays(arrays, "ft_") if state["has_fit_time"] else None
+            )
             model.train_metafeatures_ = np.asarray(arrays["train_metafeatures"])
         model.n_features_in_ = int(state["n_features_in"])
         model.n_metafeatures_ = int(state["n_metafeatures"])
@@ -688,7 +797,9 @@ class Surrogate:
         model.training_ = manifest.get("training") or {}
         model.kb_info_ = manifest.get("kb")
         model.mf_version_ = str(saved_mf)
-        model.encoder_ = ConfigEncoder.from_json(manifest["encoder"]) if manifest.get("encoder") else None
+        model.encoder_ = (
+            ConfigEncoder.from_json(manifest["encoder"]) if manifest.get("encoder") else None
+        )
         return model
 
 
@@ -706,10 +817,18 @@ def _json_default(value: Any) -> Any:
 def kb_fingerprint(kb: KnowledgeBase) -> str:
     """A short hash of the knowledge base's content (evaluation keys, statuses, scores, meta-features)."""
     h = hashlib.sha256()
-    ev = kb.evaluations(columns=["task_id", "algorithm", "config_id", "protocol_id", "status", "score"])
+    ev = kb.evaluations(
+        columns=["task_id", "algorithm", "config_id", "protocol_id", "status", "score"]
+    )
     if len(ev):
-        ev = ev.sort_values(["task_id", "algorithm", "config_id", "protocol_id"]).reset_index(drop=True)
-        h.update(ev[["task_id", "algorithm", "config_id", "protocol_id", "status"]].to_csv(index=False).encode())
+        ev = ev.sort_values(["task_id", "algorithm", "config_id", "protocol_id"]).reset_index(
+            drop=True
+        )
+        h.update(
+            ev[["task_id", "algorithm", "config_id", "protocol_id", "status"]]
+            .to_csv(index=False)
+            .encode()
+        )
         h.update(np.round(ev["score"].to_numpy(dtype=np.float64, na_value=np.nan), 9).tobytes())
     mf = kb.metafeatures()
     if len(mf):
@@ -735,7 +854,10 @@ def training_table(kb: KnowledgeBase, tasks: Sequence[str] | None = None) -> pd.
 
     ev = kb.evaluations(task_ids=tasks)
     if ev.empty:
-        raise ModelError(f"the knowledge base at {kb.path} holds no evaluations", "build it with `metaopt kb build`")
+        raise ModelError(
+            f"the knowledge base at {kb.path} holds no evaluations",
+            "build it with `metaopt kb build`",
+        )
     ev = ev.assign(target=normalized_scores(ev))
     mf = kb.metafeatures()
     ev = ev[ev["target"].notna() & ev["task_id"].isin(mf.index)].reset_index(drop=True)
@@ -746,21 +868,44 @@ def training_table(kb: KnowledgeBase, tasks: Sequence[str] | None = None) -> pd.
             "rebuild the knowledge base with `metaopt kb build`",
         )
     task_table = kb.tasks()
-    group = dict(zip(task_table["task_id"], task_table["group"], strict=False)) if len(task_table) else {}
+    group = (
+        dict(zip(task_table["task_id"], task_table["group"], strict=False))
+        if len(task_table)
+        else {}
+    )
     ev["group"] = [
-        str(group.get(t)) if isinstance(group.get(t), str) and group.get(t) else str(t) for t in ev["task_id"]
+        str(group.get(t)) if isinstance(group.get(t), str) and group.get(t) else str(t)
+        for t in ev["task_id"]
     ]
-    rows = ev["n_rows_used"].to_numpy(dtype=np.float64, na_value=np.nan) if "n_rows_used" in ev else np.full(len(ev), np.nan)
+    rows = (
+        ev["n_rows_used"].to_numpy(dtype=np.float64, na_value=np.nan)
+        if "n_rows_used" in ev
+        else np.full(len(ev), np.nan)
+    )
     if np.isnan(rows).any() and "n_rows" in task_table:  # older rows: the task's size, capped
         cap = float((kb.manifest.get("protocol") or {}).get("max_rows") or np.inf)
-        size = dict(zip(task_table["task_id"], pd.to_numeric(task_table["n_rows"], errors="coerce"), strict=False))
-        fallback = np.minimum(np.array([size.get(t, np.nan) for t in ev["task_id"]], dtype=np.float64), cap)
+        size = dict(
+            zip(
+                task_table["task_id"],
+                pd.to_numeric(task_table["n_rows"], errors="coerce"),
+                strict=False,
+            )
+        )
+        fallback = np.minimum(
+            np.array([size.get(t, np.nan) for t in ev["task_id"]], dtype=np.float64), cap
+        )
         rows = np.where(np.isnan(rows), fallback, rows)
-    ft = ev["fit_time"].to_numpy(dtype=np.float64, na_value=np.nan) if "fit_time" in ev else np.full(len(ev), np.nan)
+    ft = (
+        ev["fit_time"].to_numpy(dtype=np.float64, na_value=np.nan)
+        if "fit_time" in ev
+        else np.full(len(ev), np.nan)
+    )
     ok = (ev["status"] == "ok").to_numpy() & (ft > 0) & (rows > 0)
     with np.errstate(invalid="ignore", divide="ignore"):
         ev["log_fit_time"] = np.where(ok, np.log(ft / rows * 1000.0), np.nan)
-    return ev[["task_id", "group", "algorithm", "config_id", "params", "status", "target", "log_fit_time"]]
+    return ev[
+        ["task_id", "group", "algorithm", "config_id", "params", "status", "target", "log_fit_time"]
+    ]
 
 
 # --------------------------------------------------------------------------- validation
@@ -817,7 +962,9 @@ def leave_dataset_out(
         mean = np.full(len(y), np.nan)
         std = np.full(len(y), np.nan)
         for train, test in GroupKFold(n_splits=n_splits).split(X, y, groups):
-            model = Surrogate(**params).fit(X[train], y[train], groups[train], n_metafeatures=n_metafeatures)
+            model = Surrogate(**params).fit(
+                X[train], y[train], groups[train], n_metafeatures=n_metafeatures
+            )
             mean[test], std[test] = model.predict(X[test])
         sp, rg = [], []
         for t in np.unique(tasks):

@@ -53,7 +53,17 @@ class TreeArrays:
     depths: np.ndarray
     max_depth: int
 
-    _FIELDS = ("roots", "depths", "feature", "threshold", "missing_left", "left", "right", "is_leaf", "value")
+    _FIELDS = (
+        "roots",
+        "depths",
+        "feature",
+        "threshold",
+        "missing_left",
+        "left",
+        "right",
+        "is_leaf",
+        "value",
+    )
 
     def to_arrays(self, prefix: str) -> dict[str, np.ndarray]:
         """The arrays under ``prefix + name`` keys (for ``np.savez``)."""
@@ -94,7 +104,9 @@ def export_hgb(estimator: Any) -> TreeArrays:
         "AbsoluteError",
         "PinballLoss",
     ):
-        raise ValueError(f"export_hgb: loss {type(estimator._loss).__name__} has a non-identity link")
+        raise ValueError(
+            f"export_hgb: loss {type(estimator._loss).__name__} has a non-identity link"
+        )
     roots, feature, threshold, missing, left, right, leaf, value = ([] for _ in range(8))
     depths: list[int] = []
     offset = 0

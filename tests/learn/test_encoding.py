@@ -32,7 +32,9 @@ def test_config_block_values():
     enc = ConfigEncoder(metafeature_names=["a"], algorithms=["hgb", "knn"])
     space = get_space("hgb")
     params = space.validate({"learning_rate": 0.1, "limit_depth": False}, reference_shape("binary"))
-    X = enc.transform({"a": 1.0}, ["hgb", "knn"], [params, {"n_neighbors": 5, "weights": "distance", "p": 1}])
+    X = enc.transform(
+        {"a": 1.0}, ["hgb", "knn"], [params, {"n_neighbors": 5, "weights": "distance", "p": 1}]
+    )
     col = {n: i for i, n in enumerate(enc.feature_names)}
     assert X.shape == (2, enc.n_features)
     assert X[0, col["alg:hgb"]] == 1 and X[0, col["alg:knn"]] == 0
@@ -50,7 +52,9 @@ def test_config_block_values():
 
 def test_scaler_is_robust_clipped_and_keeps_nan():
     frame = pd.DataFrame({"a": [0.0, 1.0, 2.0, 3.0, 4.0], "b": [1.0, 1.0, 1.0, 1.0, np.nan]})
-    enc = ConfigEncoder(metafeature_names=["a", "b", "missing"], algorithms=["knn"], clip=3.0).fit(frame)
+    enc = ConfigEncoder(metafeature_names=["a", "b", "missing"], algorithms=["knn"], clip=3.0).fit(
+        frame
+    )
     np.testing.assert_allclose(enc.center_[:2], [2.0, 1.0])
     assert enc.scale_[0] == pytest.approx(2.0)  # IQR of 0..4
     assert enc.scale_[1] == 1.0  # constant column: no division by zero
@@ -61,7 +65,9 @@ def test_scaler_is_robust_clipped_and_keeps_nan():
 
 
 def test_json_round_trip_gives_identical_rows():
-    enc = ConfigEncoder(metafeature_names=["a", "b"]).fit(pd.DataFrame({"a": [1.0, 5.0, 2.0], "b": [0.1, 0.2, np.nan]}))
+    enc = ConfigEncoder(metafeature_names=["a", "b"]).fit(
+        pd.DataFrame({"a": [1.0, 5.0, 2.0], "b": [0.1, 0.2, np.nan]})
+    )
     space = get_space("svm")
     configs = space.design(8, reference_shape("binary"), seed=1)
     mf = pd.DataFrame({"a": np.linspace(0, 6, 8), "b": [np.nan] * 4 + [0.3] * 4})

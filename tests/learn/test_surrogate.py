@@ -12,7 +12,13 @@ import pandas as pd
 import pytest
 
 from metaopt._exceptions import ModelError, ModelVersionError
-from metaopt.learn import ConfigEncoder, Surrogate, default_surrogate_path, leave_dataset_out, training_table
+from metaopt.learn import (
+    ConfigEncoder,
+    Surrogate,
+    default_surrogate_path,
+    leave_dataset_out,
+    training_table,
+)
 from metaopt.learn._trees import export_hgb, predict_trees
 
 FAST = dict(n_members=4, max_iter=60, learning_rate=0.1, min_samples_leaf=5)
@@ -29,11 +35,16 @@ def test_numpy_trees_match_sklearn_exactly_with_nan(seed):
     X = rng.normal(size=(1500, 6))
     X[rng.random(X.shape) < 0.15] = np.nan
     X[:, 5] = rng.normal(size=1500)  # no NaN in training: NaN at predict time must still route
-    y = np.nan_to_num(X[:, 0]) * np.isnan(X[:, 1]) + np.sin(np.nan_to_num(X[:, 2])) + 0.1 * rng.normal(size=1500)
+    y = (
+        np.nan_to_num(X[:, 0]) * np.isnan(X[:, 1])
+        + np.sin(np.nan_to_num(X[:, 2]))
+        + 0.1 * rng.normal(size=1500)
+    )
     from threadpoolctl import threadpool_limits
 
-    est = HistGradientBoostingRegressor(max_iter=80, max_leaf_nodes=15 + 10 * seed, early_stopping=False,
-                                        random_state=seed)
+    est = HistGradientBoostingRegressor(
+        max_iter=80, max_leaf_nodes=15 + 10 * seed, early_stopping=False, random_state=seed
+    )
     with threadpool_limits(limits=1, user_api="openmp"):
         est.fit(X, y, sample_weight=rng.integers(1, 3, 1500))
     trees = export_hgb(est)
@@ -82,8 +93,13 @@ def synthetic(n_tasks: int, seed: int, m0_range=(-1.0, 1.0)):
 def data():
     enc, X, y, tasks = synthetic(40, seed=0)
     _, Xt, yt, tt = synthetic(12, seed=1)
-    model = Surrogate(**FAST).fit(X, y, tasks, n_metafeatures=enc.n_metafeatures,
-                                  fit_time=np.log1p(np.abs(X[:, enc.n_metafeatures])))
+    model = Surrogate(**FAST).fit(
+        X,
+        y,
+        tasks,
+        n_metafeatures=enc.n_metafeatures,
+        fit_time=np.log1p(np.abs(X[:, enc.n_metafeatures])),
+    )
     model.encoder_ = enc
     return enc, X, y, tasks, Xt, yt, tt, model
 
@@ -127,7 +143,10 @@ def test_save_load_round_trip_identical(data, tmp_path):
     model.mf_version_ = "test-mf"
     model.save(tmp_path / "s")
     manifest = json.loads((tmp_path / "s" / "manifest.json").read_text())
-    assert manifest["format"] == "metaopt-surrogate" and manifest["metafeatures"]["version"] == "test-mf"
+    assert (
+        manifest["format"] == "metaopt-surrogate"
+        and manifest["metafeatures"]["version"] == "test-mf"
+    )
     assert manifest["metafeatures"]["names"] == ["m0", "m1", "m2"]
     loaded = Surrogate.load(tmp_path / "s", metafeature_version="test-mf")
     for a, b in zip(model.predict(Xt), loaded.predict(Xt), strict=True):
@@ -135,7 +154,9 @@ def test_save_load_round_trip_identical(data, tmp_path):
     np.testing.assert_array_equal(model.predict_log_fit_time(Xt), loaded.predict_log_fit_time(Xt))
     pairs = [("hgb", {"learning_rate": 0.1}), ("knn", {"n_neighbors": 3})]
     mf = {"m0": 0.3, "m1": 0.0, "m2": float("nan")}
-    for a, b in zip(model.predict_configs(mf, pairs), loaded.predict_configs(mf, pairs), strict=True):
+    for a, b in zip(
+        model.predict_configs(mf, pairs), loaded.predict_configs(mf, pairs), strict=True
+    ):
         np.testing.assert_array_equal(a, b)
     assert (loaded.expected_fit_time(mf, pairs, n_rows=2000) > 0).all()
     assert loaded.get_params() == model.get_params()
@@ -170,7 +191,8 @@ def test_mlp_ensemble_learns_and_round_trips(data, tmp_path):
     pytest.importorskip("torch")
     enc, X, y, tasks, Xt, yt, tt, _ = data
     model = Surrogate(model="mlp", n_members=2, hidden=(32,), epochs=40, mlp_lr=1e-2).fit(
-        X, y, tasks, n_metafeatures=enc.n_metafeatures)
+        X, y, tasks, n_metafeatures=enc.n_metafeatures
+    )
     mean, std = model.predict(Xt)
     assert mean_spearman(mean, yt, tt) > 0.5
     model.mf_version_ = "v"
@@ -180,8 +202,15 @@ def test_mlp_ensemble_learns_and_round_trips(data, tmp_path):
 
 def test_leave_dataset_out_table(data):
     enc, X, y, tasks, *_ = data
-    table = leave_dataset_out(X, y, tasks, tasks, {"gbt": FAST | {"n_members": 2}}, n_splits=3,
-                              n_metafeatures=enc.n_metafeatures)
+    table = leave_dataset_out(
+        X,
+        y,
+        tasks,
+        tasks,
+        {"gbt": FAST | {"n_members": 2}},
+        n_splits=3,
+        n_metafeatures=enc.n_metafeatures,
+    )
     assert list(table.index) == ["gbt"]
     assert table.loc["gbt", "spearman"] > 0.5 and 0 <= table.loc["gbt", "regret"] <= 1
 
@@ -194,7 +223,9 @@ def test_from_kb_on_synthetic_kb(synthetic, tmp_path):
     by_side = {s: [t for t, v in synthetic.side.items() if v == s] for s in "AB"}
     for side, (alg, cid) in synthetic.best.items():
         task = by_side[side][0]
-        mean, _ = model.predict_configs(mf.loc[task].to_dict(), [(alg, pool[cid]), ("knn" if alg == "hgb" else "hgb", {})])
+        mean, _ = model.predict_configs(
+            mf.loc[task].to_dict(), [(alg, pool[cid]), ("knn" if alg == "hgb" else "hgb", {})]
+        )
         assert mean[0] > mean[1]  # the side's winning algorithm beats the other side's
     loaded = Surrogate.load(model.save(tmp_path / "kb_model"))
     assert loaded.kb_info_["fingerprint"] == model.kb_info_["fingerprint"]
@@ -222,10 +253,14 @@ def test_prediction_after_load_imports_neither_torch_nor_sklearn(data, tmp_path)
 
 def test_from_kb_selects_by_leave_dataset_out(synthetic):
     candidates = {"small": {"max_iter": 5, "learning_rate": 0.01}, "fit": {"max_iter": 40}}
-    model = Surrogate.from_kb(synthetic.kb, candidates=candidates, n_splits=3, n_members=2, min_samples_leaf=3)
+    model = Surrogate.from_kb(
+        synthetic.kb, candidates=candidates, n_splits=3, n_members=2, min_samples_leaf=3
+    )
     sel = model.training_["selection"]
     assert set(sel["table"]) == {"small", "fit"} and sel["chosen"] in candidates
-    best = max(sel["table"], key=lambda k: (sel["table"][k]["spearman"], -sel["table"][k]["regret"]))
+    best = max(
+        sel["table"], key=lambda k: (sel["table"][k]["spearman"], -sel["table"][k]["regret"])
+    )
     assert sel["chosen"] == best and model.max_iter == candidates[best]["max_iter"]
 
 
