@@ -17,6 +17,7 @@ from metaopt.learn._neighbors import NearestDatasets, RobustScaler
 from metaopt.learn._portfolio import GreedyPortfolio, greedy_portfolio
 from metaopt.learn._surrogate import (
     SURROGATE_ENV,
+    MemberKind,
     Surrogate,
     default_surrogate_path,
     kb_fingerprint,
@@ -38,6 +39,7 @@ __all__ = [
     "ConfigEncoder",
     "GreedyPortfolio",
     "LibraryDefaults",
+    "MemberKind",
     "NearestDatasets",
     "RobustScaler",
     "SURROGATE_ENV",
