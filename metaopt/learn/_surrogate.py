@@ -772,12 +772,18 @@ class Surrogate:
             )
         params = dict(manifest["params"])
         params["hidden"] = tuple(params["hidden"])
+        unknown = sorted(set(params) - set(cls._param_names()))
+        if params.get("model") not in MEMBER_KINDS or unknown:
+            raise ModelVersionError(
+                f"the surrogate at {path} uses member kind {params.get('model')!r} or parameters "
+                f"{unknown} that this metaopt (version {__version__}) does not know",
+                _RETRAIN,
+            )
         model = cls(**params)
         state = manifest["state"]
         import io
 
         with np.load(io.BytesIO(blob), allow_pickle=False) as arrays:
-            model._kind()
             model.members_ = [
                 {
                     key[len(f"m{k}_") :]: arrays[key]

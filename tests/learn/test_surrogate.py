@@ -170,6 +170,14 @@ def test_load_errors(data, tmp_path):
         Surrogate.load(tmp_path / "s", metafeature_version="new-version")
     with pytest.raises(ModelVersionError, match="meta-feature version old-version"):
         Surrogate.load(tmp_path / "s")  # this metaopt's VERSION differs
+    manifest_path = tmp_path / "s" / "manifest.json"
+    manifest = json.loads(manifest_path.read_text())
+    manifest["params"]["model"] = "quantum"
+    (tmp_path / "s2").mkdir()
+    (tmp_path / "s2" / "weights.npz").write_bytes((tmp_path / "s" / "weights.npz").read_bytes())
+    (tmp_path / "s2" / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(ModelVersionError, match="'quantum'"):
+        Surrogate.load(tmp_path / "s2", metafeature_version="old-version")
     with pytest.raises(ModelError, match="no surrogate"):
         Surrogate.load(tmp_path / "nothing")
     w = tmp_path / "s" / "weights.npz"
