@@ -1,0 +1,498 @@
+"""Leave-dataset-out meta-evaluation of metaopt against the baselines.
+
+Folds are :class:`sklearn.model_selection.GroupKFold` over the tasks' ``group`` (the
+base dataset: variants of one dataset never sit on both sides), shuffled by ``seed``.
+In each fold every method is fitted on the training tasks only; for each held-out task
+its top-1 and its best-of-top-``k`` recommendations are scored with the task's true
+normalized scores (:func:`metaopt.learn.score_matrix`: the KB evaluates one shared
+pool per algorithm and kind, so every pool config's score is known). Regret is
+``1 - normalized score`` (DESIGN.md, "Scores and comparisons").
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from metaopt._exceptions import MetaoptError
+from metaopt.bench._methods import (
+    BaselineMethod,
+    BenchMethod,
+    HeldOutTask,
+    MetaoptMethod,
+    Recommendation,
+    metafeatures_of,
+)
+from metaopt.kb import KnowledgeBase
+from metaopt.learn import score_matrix, training_data
+from metaopt.spaces import config_id
+
+__all__ = ["BenchmarkError", "BenchmarkResult", "default_methods", "ldo_folds", "leave_dataset_out_benchmark"]
+
+
+class BenchmarkError(MetaoptError):
+    """The benchmark cannot run on this knowledge base (too few tasks or groups)."""
+
+
+def default_methods(flaml: bool = False) -> list[BenchMethod]:
+    """metaopt and every baseline of the issue (and FLAML's zero-shot when asked)."""
+    from metaopt.learn import BestDefault, GreedyPortfolio, LibraryDefaults, NearestDatasets
+
+    methods: list[BenchMethod] = [
+        MetaoptMethod(),
+        BaselineMethod("library_defaults", LibraryDefaults),
+        BaselineMethod("best_default", BestDefault),
+        BaselineMethod("portfolio", GreedyPortfolio),
+        BaselineMethod("nearest_datasets", NearestDatasets),
+    ]
+    if flaml:
+        from metaopt.bench._flaml import FlamlZeroShot
+
+        methods.append(FlamlZeroShot())
+    return methods
+
+
+def ldo_folds(tasks: pd.DataFrame, folds: int = 5, seed: int = 0) -> list[tuple[list[str], list[str]]]:
+    """Grouped folds over the tasks: ``[(train task ids, test task ids), ...]``.
+
+    Groups (the ``group`` column, else the task id) are shuffled with ``seed`` and
+    dealt to folds by :class:`~sklearn.model_selection.GroupKFold`; a group never sits
+    on both sides of a fold.
+
+    Raises
+    ------
+    BenchmarkError
+        If there are fewer than 2 groups.
+    """
+    from sklearn.model_selection import GroupKFold
+
+    ids = tasks["task_id"].astype(str).to_numpy()
+    group = (
+        tasks["group"].where(tasks["group"].notna() & (tasks["group"].astype(str) != ""), tasks["task_id"])
+        if "group" in tasks.columns
+        else tasks["task_id"]
+    ).astype(str).to_numpy()
+    uniq = np.unique(group)
+    if len(uniq) < 2:
+        raise BenchmarkError(
+            f"leave-dataset-out needs tasks of at least 2 groups, the knowledge base has {len(uniq)}",
+            "build more tasks into the knowledge base (`metaopt kb build`)",
+        )
+    perm = np.random.default_rng(seed).permutation(len(uniq))
+    code = dict(zip(uniq[perm], range(len(uniq)), strict=True))
+    g = np.array([code[x] for x in group])
+    n = min(int(folds), len(uniq))
+    out = []
+    for train, test in GroupKFold(n_splits=n).split(ids, ids, g):
+        out.append((sorted(ids[train]), sorted(ids[test])))
+    return out
+
+
+def _key(rec: Recommendation) -> tuple[str, str]:
+    return rec[0], config_id(rec[0], dict(rec[1]))
+
+
+@dataclass
+class BenchmarkResult:
+    """Per-task regrets of every method and the summaries built from them.
+
+    Attributes
+    ----------
+    rows
+        One row per (method, task): ``method``, ``task_id``, ``kind``, ``group``,
+        ``fold``, ``regret_1`` (top-1), ``regret_k`` (best of the top ``k``),
+        ``n_recommended``, ``n_scored`` (how many of the top ``k`` had a score).
+    calibration
+        One row per (held-out task, pool config) for methods with an uncertainty:
+        ``method``, ``task_id``, ``true``, ``mean``, ``std``.
+    top
+        ``k``.
+    info
+        Knowledge-base path, number of tasks and groups, folds, seed, method notes.
+    """
+
+    rows: pd.DataFrame
+    calibration: pd.DataFrame
+    top: int
+    info: dict[str, Any] = field(default_factory=dict)
+
+    # -- summaries -----------------------------------------------------------------
+    @property
+    def methods(self) -> list[str]:
+        """Method names in the order they were run."""
+        return list(dict.fromkeys(self.rows["method"]))
+
+    def _wide(self, column: str) -> pd.DataFrame:
+        return self.rows.pivot(index="task_id", columns="method", values=column)[self.methods]
+
+    def ranks(self, column: str = "regret_1") -> pd.DataFrame:
+        """Per-task rank of each method by ``column`` (1 = lowest regret, ties averaged)."""
+        wide = self._wide(column)
+        return wide.rank(axis=1, method="average", na_option="keep")
+
+    def win_rates(self, column: str = "regret_1") -> pd.DataFrame:
+        """``[a, b]``: share of common tasks where ``a``'s regret < ``b``'s (ties count ½)."""
+        wide = self._wide(column)
+        names = self.methods
+        out = pd.DataFrame(np.nan, index=names, columns=names)
+        for a in names:
+            for b in names:
+                if a == b:
+                    continue
+                both = wide[[a, b]].dropna()
+                if len(both):
+                    out.loc[a, b] = float(
+                        ((both[a] < both[b]).sum() + 0.5 * (both[a] == both[b]).sum()) / len(both)
+                    )
+        return out
+
+    def summary(self) -> pd.DataFrame:
+        """Per method: mean / median regret@1 and @k, average rank@1, tasks scored."""
+        ranks = self.ranks().mean()
+        rows = []
+        for m in self.methods:
+            r = self.rows[self.rows["method"] == m]
+            rows.append(
+                {
+                    "method": m,
+                    "mean_regret_1": float(r["regret_1"].mean()),
+                    "median_regret_1": float(r["regret_1"].median()),
+                    f"mean_regret_{self.top}": float(r["regret_k"].mean()),
+                    f"median_regret_{self.top}": float(r["regret_k"].median()),
+                    "avg_rank_1": float(ranks.get(m, np.nan)),
+                    "n_tasks": int(r["regret_1"].notna().sum()),
+                }
+            )
+        return pd.DataFrame(rows).set_index("method")
+
+    def best_baseline(self, column: str = "regret_1") -> str | None:
+        """The baseline with the lowest mean regret (``None`` if there is none)."""
+        base = self.info.get("baselines", [])
+        means = {m: float(self.rows.loc[self.rows["method"] == m, column].mean()) for m in base}
+        means = {m: v for m, v in means.items() if not math.isnan(v)}
+        return min(means, key=lambda m: (means[m], m)) if means else None
+
+    def wilcoxon(self, method: str = "metaopt", column: str = "regret_1") -> dict[str, Any]:
+        """One-sided Wilcoxon signed-rank test: is ``method``'s regret below the best baseline's?
+
+        Paired over the tasks both scored; ``zero_method="zsplit"`` keeps ties.
+        ``p`` is NaN when there are fewer than 2 pairs or all differences are 0.
+        """
+        from scipy.stats import wilcoxon
+
+        other = self.best_baseline(column)
+        out: dict[str, Any] = {"method": method, "baseline": other, "column": column,
+                               "n": 0, "statistic": float("nan"), "p": float("nan")}
+        if other is None or method not in self.methods:
+            return out
+        both = self._wide(column)[[method, other]].dropna()
+        diff = (both[method] - both[other]).to_numpy()
+        out["n"] = int(len(diff))
+        out["mean_difference"] = float(diff.mean()) if len(diff) else float("nan")
+        if len(diff) >= 2 and np.any(diff != 0):
+            res = wilcoxon(diff, zero_method="zsplit", alternative="less")
+            out["statistic"], out["p"] = float(res.statistic), float(res.pvalue)
+        return out
+
+    def coverage(self, z: float = 1.0) -> dict[str, float]:
+        """Per method with an uncertainty: share of held-out (task, config) with |error| ≤ zσ."""
+        out = {}
+        for m, frame in self.calibration.groupby("method", sort=False):
+            err = np.abs(frame["mean"].to_numpy() - frame["true"].to_numpy())
+            out[str(m)] = float(np.mean(err <= z * frame["std"].to_numpy())) if len(frame) else float("nan")
+        return out
+
+    def coverage_curve(self, zs: Sequence[float] = (0.5, 1.0, 1.5, 2.0, 2.5, 3.0)) -> pd.DataFrame:
+        """Observed coverage at each ``z`` next to the Gaussian nominal ``2Φ(z) − 1``."""
+        from scipy.stats import norm
+
+        rows = []
+        for z in zs:
+            row = {"z": float(z), "nominal": float(2 * norm.cdf(z) - 1)}
+            row.update(self.coverage(z))
+            rows.append(row)
+        return pd.DataFrame(rows).set_index("z")
+
+    # -- output ------------------------------------------------------------------
+    def to_dict(self) -> dict[str, Any]:
+        """Everything as JSON-able data (NaN → ``None``)."""
+        return _clean(
+            {
+                "info": self.info,
+                "top": self.top,
+                "summary": self.summary().reset_index().to_dict("records"),
+                "win_rates_1": _frame_dict(self.win_rates()),
+                "wilcoxon": self.wilcoxon(),
+                "coverage_1sd": self.coverage(1.0),
+                "coverage_curve": self.coverage_curve().reset_index().to_dict("records"),
+                "rows": self.rows.to_dict("records"),
+            }
+        )
+
+    def to_json(self, path: str | Path | None = None) -> str:
+        """JSON text of :meth:`to_dict`; also written to ``path`` when given."""
+        text = json.dumps(self.to_dict(), indent=1, allow_nan=False)
+        if path is not None:
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+            Path(path).write_text(text + "\n", encoding="utf-8")
+        return text
+
+    def to_markdown(self, path: str | Path | None = None) -> str:
+        """A report: summary, win rates, Wilcoxon, ±1σ coverage (and ``path`` when given)."""
+        info = self.info
+        k = self.top
+        lines = [
+            "# Leave-dataset-out benchmark",
+            "",
+            f"{info.get('n_tasks')} held-out tasks from {info.get('n_groups')} base-dataset groups "
+            f"({info.get('kinds')}), {info.get('folds')} grouped folds, seed {info.get('seed')}; "
+            f"knowledge base `{info.get('kb')}` ({info.get('n_evaluations')} evaluations). "
+            f"Regret = 1 − the task's normalized score of the recommendation; regret@{k} is the "
+            f"best of the top {k}.",
+            "",
+            "## Summary",
+            "",
+            _markdown(self.summary(), int_columns=("n_tasks",)),
+            "",
+            "## Win rate of the row over the column (regret@1, ties ½)",
+            "",
+            _markdown(self.win_rates()),
+            "",
+        ]
+        w = self.wilcoxon()
+        lines += [
+            "## Wilcoxon signed-rank test (one-sided, regret@1)",
+            "",
+            f"{w['method']} vs the best baseline `{w['baseline']}`: n = {w['n']}, "
+            f"mean difference {_fmt(w.get('mean_difference'))}, statistic {_fmt(w['statistic'])}, "
+            f"p = {_fmt(w['p'], '.4g')}.",
+            "",
+            "## Calibration of the uncertainty",
+            "",
+            "Share of held-out (task, pool config) pairs whose true normalized score lies "
+            "within zσ of the predicted mean (Gaussian nominal alongside):",
+            "",
+            _markdown(self.coverage_curve()),
+            "",
+        ]
+        notes = info.get("notes") or []
+        if notes:
+            lines += ["## Notes", "", *[f"- {n}" for n in notes], ""]
+        text = "\n".join(lines)
+        if path is not None:
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+            Path(path).write_text(text, encoding="utf-8")
+        return text
+
+    def plot(self, directory: str | Path) -> list[Path]:
+        """Write the PNG plots to ``directory``; returns their paths.
+
+        ``suggest_regret_box.png`` (regret@1 and @k per method), ``suggest_avg_rank.png``
+        (average rank by regret@1), ``suggest_calibration.png`` (observed vs nominal
+        coverage).
+
+        Raises
+        ------
+        MetaoptError
+            If matplotlib is not installed.
+        """
+        try:
+            import matplotlib
+
+            matplotlib.use("Agg")
+            import matplotlib.pyplot as plt
+        except ImportError as exc:
+            raise MetaoptError(
+                "the benchmark plots need matplotlib, which is not installed",
+                "pip install 'metaopt[bench]'",
+            ) from exc
+        directory = Path(directory)
+        directory.mkdir(parents=True, exist_ok=True)
+        paths = []
+        names = self.methods
+        fig, axes = plt.subplots(1, 2, figsize=(11, 4.5), sharey=True)
+        for ax, col, title in ((axes[0], "regret_1", "top-1"), (axes[1], "regret_k", f"best of top {self.top}")):
+            data = [self.rows.loc[self.rows["method"] == m, col].dropna().to_numpy() for m in names]
+            ax.boxplot(data, showmeans=True)
+            ax.set_xticks(range(1, len(names) + 1), names, rotation=30, ha="right")
+            ax.set_title(f"regret, {title}")
+            ax.grid(axis="y", alpha=0.3)
+        axes[0].set_ylabel("normalized regret")
+        fig.tight_layout()
+        paths.append(directory / "suggest_regret_box.png")
+        fig.savefig(paths[-1], dpi=110)
+        plt.close(fig)
+
+        ranks = self.ranks().mean().reindex(names)
+        fig, ax = plt.subplots(figsize=(7, 4))
+        ax.bar(range(len(names)), ranks.to_numpy(), color="tab:blue")
+        ax.set_xticks(range(len(names)), names, rotation=30, ha="right")
+        ax.set_ylabel("average rank (regret@1, lower is better)")
+        fig.tight_layout()
+        paths.append(directory / "suggest_avg_rank.png")
+        fig.savefig(paths[-1], dpi=110)
+        plt.close(fig)
+
+        curve = self.coverage_curve()
+        fig, ax = plt.subplots(figsize=(5, 5))
+        ax.plot(curve["nominal"], curve["nominal"], "k--", label="ideal")
+        for m in curve.columns.drop("nominal"):
+            ax.plot(curve["nominal"], curve[m], "o-", label=m)
+        ax.set_xlabel("nominal coverage (Gaussian, ±zσ)")
+        ax.set_ylabel("observed coverage on held-out tasks")
+        ax.set_xlim(0, 1)
+        ax.set_ylim(0, 1)
+        ax.legend()
+        fig.tight_layout()
+        paths.append(directory / "suggest_calibration.png")
+        fig.savefig(paths[-1], dpi=110)
+        plt.close(fig)
+        return paths
+
+
+def leave_dataset_out_benchmark(
+    kb: KnowledgeBase | str | Path,
+    folds: int = 5,
+    seed: int = 0,
+    methods: Sequence[BenchMethod] | None = None,
+    top: int = 5,
+    *,
+    progress: Any = None,
+) -> BenchmarkResult:
+    """Grouped leave-dataset-out comparison of recommenders (see the module).
+
+    Parameters
+    ----------
+    kb
+        The knowledge base (or its path).
+    folds
+        Number of grouped folds (fewer when there are fewer groups).
+    seed
+        Shuffles the groups before they are dealt to folds.
+    methods
+        The recommenders; default :func:`default_methods` (metaopt and the baselines).
+    top
+        ``k`` of the best-of-top-``k`` regret.
+    progress
+        Optional callable ``progress(message: str)``.
+
+    Returns
+    -------
+    BenchmarkResult
+
+    Raises
+    ------
+    BenchmarkError
+        If the knowledge base has fewer than 2 groups of tasks with evaluations.
+    """
+    kb = kb if isinstance(kb, KnowledgeBase) else KnowledgeBase.open(kb)
+    methods = list(methods) if methods is not None else default_methods()
+    full = training_data(kb)
+    tasks = full.tasks.reset_index(drop=True)
+    mf = full.metafeatures
+    tasks = tasks[tasks["task_id"].astype(str).isin(mf.index.astype(str))].reset_index(drop=True)
+    kinds = full.kinds
+    matrices = {k: score_matrix(full.evaluations, k, task_kinds=kinds) for k in sorted(set(kinds))}
+    plan = ldo_folds(tasks, folds, seed)
+    from metaopt.learn import config_table
+
+    params_of = {(str(a), str(c)): dict(p) for (a, c), p in config_table(full.evaluations)["params"].items()}
+    by_id = {str(r["task_id"]): r for r in tasks.to_dict("records")}
+    rows: list[dict[str, Any]] = []
+    calib: list[dict[str, Any]] = []
+    for f, (train, test) in enumerate(plan):
+        data = training_data(full, train)
+        for method in methods:
+            if progress:
+                progress(f"fold {f + 1}/{len(plan)}: fitting {method.name} on {len(train)} tasks")
+            method.fit(kb, data)
+            for tid in test:
+                row = by_id[tid]
+                held = HeldOutTask(tid, str(row["kind"]), str(row.get("group") or tid),
+                                   metafeatures_of(mf, tid), row)
+                truth = matrices[held.kind].loc[tid]
+                recs = method.recommend(held, top)[:top]
+                scores = []
+                for rec in recs:
+                    key = _key(rec)
+                    if key in truth.index:
+                        s = truth[key]
+                        scores.append(0.0 if pd.isna(s) else float(s))  # inapplicable: worth 0
+                    else:
+                        ext = method.score_outside_pool(held, rec)
+                        scores.append(float("nan") if ext is None else float(np.clip(ext, 0.0, 1.0)))
+                arr = np.asarray(scores, dtype=float)
+                rows.append({
+                    "method": method.name, "task_id": tid, "kind": held.kind, "group": held.group,
+                    "fold": f,
+                    "regret_1": float(1.0 - arr[0]) if len(arr) and np.isfinite(arr[0]) else float("nan"),
+                    "regret_k": float(1.0 - np.nanmax(arr)) if np.isfinite(arr).any() else float("nan"),
+                    "n_recommended": len(recs), "n_scored": int(np.isfinite(arr).sum()),
+                    "top1_algorithm": recs[0][0] if recs else None,
+                })
+                avail = truth.dropna()
+                if len(avail):
+                    pool = [(a, params_of[(a, c)]) for a, c in avail.index]
+                    pred = method.predict_pool(held, pool)
+                    if pred is not None:
+                        for (a, c), t, m_, s_ in zip(avail.index, avail.to_numpy(), *pred, strict=True):
+                            calib.append({"method": method.name, "task_id": tid, "algorithm": a,
+                                          "config_id": c, "true": float(t), "mean": float(m_),
+                                          "std": float(s_)})
+    notes = []
+    for m in methods:
+        notes.extend(getattr(m, "notes", []) or [])
+        if isinstance(m, MetaoptMethod):
+            notes.append(f"metaopt: surrogate {m.surrogate_params}, candidates ranked by `{m.ranker}`"
+                         + (f" (diversify={m.diversify})" if m.ranker == "rank_candidates" else ""))
+    info = {
+        "kb": str(kb.path), "n_tasks": int(len(tasks)),
+        "n_groups": int(tasks["group"].astype(str).nunique()) if "group" in tasks else int(len(tasks)),
+        "kinds": ", ".join(f"{k}: {v}" for k, v in tasks["kind"].value_counts().sort_index().items()),
+        "n_evaluations": int(len(full.evaluations)), "folds": len(plan), "seed": int(seed),
+        "methods": [m.name for m in methods],
+        "baselines": [m.name for m in methods if m.is_baseline],
+        "notes": notes,
+    }
+    return BenchmarkResult(pd.DataFrame(rows), pd.DataFrame(
+        calib, columns=["method", "task_id", "algorithm", "config_id", "true", "mean", "std"]), int(top), info)
+
+
+# -- formatting helpers ------------------------------------------------------------
+def _fmt(value: Any, spec: str = ".3f") -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "—"
+    return format(value, spec)
+
+
+def _markdown(frame: pd.DataFrame, int_columns: Sequence[str] = ()) -> str:
+    cols = [str(frame.index.name or ""), *map(str, frame.columns)]
+    lines = ["| " + " | ".join(cols) + " |", "|" + "|".join(["---"] + ["---:"] * len(frame.columns)) + "|"]
+    for name, row in frame.iterrows():
+        cells = [str(int(v)) if c in int_columns else _fmt(v) if isinstance(v, float) else str(v)
+                 for c, v in row.items()]
+        lines.append("| " + " | ".join([str(name), *cells]) + " |")
+    return "\n".join(lines)
+
+
+def _frame_dict(frame: pd.DataFrame) -> dict[str, dict[str, Any]]:
+    return {str(i): {str(c): v for c, v in row.items()} for i, row in frame.iterrows()}
+
+
+def _clean(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {str(k): _clean(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_clean(v) for v in value]
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value

@@ -1,0 +1,191 @@
+"""Methods compared by the leave-dataset-out benchmark: one small base, a few adapters.
+
+A :class:`BenchMethod` is fitted once per fold on the training tasks only, then asked
+for ``k`` configurations for each held-out task. Lifecycle: construct, :meth:`fit`
+(per fold, may be called many times), :meth:`recommend` (per held-out task).
+Optionally :meth:`predict_pool` returns predicted means and σ of pool configs (for
+the calibration of the uncertainty) and :meth:`score_outside_pool` scores a
+configuration that the knowledge base never evaluated (FLAML's).
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from metaopt.kb import KnowledgeBase
+from metaopt.learn import BaseBaseline, TrainingData, config_table
+
+__all__ = [
+    "BaselineMethod",
+    "BenchMethod",
+    "HeldOutTask",
+    "MetaoptMethod",
+    "Recommendation",
+]
+
+#: One recommended configuration: ``(algorithm, params)``.
+Recommendation = tuple[str, dict[str, Any]]
+
+
+@dataclass
+class HeldOutTask:
+    """What a method may know about a held-out task (never its evaluations).
+
+    Attributes
+    ----------
+    task_id, kind, group
+        From the knowledge base's ``tasks`` table.
+    metafeatures
+        Name → value (NaN where undefined).
+    row
+        The task's full row of the ``tasks`` table (source spec, entry, size...), so a
+        method can load the data itself (FLAML).
+    """
+
+    task_id: str
+    kind: str
+    group: str
+    metafeatures: dict[str, float]
+    row: dict[str, Any] = field(default_factory=dict)
+
+
+class BenchMethod(ABC):
+    """A recommender under test: fitted per fold, asked for ``k`` configs per task."""
+
+    #: Short name used in every table and plot.
+    name: str = "method"
+    #: Whether the method is a baseline (the Wilcoxon test picks the best baseline).
+    is_baseline: bool = True
+
+    @abstractmethod
+    def fit(self, kb: KnowledgeBase, data: TrainingData) -> None:
+        """Learn from the training tasks of one fold (``data`` holds only those)."""
+
+    @abstractmethod
+    def recommend(self, task: HeldOutTask, k: int) -> list[Recommendation]:
+        """Up to ``k`` configurations for ``task``, best first."""
+
+    def predict_pool(
+        self, task: HeldOutTask, pool: Sequence[Recommendation]
+    ) -> tuple[np.ndarray, np.ndarray] | None:
+        """Predicted normalized score and σ of each pool config (``None``: no model)."""
+        return None
+
+    def score_outside_pool(self, task: HeldOutTask, rec: Recommendation) -> float | None:
+        """Normalized score of a config the KB never evaluated (``None``: unscored)."""
+        return None
+
+
+class BaselineMethod(BenchMethod):
+    """Adapter for a :class:`metaopt.learn.BaseBaseline` (fitted on the fold's tasks).
+
+    Parameters
+    ----------
+    name
+        Table name.
+    factory
+        Makes a fresh, unfitted baseline (called once per fold).
+    """
+
+    def __init__(self, name: str, factory: Callable[[], BaseBaseline]) -> None:
+        self.name = name
+        self.factory = factory
+
+    def fit(self, kb: KnowledgeBase, data: TrainingData) -> None:
+        self.model_ = self.factory().fit(data)
+
+    def recommend(self, task: HeldOutTask, k: int) -> list[Recommendation]:
+        return self.model_.recommend(task.metafeatures, task.kind, k)
+
+
+def _rank_candidates() -> Callable[..., Any] | None:
+    try:
+        from metaopt.recommend._rank import rank_candidates
+    except ImportError:
+        return None
+    return rank_candidates  # type: ignore[no-any-return]
+
+
+class MetaoptMethod(BenchMethod):
+    """metaopt's recommender: the warm-start surrogate ranking the shared config pool.
+
+    Per fold, a :class:`~metaopt.learn.Surrogate` is fitted with
+    ``Surrogate.from_kb(kb, tasks=train, **surrogate_params)`` (cheap settings by
+    default), and the candidates are the training tasks' pool configs of the held-out
+    task's kind. They are ranked by ``metaopt.recommend.rank_candidates`` (exactly what
+    ``metaopt suggest`` does, diversity included) when that module exists, else by the
+    surrogate's predicted mean (``ranker`` is then ``"mean"``).
+
+    Parameters
+    ----------
+    surrogate_params
+        :class:`~metaopt.learn.Surrogate` constructor parameters.
+    diversify
+        Passed to ``rank_candidates``.
+    """
+
+    is_baseline = False
+
+    def __init__(
+        self,
+        surrogate_params: Mapping[str, Any] | None = None,
+        diversify: bool = True,
+        name: str = "metaopt",
+    ) -> None:
+        self.surrogate_params = dict(
+            surrogate_params
+            if surrogate_params is not None
+            else {"n_members": 4, "max_iter": 100, "calibrate_floor": True}
+        )
+        self.diversify = diversify
+        self.name = name
+        self.ranker = "rank_candidates" if _rank_candidates() is not None else "mean"
+
+    def fit(self, kb: KnowledgeBase, data: TrainingData) -> None:
+        from metaopt.learn import Surrogate
+
+        train = sorted(data.tasks["task_id"].astype(str))
+        self.surrogate_ = Surrogate.from_kb(kb, tasks=train, **self.surrogate_params)
+        kinds = data.kinds
+        table = config_table(data.evaluations)
+        ev = data.evaluations[["task_id", "algorithm", "config_id", "status"]]
+        ev = ev[ev["status"].astype(str) != "skipped"]
+        self.pool_: dict[str, list[Recommendation]] = {}
+        for kind in sorted(set(kinds)):
+            ids = set(kinds[kinds == kind].index)
+            keys = ev[ev["task_id"].astype(str).isin(ids)][["algorithm", "config_id"]].drop_duplicates()
+            self.pool_[kind] = [
+                (str(a), dict(table.loc[(a, c), "params"]))
+                for a, c in sorted(map(tuple, keys.to_numpy().tolist()))
+            ]
+
+    def recommend(self, task: HeldOutTask, k: int) -> list[Recommendation]:
+        pool = self.pool_.get(task.kind, [])
+        if not pool:
+            return []
+        rank = _rank_candidates()
+        if rank is not None:
+            ranked = rank(self.surrogate_, task.metafeatures, task.kind, pool, k, diversify=self.diversify)
+            return [(str(r[0]), dict(r[1])) for r in ranked][:k]
+        mean, _ = self.surrogate_.predict_configs(task.metafeatures, pool)
+        order = np.argsort(-mean, kind="stable")[:k]
+        return [pool[i] for i in order]
+
+    def predict_pool(
+        self, task: HeldOutTask, pool: Sequence[Recommendation]
+    ) -> tuple[np.ndarray, np.ndarray] | None:
+        mean, std = self.surrogate_.predict_configs(task.metafeatures, list(pool))
+        return np.asarray(mean, dtype=float), np.asarray(std, dtype=float)
+
+
+def metafeatures_of(mf: pd.DataFrame, task_id: str) -> dict[str, float]:
+    """One task's meta-features as a name → float mapping (empty if unknown)."""
+    if task_id not in mf.index:
+        return {}
+    return {str(k): float(v) for k, v in mf.loc[task_id].items()}
