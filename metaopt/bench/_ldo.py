@@ -95,8 +95,11 @@ def ldo_folds(tasks: pd.DataFrame, folds: int = 5, seed: int = 0) -> list[tuple[
     return out
 
 
-def _key(rec: Recommendation) -> tuple[str, str]:
-    return rec[0], config_id(rec[0], dict(rec[1]))
+def _key(rec: Recommendation) -> tuple[str, str] | None:
+    try:
+        return rec[0], config_id(rec[0], dict(rec[1]))
+    except Exception:  # not a metaopt config (e.g. FLAML's): never in the pool
+        return None
 
 
 @dataclass
@@ -422,7 +425,7 @@ def leave_dataset_out_benchmark(
                 scores = []
                 for rec in recs:
                     key = _key(rec)
-                    if key in truth.index:
+                    if key is not None and key in truth.index:
                         s = truth[key]
                         scores.append(0.0 if pd.isna(s) else float(s))  # inapplicable: worth 0
                     else:
