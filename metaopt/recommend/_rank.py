@@ -1,7 +1,8 @@
 """Rank candidate configurations with the surrogate, diversified across algorithms.
 
 Diversification rule (documented once, here): candidates are sorted by predicted mean
-normalized score (ties: smaller σ, then input order), then picked greedily; an
+normalized score (optionally blended with a prior, see :func:`rank_candidates`; ties:
+smaller σ, then input order), then picked greedily; an
 algorithm may fill at most ``ceil(top / 2)`` of the ``top`` places while other
 algorithms still have candidates left. When fewer algorithms than needed are
 available, the remaining places are filled from the skipped candidates in the same
@@ -54,7 +55,6 @@ def diversify_order(algorithms: Sequence[str], order: Sequence[int], top: int) -
     top = max(0, int(top))
     cap = max(1, math.ceil(top / 2))
     picked: list[int] = []
-    skipped: list[int] = []
     counts: dict[str, int] = {}
     for i in order:
         if len(picked) >= top:
@@ -63,10 +63,9 @@ def diversify_order(algorithms: Sequence[str], order: Sequence[int], top: int) -
         if counts.get(alg, 0) < cap:
             counts[alg] = counts.get(alg, 0) + 1
             picked.append(i)
-        else:
-            skipped.append(i)
     if len(picked) < top:
-        rest = [i for i in order if i not in set(picked)]
+        chosen = set(picked)
+        rest = [i for i in order if i not in chosen]
         picked.extend(rest[: top - len(picked)])
     return picked
 
@@ -79,6 +78,8 @@ def rank_candidates(
     top: int,
     *,
     diversify: bool = True,
+    prior: Sequence[float] | None = None,
+    prior_weight: float = 0.0,
 ) -> list[Ranked]:
     """The ``top`` candidates by the surrogate's predicted normalized score.
 
@@ -97,6 +98,12 @@ def rank_candidates(
         How many to return.
     diversify
         Apply the per-algorithm cap described in the module docstring.
+    prior, prior_weight
+        Optional robust prior score per candidate (aligned with ``candidates``, e.g.
+        its mean normalized score over the knowledge base): the ranking key becomes
+        ``(1 - prior_weight) * mean + prior_weight * prior``. The returned ``mean`` and
+        ``std`` stay the surrogate's. The recommender uses it for out-of-distribution
+        datasets.
 
     Returns
     -------
@@ -114,19 +121,28 @@ def rank_candidates(
         raise ConfigError(f"top must be >= 0, got {top}", "ask for at least one suggestion")
     from metaopt.spaces import config_id
 
+    if prior is not None and len(prior) != len(candidates):
+        raise ConfigError(
+            f"prior has {len(prior)} entries for {len(candidates)} candidates",
+            "pass one prior score per candidate",
+        )
     unique: list[tuple[str, dict[str, Any]]] = []
+    unique_prior: list[float] = []
     seen: set[str] = set()
-    for alg, params in candidates:
+    for j, (alg, params) in enumerate(candidates):
         cid = config_id(alg, dict(params))
         if cid not in seen:
             seen.add(cid)
             unique.append((alg, dict(params)))
+            unique_prior.append(float(prior[j]) if prior is not None else 0.0)
     if not unique or top == 0:
         return []
     mean, std = surrogate.predict_configs(metafeatures, unique)
     mean = np.nan_to_num(np.asarray(mean, dtype=np.float64), nan=-np.inf)
     std = np.nan_to_num(np.asarray(std, dtype=np.float64), nan=np.inf)
-    order = sorted(range(len(unique)), key=lambda i: (-mean[i], std[i], i))
+    w = min(max(float(prior_weight), 0.0), 1.0) if prior is not None else 0.0
+    key = (1.0 - w) * mean + w * np.nan_to_num(np.asarray(unique_prior), nan=0.0)
+    order = sorted(range(len(unique)), key=lambda i: (-key[i], std[i], i))
     if diversify:
         order = diversify_order([a for a, _ in unique], order, top)
     else:

@@ -1,0 +1,43 @@
+"""``metaopt train``: train the recommender's models on a knowledge base."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from metaopt.cli._app import app
+
+__all__ = ["train"]
+
+
+@app.command()
+def train(
+    kb: Annotated[
+        Path | None, typer.Option("--kb", help="Knowledge-base directory (default: datasets/kb).")
+    ] = None,
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", help="Models directory to write (default: $METAOPT_MODELS, else datasets/models)."),
+    ] = None,
+    members: Annotated[int, typer.Option("--members", min=1, help="Surrogate ensemble size.")] = 8,
+    seed: Annotated[int, typer.Option("--seed", help="Seed of the bootstraps and members.")] = 0,
+) -> None:
+    """Train the surrogate and the baselines on a knowledge base and save them."""
+    import json
+
+    from metaopt.kb import KnowledgeBase
+    from metaopt.recommend import train_models
+    from metaopt.recommend._models import default_models_path
+
+    base = KnowledgeBase.open(kb)
+    target = out if out is not None else default_models_path()
+    path = train_models(base, target, n_members=members, random_state=seed)
+    manifest = json.loads((path / "manifest.json").read_text(encoding="utf-8"))
+    info = manifest["kb"]
+    typer.echo(
+        f"trained on {info.get('n_tasks')} tasks ({info.get('n_evaluations')} evaluations, "
+        f"KB fingerprint {info.get('fingerprint')}) in {manifest['train_seconds']} s; "
+        f"wrote {path}"
+    )
