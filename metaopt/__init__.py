@@ -38,6 +38,8 @@ _LAZY: dict[str, str] = {
     "evaluate_many": "metaopt.evaluation",
     "Protocol": "metaopt.evaluation",
     "Evaluation": "metaopt.evaluation",
+    "suggest": "metaopt.recommend",
+    "Suggestion": "metaopt.recommend",
 }
 
 __all__ = [
