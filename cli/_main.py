@@ -15,7 +15,6 @@ from metaopt.cli import _metafeatures  # noqa: E402,F401  metaopt metafeatures
 from metaopt.cli import _kb  # noqa: E402,F401  metaopt kb info | build | compact
 from metaopt.cli import _evaluate  # noqa: E402,F401  metaopt evaluate
 from metaopt.cli import _benchmark  # noqa: E402,F401  metaopt benchmark
-from metaopt.cli import _benchmark  # noqa: E402,F401  metaopt benchmark
 from metaopt.cli import _suggest  # noqa: E402,F401  metaopt suggest
 from metaopt.cli import _train  # noqa: E402,F401  metaopt train
 
