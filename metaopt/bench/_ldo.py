@@ -409,6 +409,7 @@ def leave_dataset_out_benchmark(
     params_of = {(str(a), str(c)): dict(p) for (a, c), p in config_table(full.evaluations)["params"].items()}
     by_id = {str(r["task_id"]): r for r in tasks.to_dict("records")}
     rows: list[dict[str, Any]] = []
+    notes: list[str] = []
     calib: list[dict[str, Any]] = []
     for f, (train, test) in enumerate(plan):
         data = training_data(full, train)
@@ -421,7 +422,11 @@ def leave_dataset_out_benchmark(
                 held = HeldOutTask(tid, str(row["kind"]), str(row.get("group") or tid),
                                    metafeatures_of(mf, tid), row)
                 truth = matrices[held.kind].loc[tid]
-                recs = method.recommend(held, top)[:top]
+                try:
+                    recs = method.recommend(held, top)[:top]
+                except MetaoptError as exc:  # e.g. no training task of this kind in the fold
+                    recs = []
+                    notes.append(f"{method.name} made no recommendation for {tid}: {exc}")
                 scores = []
                 for rec in recs:
                     key = _key(rec)
@@ -449,7 +454,6 @@ def leave_dataset_out_benchmark(
                             calib.append({"method": method.name, "task_id": tid, "algorithm": a,
                                           "config_id": c, "true": float(t), "mean": float(m_),
                                           "std": float(s_)})
-    notes = []
     for m in methods:
         notes.extend(getattr(m, "notes", []) or [])
         if isinstance(m, MetaoptMethod):

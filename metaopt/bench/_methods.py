@@ -168,7 +168,12 @@ class MetaoptMethod(BenchMethod):
     def recommend(self, task: HeldOutTask, k: int) -> list[Recommendation]:
         pool = self.pool_.get(task.kind, [])
         if not pool:
-            return []
+            from metaopt._exceptions import ModelError
+
+            raise ModelError(
+                f"no training task of kind {task.kind!r} in this fold, so no candidate pool",
+                "use more folds' worth of tasks of that kind",
+            )
         rank = _rank_candidates()
         if rank is not None:
             ranked = rank(self.surrogate_, task.metafeatures, task.kind, pool, k, diversify=self.diversify)

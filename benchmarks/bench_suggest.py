@@ -1,0 +1,89 @@
+"""Meta-evaluation of ``metaopt suggest``: leave-dataset-out regret vs the baselines, and speed.
+
+1. Runs ``metaopt benchmark`` (grouped leave-dataset-out over the knowledge base:
+   metaopt, library defaults, best default, greedy portfolio, nearest datasets and,
+   unless ``--no-flaml``, FLAML's zero-shot ``flaml.default``), prints the tables and
+   writes ``benchmarks/results/suggest_ldo.{md,json}`` and ``suggest_*.png``.
+2. Times ``metaopt suggest`` cold (a fresh process each time, wall clock of the whole
+   process) on a generated 10,000 × 50 CSV, 3 times, and writes
+   ``benchmarks/results/suggest_timing.json`` (skipped with a message if the command
+   does not exist or has no trained model).
+
+Usage::
+
+    python benchmarks/bench_suggest.py [--kb datasets/kb] [--folds 5] [--no-flaml]
+        [--flaml-learners lgbm,rf,xgboost,extra_tree] [--no-timing]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+RESULTS = Path(__file__).parent / "results"
+
+
+def time_suggest(repeats: int = 3, rows: int = 10_000, cols: int = 50) -> dict | None:
+    """Cold wall time of ``metaopt suggest`` on a generated CSV (``None`` if unavailable)."""
+    exe = shutil.which("metaopt")
+    cmd = [exe] if exe else [sys.executable, "-m", "metaopt.cli"]
+    probe = subprocess.run([*cmd, "suggest", "--help"], capture_output=True, text=True)
+    if probe.returncode != 0:
+        print("metaopt suggest does not exist yet: timing skipped")
+        return None
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(rows, cols))
+    y = (X[:, :5].sum(axis=1) + rng.normal(size=rows) > 0).astype(int)
+    frame = pd.DataFrame(X, columns=[f"x{i}" for i in range(cols)]).assign(target=y)
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "data.csv"
+        frame.to_csv(path, index=False)
+        walls = []
+        for _ in range(repeats):
+            t0 = time.perf_counter()
+            run = subprocess.run([*cmd, "suggest", str(path)], capture_output=True, text=True)
+            walls.append(time.perf_counter() - t0)
+            if run.returncode != 0:
+                print(f"metaopt suggest failed (exit {run.returncode}): {run.stderr.strip()[-300:]}; timing skipped")
+                return None
+    return {"rows": rows, "columns": cols, "repeats": repeats, "wall_s": walls,
+            "median_wall_s": float(np.median(walls)), "target_s": 1.5,
+            "python": platform.python_version(), "machine": platform.machine()}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--kb", default="datasets/kb")
+    parser.add_argument("--folds", type=int, default=5)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--no-flaml", action="store_true")
+    parser.add_argument("--flaml-learners", default="lgbm,rf,xgboost,extra_tree")
+    parser.add_argument("--no-timing", action="store_true")
+    args = parser.parse_args()
+
+    from metaopt.cli._benchmark import benchmark
+
+    t0 = time.perf_counter()
+    benchmark(kb=Path(args.kb), folds=args.folds, seed=args.seed, top=5, out=RESULTS,
+              no_flaml=args.no_flaml, flaml_learners=args.flaml_learners)
+    print(f"\nbenchmark: {time.perf_counter() - t0:.0f} s")
+    if not args.no_timing:
+        timing = time_suggest()
+        if timing is not None:
+            (RESULTS / "suggest_timing.json").write_text(json.dumps(timing, indent=1) + "\n")
+            print(f"metaopt suggest, 10,000 x 50 CSV, cold: {', '.join(f'{w:.2f}' for w in timing['wall_s'])} s "
+                  f"(median {timing['median_wall_s']:.2f} s; target <= 1.5 s)")
+
+
+if __name__ == "__main__":
+    main()
