@@ -1,0 +1,116 @@
+"""suggest(): valid, diversified, explained suggestions whose specs fit the raw CSV."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from recommend_fakes import write_csv
+
+from metaopt import ConfigError, ModelError, ModelVersionError, estimator_from_spec, suggest
+from metaopt.recommend import MODELS_ENV, Suggestion, load_models
+from metaopt.spaces import config_id, get_space
+from metaopt.tasks import load_task
+
+
+@pytest.fixture(scope="module")
+def new_csv(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A dataset not in the knowledge base, like the ones in it."""
+    return write_csv(tmp_path_factory.mktemp("new") / "new.csv", "binary", 160, 4, seed=99)
+
+
+def test_top_k_valid_diversified(tiny_models: Path, new_csv: Path) -> None:
+    out = suggest(new_csv, top=4, models=tiny_models / "models")
+    assert [s.rank for s in out] == [1, 2, 3, 4]
+    assert all(isinstance(s, Suggestion) for s in out)
+    algs = [s.algorithm for s in out]
+    assert max(algs.count(a) for a in set(algs)) <= 2  # ceil(4 / 2)
+    assert len({s.config_id for s in out}) == 4
+    task = load_task(new_csv)
+    for s in out:
+        assert s.config_id == config_id(s.algorithm, s.params)
+        assert get_space(s.algorithm).validate(s.params, task_shape(task)) == s.params
+        assert np.isfinite(s.score) and s.uncertainty > 0
+        assert s.fit_time is None or s.fit_time > 0
+        assert s.evidence and s.evidence[0].name.startswith("bin")
+        assert not s.ood
+    scores = [s.score for s in out]
+    assert scores[0] == max(scores)
+
+
+def task_shape(task):
+    from metaopt.spaces import DataShape
+
+    return DataShape.of(task)
+
+
+def test_specs_round_trip_json_and_fit_raw_csv(tiny_models: Path, new_csv: Path) -> None:
+    out = suggest(new_csv, top=3, algorithms=["linear", "knn", "hgb"], models=tiny_models / "models")
+    raw = pd.read_csv(new_csv)
+    X, y = raw.drop(columns="target"), raw["target"]
+    for s in out:
+        spec = json.loads(json.dumps(s.to_dict()))["spec"]
+        model = estimator_from_spec(spec).fit(X, y)
+        assert model.predict(X.head(5)).shape == (5,)
+        assert set(model.predict(X)) <= set(y)
+
+
+def test_algorithms_filter(tiny_models: Path, new_csv: Path) -> None:
+    out = suggest(new_csv, top=5, algorithms=["linear"], models=tiny_models / "models")
+    assert out and {s.algorithm for s in out} == {"linear"}
+    with pytest.raises(ConfigError, match="unknown algorithm"):
+        suggest(new_csv, algorithms=["gbm"], models=tiny_models / "models")
+
+
+def test_time_budget_drops_slow_configs(tiny_models: Path, new_csv: Path) -> None:
+    models = load_models(tiny_models / "models")
+    free = suggest(new_csv, top=6, algorithms=["hgb", "linear", "knn"], models=models)
+    times = {s.algorithm: s.fit_time for s in free}
+    others = [t for a, t in times.items() if a != "hgb"]
+    assert others and times["hgb"] > max(others)  # the planted fit times were learned
+    budget = (times["hgb"] + max(others)) / 2
+    out = suggest(new_csv, top=6, algorithms=["hgb", "linear", "knn"], time_budget=budget,
+                  models=models)
+    assert out and all(s.fit_time is not None and s.fit_time <= budget for s in out)
+    assert "hgb" not in {s.algorithm for s in out}
+    with pytest.raises(ConfigError, match="time budget|within"):
+        suggest(new_csv, algorithms=["hgb"], time_budget=1e-9, models=models)
+
+
+def test_extreme_dataset_is_flagged_ood(tiny_models: Path, tmp_path: Path) -> None:
+    rng = np.random.default_rng(1)
+    n = 60
+    frame = pd.DataFrame(rng.lognormal(0, 3, size=(n, 120)), columns=[f"c{i}" for i in range(120)])
+    for i in range(20):
+        frame[f"k{i}"] = rng.choice([f"v{j}" for j in range(40)], n)
+    frame["target"] = np.where(rng.random(n) < 0.1, "rare", "common")
+    path = tmp_path / "extreme.csv"
+    frame.to_csv(path, index=False)
+    out = suggest(path, top=3, models=tiny_models / "models")
+    assert out and all(s.ood for s in out)
+    assert out[0].ood_distance > load_models(tiny_models / "models").ood_threshold
+    # a knowledge-base dataset itself is in distribution
+    inside = suggest(tiny_models / "data" / "bin00.csv", top=3, models=tiny_models / "models")
+    assert not inside[0].ood and inside[0].ood_distance == 0.0
+
+
+def test_models_found_through_environment(tiny_models: Path, new_csv: Path,
+                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(MODELS_ENV, str(tiny_models / "models"))
+    assert len(suggest(new_csv, top=2)) == 2
+
+
+def test_missing_and_mismatched_models(tiny_models: Path, new_csv: Path, tmp_path: Path) -> None:
+    with pytest.raises(ModelError, match="metaopt train"):
+        suggest(new_csv, models=tmp_path / "nowhere")
+    copy = tmp_path / "models"
+    shutil.copytree(tiny_models / "models", copy)
+    manifest = json.loads((copy / "manifest.json").read_text())
+    manifest["mf_version"] = "0.1"
+    (copy / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(ModelVersionError, match="meta-feature version 0.1.*metaopt train"):
+        suggest(new_csv, models=copy)
