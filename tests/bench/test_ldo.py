@@ -11,8 +11,8 @@ from typer.testing import CliRunner
 
 from metaopt.bench import (
     BaselineMethod,
-    BenchMethod,
     BenchmarkError,
+    BenchMethod,
     HeldOutTask,
     MetaoptMethod,
     ldo_folds,
