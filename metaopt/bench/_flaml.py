@@ -146,6 +146,9 @@ class FlamlZeroShot(BenchMethod):
         missing = [x for x in self.learners if x not in self.available_]
         if missing:
             out.append(f"FLAML learners left out (library not installed): {', '.join(missing)}")
+        skipped = [x for x in FLAML_LEARNERS if x not in self.learners]
+        if skipped:
+            out.append(f"FLAML learners not asked for (left out by the caller): {', '.join(skipped)}")
         if self.content_check_:
             same = sum(self.content_check_.values())
             out.append(f"FLAML with shuffled labels gave the same suggestion on {same} of "
