@@ -13,6 +13,7 @@ from typing import Any
 import pandas as pd
 
 from metaopt._exceptions import KnowledgeBaseError, SchemaVersionError
+from metaopt._paths import data_path
 from metaopt._version import __version__
 from metaopt.kb._backend import KBBackend, ParquetDirectoryBackend
 from metaopt.kb._schema import SCHEMA_VERSION, TABLES, dedupe, table_spec
@@ -34,16 +35,7 @@ def default_kb_path() -> Path:
     exists, the checkout location is returned, so that ``metaopt kb build`` creates it
     there and error messages name it.
     """
-    env = os.environ.get(KB_ENV)
-    if env:
-        return Path(env).expanduser()
-    package = Path(__file__).resolve().parents[1]
-    checkout = package.parent / "datasets" / "kb"
-    bundled = package / "datasets" / "kb"
-    for candidate in (checkout, bundled):
-        if (candidate / _MANIFEST).is_file():
-            return candidate
-    return checkout
+    return data_path("kb", KB_ENV, _MANIFEST)
 
 
 def _now() -> str:

@@ -48,6 +48,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import numpy as np
 
 from metaopt._exceptions import ModelError, ModelVersionError
+from metaopt._paths import data_path
 from metaopt._version import __version__
 from metaopt.learn._encoding import ConfigEncoder
 from metaopt.learn._trees import TreeArrays, export_hgb, predict_trees
@@ -87,16 +88,7 @@ def default_surrogate_path() -> Path:
     ``metaopt/datasets/surrogate`` inside the installed package. When none holds a
     ``manifest.json``, the checkout location (where training writes it by default).
     """
-    env = os.environ.get(SURROGATE_ENV)
-    if env:
-        return Path(env).expanduser()
-    package = Path(__file__).resolve().parents[1]
-    checkout = package.parent / "datasets" / "surrogate"
-    bundled = package / "datasets" / "surrogate"
-    for candidate in (checkout, bundled):
-        if (candidate / _MANIFEST).is_file():
-            return candidate
-    return checkout
+    return data_path("surrogate", SURROGATE_ENV, _MANIFEST)
 
 
 # --------------------------------------------------------------------------- members

@@ -35,6 +35,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from metaopt._exceptions import ModelError, ModelVersionError
+from metaopt._paths import data_path
 from metaopt._version import __version__
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -63,16 +64,7 @@ def default_models_path(path: str | os.PathLike[str] | None = None) -> Path:
     """Where the recommender's models live (see the module docstring for the order)."""
     if path is not None:
         return Path(path).expanduser()
-    env = os.environ.get(MODELS_ENV)
-    if env:
-        return Path(env).expanduser()
-    package = Path(__file__).resolve().parents[1]
-    checkout = package.parent / "datasets" / "models"
-    bundled = package / "datasets" / "models"
-    for candidate in (checkout, bundled):
-        if (candidate / _MANIFEST).is_file():
-            return candidate
-    return checkout
+    return data_path("models", MODELS_ENV, _MANIFEST)
 
 
 @dataclass
