@@ -14,6 +14,7 @@ from metaopt.learn._baselines import (
 )
 from metaopt.learn._encoding import ConfigEncoder, reference_shape
 from metaopt.learn._neighbors import NearestDatasets, RobustScaler
+from metaopt.learn._pool import PoolTable
 from metaopt.learn._portfolio import GreedyPortfolio, greedy_portfolio
 from metaopt.learn._surrogate import (
     SURROGATE_ENV,
@@ -41,6 +42,7 @@ __all__ = [
     "LibraryDefaults",
     "MemberKind",
     "NearestDatasets",
+    "PoolTable",
     "RobustScaler",
     "SURROGATE_ENV",
     "Surrogate",
