@@ -14,6 +14,14 @@ from metaopt.learn._baselines import (
 )
 from metaopt.learn._encoding import ConfigEncoder, reference_shape
 from metaopt.learn._neighbors import NearestDatasets, RobustScaler
+from metaopt.learn._optimizer import (
+    OPTIMIZER_ENV,
+    LearnedOptimizer,
+    OptimizerRun,
+    default_optimizer_path,
+    load_optimizer,
+    rollout_regret,
+)
 from metaopt.learn._pool import PoolTable
 from metaopt.learn._portfolio import GreedyPortfolio, greedy_portfolio
 from metaopt.learn._surrogate import (
@@ -39,9 +47,12 @@ __all__ = [
     "BestDefault",
     "ConfigEncoder",
     "GreedyPortfolio",
+    "LearnedOptimizer",
     "LibraryDefaults",
     "MemberKind",
     "NearestDatasets",
+    "OPTIMIZER_ENV",
+    "OptimizerRun",
     "PoolTable",
     "RobustScaler",
     "SURROGATE_ENV",
@@ -49,14 +60,17 @@ __all__ = [
     "TrainingData",
     "config_table",
     "default_config_id",
+    "default_optimizer_path",
     "default_surrogate_path",
     "greedy_portfolio",
     "is_default_config",
     "kb_fingerprint",
     "leave_dataset_out",
+    "load_optimizer",
     "normalized_scores",
     "reference_shape",
     "regret",
+    "rollout_regret",
     "score_matrix",
     "training_data",
     "training_table",

@@ -1,0 +1,806 @@
+"""The learned optimizer: a GRU that proposes the next configuration from the trials so far.
+
+:class:`LearnedOptimizer` is a recurrent policy in the spirit of Chen et al. 2017
+("Learning to learn without gradient descent by gradient descent"). Given a dataset's
+meta-features and the history of trials (configurations and scores), it outputs a
+distribution over the next configuration: which algorithm (a softmax over the
+algorithms) and, for every algorithm, its hyperparameters in the unit coordinates of
+:class:`~metaopt.learn.ConfigEncoder` (numeric parameters: a logit-normal on
+``[0, 1]``; categoricals: a softmax over the choices).
+
+Inputs of one step
+    ``scaled meta-features ‖ previous config (algorithm one-hot and config block, NaN
+    as 0) ‖ its score normalized within the history so far ‖ improved-the-best flag ‖
+    first-step flag ‖ step / horizon``. Scores enter only through the min–max
+    normalization over the trials seen so far (and the improvement flag), so the policy
+    works on any metric in any units, as an Optuna study reports them. The initial
+    hidden state is ``tanh(W · meta-features + b)``.
+
+Meta-training (:meth:`LearnedOptimizer.fit`, torch)
+    Episodes run on the knowledge base's training tasks through
+    :class:`~metaopt.learn.PoolTable`: a proposal scores what the nearest evaluated
+    configuration of that algorithm scored on the task (real measurements, normalized
+    per task). The objective is the mean over the horizon of the best normalized score
+    found so far (one minus the area under the regret curve) — Chen et al.'s
+    observed-improvement loss, summed with the weight that makes early improvements
+    count more. Since the lookup is not differentiable, the gradient is the
+    score-function (REINFORCE) estimate with returns-to-go, a leave-one-out baseline
+    over the ``rollouts`` episodes of the same task, and an entropy bonus; this departs
+    from Chen et al., who backpropagate through a differentiable (GP) objective.
+
+Inference (:meth:`LearnedOptimizer.start` → :class:`OptimizerRun`) is plain numpy: a
+GRU step and a head, well under a millisecond. Saved models are a directory with
+``manifest.json`` (format, versions, the encoder, the layout, hyperparameters,
+training summary) and ``weights.npz`` (loaded with ``allow_pickle=False``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import os
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from metaopt._exceptions import ConfigError, ModelError, ModelVersionError
+from metaopt._paths import data_path
+from metaopt._version import __version__
+from metaopt.learn._encoding import ConfigEncoder, reference_shape
+from metaopt.spaces import DataShape, get_space
+
+__all__ = [
+    "OPTIMIZER_ENV",
+    "LearnedOptimizer",
+    "OptimizerRun",
+    "default_optimizer_path",
+    "load_optimizer",
+    "rollout_regret",
+]
+
+_FORMAT = "metaopt-optimizer"
+_FORMAT_VERSION = 1
+_MANIFEST = "manifest.json"
+_WEIGHTS = "weights.npz"
+_KINDS = ("binary", "multiclass", "regression")
+_LOG_STD = (-3.0, 1.0)
+_N_EXTRA = 4  # y_norm, improved, first, step / horizon
+
+#: Environment variable naming the optimizer directory to use.
+OPTIMIZER_ENV = "METAOPT_OPTIMIZER"
+
+
+def default_optimizer_path() -> Path:
+    """Where metaopt looks for its learned optimizer when none is given.
+
+    ``$METAOPT_OPTIMIZER``; else ``datasets/models/optimizer`` of the checkout (or of
+    the installed package), where ``metaopt train`` writes it.
+    """
+    env = os.environ.get(OPTIMIZER_ENV)
+    if env:
+        return Path(env).expanduser()
+    return data_path("models", "METAOPT_MODELS", "optimizer/" + _MANIFEST) / "optimizer"
+
+
+def load_optimizer(path: str | os.PathLike[str] | None = None) -> LearnedOptimizer:
+    """Load the learned optimizer from ``path`` (default :func:`default_optimizer_path`)."""
+    return LearnedOptimizer.load(default_optimizer_path() if path is None else path)
+
+
+# --------------------------------------------------------------------------- layout
+
+
+@dataclass
+class _Layout:
+    """How the head's outputs map onto the encoder's config block.
+
+    ``num_cols``: block columns of numeric parameters; ``num_alg``: their algorithm;
+    ``groups``: per categorical parameter, its block columns; ``group_alg``. Masks per
+    kind say which parameters / choices / algorithms exist for that kind.
+    """
+
+    n_alg: int
+    width: int
+    num_cols: np.ndarray
+    num_alg: np.ndarray
+    num_names: list[tuple[str, str]]
+    groups: list[list[int]]
+    group_alg: np.ndarray
+    group_names: list[tuple[str, str]]
+    alg_valid: dict[str, np.ndarray]
+    num_valid: dict[str, np.ndarray]
+    choice_valid: dict[str, np.ndarray]  # (G, K) per kind
+    max_choices: int
+
+    @property
+    def n_out(self) -> int:
+        return self.n_alg + 2 * len(self.num_cols) + len(self.groups) * self.max_choices
+
+    @classmethod
+    def of(cls, encoder: ConfigEncoder) -> _Layout:
+        n_alg = len(encoder.algorithms)
+        base = encoder.n_metafeatures + n_alg
+        width = encoder.n_features - base
+        num_cols, num_alg, num_names = [], [], []
+        groups, group_alg, group_names, group_choices = [], [], [], []
+        for a, alg in enumerate(encoder.algorithms):
+            for p in encoder.params_[alg]:
+                col = encoder._offsets[alg][p.name] - base
+                if p.type == "categorical":
+                    groups.append(list(range(col, col + len(p.choices))))
+                    group_alg.append(a)
+                    group_names.append((alg, p.name))
+                    group_choices.append(list(p.choices))
+                else:
+                    num_cols.append(col)
+                    num_alg.append(a)
+                    num_names.append((alg, p.name))
+        max_choices = max([len(g) for g in groups], default=1)
+        alg_valid, num_valid, choice_valid = {}, {}, {}
+        for kind in _KINDS:
+            live: dict[str, dict[str, Any]] = {}
+            av = np.zeros(n_alg, dtype=bool)
+            for a, alg in enumerate(encoder.algorithms):
+                space = get_space(alg)
+                if kind in space.kinds:
+                    av[a] = True
+                    live[alg] = {p.name: p for p in space.params(reference_shape(kind))}
+            nv = np.array([alg in live and name in live[alg] for alg, name in num_names], dtype=bool)
+            cv = np.zeros((len(groups), max_choices), dtype=bool)
+            for g, ((alg, name), choices) in enumerate(zip(group_names, group_choices, strict=True)):
+                p = live.get(alg, {}).get(name)
+                if p is None or p.type != "categorical":
+                    continue
+                for k, choice in enumerate(choices):
+                    try:
+                        p.index(choice)
+                        cv[g, k] = True
+                    except ValueError:
+                        pass
+            alg_valid[kind], num_valid[kind], choice_valid[kind] = av, nv, cv
+        return cls(
+            n_alg=n_alg, width=width,
+            num_cols=np.array(num_cols, dtype=np.int64), num_alg=np.array(num_alg, dtype=np.int64),
+            num_names=num_names, groups=groups, group_alg=np.array(group_alg, dtype=np.int64),
+            group_names=group_names, alg_valid=alg_valid, num_valid=num_valid,
+            choice_valid=choice_valid, max_choices=max_choices,
+        )
+
+
+def _sigmoid(x: np.ndarray) -> np.ndarray:
+    return 1.0 / (1.0 + np.exp(-x))
+
+
+def _history_features(lo: float, hi: float, best: float, value: float | None) -> tuple[list[float], float, float, float]:
+    """``[y_norm, improved]`` of a new observation and the updated ``(lo, hi, best)``."""
+    if value is None or not math.isfinite(value):
+        return [0.0, 0.0], lo, hi, best
+    lo, hi = min(lo, value), max(hi, value)
+    y = (value - lo) / (hi - lo) if hi > lo else 0.5
+    improved = 1.0 if value > best else 0.0
+    return [y, improved], lo, hi, max(best, value)
+
+
+# --------------------------------------------------------------------------- the run
+
+
+class OptimizerRun:
+    """One optimization run: observe trials, propose the next configuration.
+
+    Created by :meth:`LearnedOptimizer.start`. Not thread-safe; cheap to rebuild from
+    a history (one GRU step per observed trial).
+    """
+
+    def __init__(
+        self,
+        optimizer: LearnedOptimizer,
+        metafeatures: Mapping[str, float],
+        shape: DataShape,
+        algorithms: Sequence[str] | None,
+        seed: int | None,
+    ) -> None:
+        opt = optimizer
+        self.optimizer = opt
+        self.shape = shape
+        self.kind = str(shape.kind)
+        if self.kind not in _KINDS:
+            raise ConfigError(f"unknown task kind {self.kind!r}", f"use one of {', '.join(_KINDS)}")
+        known = list(opt.encoder_.algorithms)
+        allowed = known if algorithms is None else [str(a) for a in algorithms]
+        unknown = [a for a in allowed if a not in known]
+        if unknown:
+            raise ConfigError(
+                f"the learned optimizer knows algorithms {known}, not {unknown[0]!r}",
+                "pass algorithms it knows, or retrain it with `metaopt train`",
+            )
+        mask = np.array([a in allowed for a in known], dtype=bool) & opt.layout_.alg_valid[self.kind]
+        for a, alg in enumerate(known):
+            if mask[a] and get_space(alg).supports(shape) is not None:
+                mask[a] = False
+        if not mask.any():
+            raise ConfigError(
+                f"none of the algorithms {allowed} applies to this {self.kind} task",
+                "pass other algorithms",
+            )
+        self.alg_mask = mask
+        self.rng = np.random.default_rng(seed)
+        mf = opt.encoder_.scale_metafeatures(dict(metafeatures))
+        self.mf = np.nan_to_num(mf[0], nan=0.0)
+        w = opt.weights_
+        self.h = np.tanh(w["init_W"] @ self.mf + w["init_b"])
+        self.pending = self._input(np.zeros(opt.layout_.n_alg + opt.layout_.width), [0.0, 0.0], 1.0, 0)
+        self.n_observed = 0
+        self._lo, self._hi, self._best = math.inf, -math.inf, -math.inf
+        self._next: np.ndarray | None = None
+
+    def _input(self, config: np.ndarray, hist: list[float], first: float, step: int) -> np.ndarray:
+        frac = step / max(self.optimizer.horizon, 1)
+        return np.concatenate([self.mf, config, np.array([*hist, first, frac])])
+
+    def _step(self) -> np.ndarray:
+        if self._next is None:
+            self._next = self.optimizer._gru(self.pending, self.h)
+        return self._next
+
+    def observe(self, algorithm: str, params: Mapping[str, Any], value: float | None) -> None:
+        """Record one finished trial (``value``: greater is better; None if it failed)."""
+        opt = self.optimizer
+        self.h = self._step()
+        self._next = None
+        enc = opt.encoder_
+        try:
+            row = enc.encode_configs([str(algorithm)], [dict(params)])[0]
+        except ConfigError:
+            known = {p.name for p in enc.params_.get(str(algorithm), [])}
+            kept = {k: v for k, v in params.items() if k in known}
+            try:
+                row = enc.encode_configs([str(algorithm)], [kept])[0]
+            except ConfigError:
+                row = np.zeros(opt.layout_.n_alg + opt.layout_.width)
+        row = np.nan_to_num(row, nan=0.0)
+        v = None if value is None else float(value)
+        hist, self._lo, self._hi, self._best = _history_features(self._lo, self._hi, self._best, v)
+        self.n_observed += 1
+        self.pending = self._input(row, hist, 0.0, self.n_observed)
+
+    def _head(self) -> dict[str, np.ndarray]:
+        opt = self.optimizer
+        lay = opt.layout_
+        out = opt._head(self._step())
+        n_num = len(lay.num_cols)
+        logits = out[: lay.n_alg]
+        mean = out[lay.n_alg : lay.n_alg + n_num]
+        log_std = np.clip(out[lay.n_alg + n_num : lay.n_alg + 2 * n_num], *_LOG_STD)
+        cat = out[lay.n_alg + 2 * n_num :].reshape(len(lay.groups), lay.max_choices)
+        return {"logits": logits, "mean": mean, "log_std": log_std, "cat": cat}
+
+    def algorithm_probabilities(self) -> dict[str, float]:
+        """The policy's probability of each allowed algorithm for the next trial."""
+        logits = np.where(self.alg_mask, self._head()["logits"], -np.inf)
+        p = np.exp(logits - logits.max())
+        p /= p.sum()
+        return {a: float(p[i]) for i, a in enumerate(self.optimizer.encoder_.algorithms) if self.alg_mask[i]}
+
+    def propose(self, algorithm: str | None = None) -> tuple[str, dict[str, Any]]:
+        """Sample the next configuration: ``(algorithm, complete params for the shape)``.
+
+        Parameters
+        ----------
+        algorithm
+            Fix the algorithm (e.g. an enqueued trial chose it) and sample its params.
+        """
+        opt = self.optimizer
+        lay = opt.layout_
+        enc = opt.encoder_
+        head = self._head()
+        if algorithm is None:
+            probs = self.algorithm_probabilities()
+            names = list(probs)
+            p = np.array([probs[n] for n in names])
+            algorithm = names[int(self.rng.choice(len(names), p=p / p.sum()))]
+        algorithm = str(algorithm)
+        if algorithm not in enc.algorithms:
+            raise ConfigError(
+                f"the learned optimizer knows algorithms {enc.algorithms}, not {algorithm!r}",
+                "pass one of those",
+            )
+        a = enc.algorithms.index(algorithm)
+        space = get_space(algorithm)
+        frozen = {p.name: p for p in enc.params_[algorithm]}
+        num_index = {name: i for i, (alg, name) in enumerate(lay.num_names) if alg == algorithm}
+        group_index = {name: g for g, (alg, name) in enumerate(lay.group_names) if alg == algorithm}
+        config: dict[str, Any] = {}
+        for p in space.params(self.shape):
+            if not p.is_active(config):
+                continue
+            if p.type == "categorical" and p.name in group_index:
+                g = group_index[p.name]
+                choices = frozen[p.name].choices
+                ok = np.array([_has_choice(p, c) for c in choices] + [False] * (lay.max_choices - len(choices)))
+                if not ok.any():
+                    continue
+                logits = np.where(ok, head["cat"][g], -np.inf)
+                q = np.exp(logits - logits.max())
+                q /= q.sum()
+                config[p.name] = p.choices[p.index(choices[int(self.rng.choice(len(q), p=q))])]
+            elif p.type != "categorical" and p.name in num_index:
+                i = num_index[p.name]
+                z = head["mean"][i] + math.exp(head["log_std"][i]) * self.rng.standard_normal()
+                value = frozen[p.name].from_unit(float(_sigmoid(np.array(z))))
+                config[p.name] = _clip(p, value)
+        del a
+        return algorithm, space.validate(config, self.shape)
+
+
+def _has_choice(p: Any, choice: Any) -> bool:
+    try:
+        p.index(choice)
+    except ValueError:
+        return False
+    return True
+
+
+def _clip(p: Any, value: Any) -> Any:
+    low, high = p.low, p.high
+    value = min(max(value, low), high)
+    return int(round(value)) if p.type == "int" else float(value)
+
+
+# --------------------------------------------------------------------------- the model
+
+
+class LearnedOptimizer:
+    """A GRU policy over configurations, meta-trained on the knowledge base.
+
+    Parameters
+    ----------
+    hidden_size
+        Width of the GRU state and of the head's hidden layer.
+    horizon
+        Trials per meta-training episode (and the step count the policy knows).
+    iterations
+        Meta-training updates.
+    tasks_per_batch, rollouts
+        Each update runs ``rollouts`` episodes on each of ``tasks_per_batch`` tasks.
+    learning_rate
+        Adam's step size.
+    entropy_weight
+        Weight of the policy's entropy in the objective (keeps it exploring).
+    metafeature_noise
+        Standard deviation of Gaussian noise added to the scaled meta-features of every
+        training episode, so the policy cannot memorize the (few) training tasks by
+        their exact meta-features.
+    seed
+        Seed of the initialization and of the episodes.
+
+    Examples
+    --------
+    >>> opt = LearnedOptimizer(iterations=300).fit(kb)               # doctest: +SKIP
+    >>> run = opt.start(metafeatures, DataShape.of(task))           # doctest: +SKIP
+    >>> algorithm, params = run.propose()                           # doctest: +SKIP
+    >>> run.observe(algorithm, params, 0.91)                        # doctest: +SKIP
+    """
+
+    def __init__(
+        self,
+        hidden_size: int = 64,
+        horizon: int = 30,
+        iterations: int = 400,
+        tasks_per_batch: int = 16,
+        rollouts: int = 8,
+        learning_rate: float = 3e-3,
+        entropy_weight: float = 0.01,
+        metafeature_noise: float = 0.25,
+        seed: int = 0,
+    ) -> None:
+        self.hidden_size = hidden_size
+        self.horizon = horizon
+        self.iterations = iterations
+        self.tasks_per_batch = tasks_per_batch
+        self.rollouts = rollouts
+        self.learning_rate = learning_rate
+        self.entropy_weight = entropy_weight
+        self.metafeature_noise = metafeature_noise
+        self.seed = seed
+
+    _PARAMS = (
+        "hidden_size", "horizon", "iterations", "tasks_per_batch", "rollouts",
+        "learning_rate", "entropy_weight", "metafeature_noise", "seed",
+    )
+
+    def get_params(self, deep: bool = True) -> dict[str, Any]:
+        """Constructor parameters (scikit-learn style)."""
+        return {k: getattr(self, k) for k in self._PARAMS}
+
+    def set_params(self, **params: Any) -> LearnedOptimizer:
+        """Set constructor parameters (scikit-learn style)."""
+        for k, v in params.items():
+            if k not in self._PARAMS:
+                raise ValueError(f"LearnedOptimizer has no parameter {k!r}")
+            setattr(self, k, v)
+        return self
+
+    def __repr__(self) -> str:
+        inner = ", ".join(f"{k}={getattr(self, k)!r}" for k in self._PARAMS)
+        return f"LearnedOptimizer({inner})"
+
+    @property
+    def algorithms(self) -> list[str]:
+        """The algorithms the fitted policy chooses among."""
+        self._check_fitted()
+        return list(self.encoder_.algorithms)
+
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "weights_"):
+            raise ModelError(
+                "this LearnedOptimizer is not fitted",
+                "call fit(kb) first, or load one with LearnedOptimizer.load(path)",
+            )
+
+    # -- numpy forward -----------------------------------------------------------------
+
+    def _gru(self, x: np.ndarray, h: np.ndarray) -> np.ndarray:
+        w = self.weights_
+        gi = w["gru_W_ih"] @ x + w["gru_b_ih"]
+        gh = w["gru_W_hh"] @ h + w["gru_b_hh"]
+        n = self.hidden_size
+        r = _sigmoid(gi[:n] + gh[:n])
+        z = _sigmoid(gi[n : 2 * n] + gh[n : 2 * n])
+        cand = np.tanh(gi[2 * n :] + r * gh[2 * n :])
+        return (1.0 - z) * cand + z * h
+
+    def _head(self, h: np.ndarray) -> np.ndarray:
+        w = self.weights_
+        return w["head2_W"] @ np.tanh(w["head1_W"] @ h + w["head1_b"]) + w["head2_b"]
+
+    def start(
+        self,
+        metafeatures: Mapping[str, float],
+        shape: DataShape,
+        algorithms: Sequence[str] | None = None,
+        seed: int | None = None,
+    ) -> OptimizerRun:
+        """A new run for a dataset with these meta-features and this shape.
+
+        Parameters
+        ----------
+        metafeatures
+            The dataset's meta-features (:func:`metaopt.metafeatures.extract`).
+        shape
+            Its data shape (fixes the kind and the parameter ranges).
+        algorithms
+            Restrict the proposals to these algorithms (default all it knows that
+            support the shape).
+        seed
+            Seed of the run's sampling.
+        """
+        self._check_fitted()
+        return OptimizerRun(self, metafeatures, shape, algorithms, seed)
+
+    # -- meta-training -----------------------------------------------------------------
+
+    def fit(self, source: Any, tasks: Sequence[str] | None = None) -> LearnedOptimizer:
+        """Meta-train on the tasks of a knowledge base (needs torch).
+
+        Parameters
+        ----------
+        source
+            A :class:`~metaopt.kb.KnowledgeBase`, its path, a
+            :class:`~metaopt.learn.TrainingData` or a :class:`~metaopt.learn.PoolTable`.
+        tasks
+            Training task ids (leave-dataset-out folds); default all.
+        """
+        from metaopt.learn._pool import PoolTable
+
+        try:
+            import torch
+        except ImportError as exc:  # pragma: no cover - torch is a dependency
+            raise ModelError(
+                "training the learned optimizer needs torch", "pip install torch"
+            ) from exc
+        started = time.perf_counter()
+        pool = source if isinstance(source, PoolTable) else PoolTable(source, tasks)
+        task_ids = list(pool.task_ids if tasks is None else [t for t in pool.task_ids if t in set(tasks)])
+        if not task_ids:
+            raise ModelError("no training task for the learned optimizer", "pass task ids the KB holds")
+        self.encoder_ = pool.encoder
+        self.layout_ = _Layout.of(self.encoder_)
+        arrays = pool.arrays(task_ids)
+        kinds = [pool.kind(t) for t in task_ids]
+        torch.manual_seed(self.seed)
+        gen = torch.Generator().manual_seed(self.seed)
+        net = _PolicyNet(self.encoder_.n_metafeatures, self.layout_, self.hidden_size)
+        curve = _train(net, self.layout_, arrays, kinds, self.get_params(), gen)
+        self.weights_ = net.export()
+        self.mf_version_ = _mf_version(pool)
+        self.training_ = {
+            "tasks": len(task_ids),
+            "task_ids_sha256": hashlib.sha256("\n".join(sorted(task_ids)).encode()).hexdigest(),
+            "seconds": round(time.perf_counter() - started, 2),
+            "objective_first": curve[0] if curve else None,
+            "objective_last": float(np.mean(curve[-20:])) if curve else None,
+        }
+        return self
+
+    # -- persistence -------------------------------------------------------------------
+
+    def save(self, path: str | os.PathLike[str]) -> Path:
+        """Write ``manifest.json`` and ``weights.npz`` into directory ``path``."""
+        self._check_fitted()
+        path = Path(path)
+        path.mkdir(parents=True, exist_ok=True)
+        tmp = path / f".{_WEIGHTS}.tmp"
+        with open(tmp, "wb") as fh:
+            np.savez_compressed(fh, **{k: np.asarray(v, dtype=np.float32) for k, v in self.weights_.items()})  # type: ignore[arg-type]
+        os.replace(tmp, path / _WEIGHTS)
+        manifest = {
+            "format": _FORMAT,
+            "format_version": _FORMAT_VERSION,
+            "metaopt_version": __version__,
+            "metafeatures": {"version": self.mf_version_, "names": list(self.encoder_.metafeature_names)},
+            "params": self.get_params(),
+            "encoder": self.encoder_.to_json(),
+            "training": self.training_,
+            "weights": {
+                "file": _WEIGHTS,
+                "sha256": hashlib.sha256((path / _WEIGHTS).read_bytes()).hexdigest(),
+            },
+        }
+        tmp_m = path / f".{_MANIFEST}.tmp"
+        tmp_m.write_text(json.dumps(manifest, indent=2, sort_keys=True), encoding="utf-8")
+        os.replace(tmp_m, path / _MANIFEST)
+        return path
+
+    @classmethod
+    def load(
+        cls, path: str | os.PathLike[str], *, metafeature_version: str | None = None
+    ) -> LearnedOptimizer:
+        """Load an optimizer saved by :meth:`save`.
+
+        Raises
+        ------
+        ModelError
+            If the directory holds no optimizer.
+        ModelVersionError
+            If its format or meta-feature version differs from this metaopt's.
+        """
+        from metaopt.metafeatures import VERSION
+
+        path = Path(path)
+        manifest_path = path / _MANIFEST
+        if not manifest_path.is_file():
+            raise ModelError(
+                f"no learned optimizer at {path} (missing {_MANIFEST})",
+                f"train one with `metaopt train`, or point {OPTIMIZER_ENV} at one",
+            )
+        manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+        if manifest.get("format") != _FORMAT or manifest.get("format_version") != _FORMAT_VERSION:
+            raise ModelVersionError(
+                f"learned optimizer format {manifest.get('format')!r} v{manifest.get('format_version')}, "
+                f"this metaopt reads {_FORMAT!r} v{_FORMAT_VERSION}",
+                "retrain with `metaopt train`",
+            )
+        expected = VERSION if metafeature_version is None else metafeature_version
+        got = (manifest.get("metafeatures") or {}).get("version")
+        if str(got) != str(expected):
+            raise ModelVersionError(
+                f"the learned optimizer at {path} was trained with meta-features v{got}, "
+                f"this metaopt computes v{expected}",
+                "retrain with `metaopt train`",
+            )
+        opt = cls(**manifest["params"])
+        opt.encoder_ = ConfigEncoder.from_json(manifest["encoder"])
+        opt.layout_ = _Layout.of(opt.encoder_)
+        with np.load(path / _WEIGHTS, allow_pickle=False) as data:
+            opt.weights_ = {k: data[k].astype(np.float64) for k in data.files}
+        expected_out = opt.layout_.n_out
+        if opt.weights_["head2_W"].shape[0] != expected_out:
+            raise ModelVersionError(
+                f"the learned optimizer at {path} has {opt.weights_['head2_W'].shape[0]} outputs, "
+                f"its search-space layout needs {expected_out}",
+                "retrain with `metaopt train`",
+            )
+        opt.mf_version_ = str(got)
+        opt.training_ = dict(manifest.get("training") or {})
+        return opt
+
+
+def _mf_version(pool: Any) -> str:
+    from metaopt.metafeatures import VERSION
+
+    return str(pool.data.versions.get("mf_version") or VERSION)
+
+
+# --------------------------------------------------------------------------- torch
+
+
+def _PolicyNet(n_mf: int, layout: _Layout, hidden: int) -> Any:
+    """The torch module of the policy (built lazily so importing this module needs no torch)."""
+    import torch
+    from torch import nn
+
+    n_in = n_mf + layout.n_alg + layout.width + _N_EXTRA
+
+    class PolicyNet(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.init = nn.Linear(n_mf, hidden)
+            self.gru = nn.GRUCell(n_in, hidden)
+            self.head1 = nn.Linear(hidden, hidden)
+            self.head2 = nn.Linear(hidden, layout.n_out)
+            with torch.no_grad():
+                self.head2.weight.mul_(0.1)
+                self.head2.bias.zero_()
+
+        def h0(self, mf: torch.Tensor) -> torch.Tensor:
+            return torch.tanh(self.init(mf))
+
+        def head(self, h: torch.Tensor) -> torch.Tensor:
+            return self.head2(torch.tanh(self.head1(h)))
+
+        def export(self) -> dict[str, np.ndarray]:
+            def a(t: torch.Tensor) -> np.ndarray:
+                return t.detach().cpu().numpy().astype(np.float64)
+
+            return {
+                "init_W": a(self.init.weight), "init_b": a(self.init.bias),
+                "gru_W_ih": a(self.gru.weight_ih), "gru_W_hh": a(self.gru.weight_hh),
+                "gru_b_ih": a(self.gru.bias_ih), "gru_b_hh": a(self.gru.bias_hh),
+                "head1_W": a(self.head1.weight), "head1_b": a(self.head1.bias),
+                "head2_W": a(self.head2.weight), "head2_b": a(self.head2.bias),
+            }
+
+    return PolicyNet()
+
+
+def _train(
+    net: Any,
+    lay: _Layout,
+    arrays: Mapping[str, np.ndarray],
+    kinds: Sequence[str],
+    params: Mapping[str, Any],
+    gen: Any,
+) -> list[float]:
+    """REINFORCE meta-training of ``net`` on the pools in ``arrays``; the objective curve."""
+    import torch
+
+    f32 = torch.float32
+    configs = torch.as_tensor(arrays["configs"], dtype=f32)
+    defined = ~torch.isnan(configs)
+    configs0 = torch.nan_to_num(configs, nan=0.0)
+    algs = torch.as_tensor(arrays["algorithms"])
+    scores = torch.as_tensor(arrays["scores"], dtype=f32)
+    weights = torch.as_tensor(arrays["weights"], dtype=f32)
+    mf_all = torch.as_tensor(arrays["metafeatures"], dtype=f32)
+    kind_idx = torch.as_tensor([_KINDS.index(k) for k in kinds])
+    alg_ok = torch.stack([torch.as_tensor(lay.alg_valid[k]) for k in _KINDS])[kind_idx]
+    alg_ok = alg_ok & torch.as_tensor(arrays["available"])
+    num_valid = torch.stack([torch.as_tensor(lay.num_valid[k]) for k in _KINDS])
+    choice_valid = torch.stack([torch.as_tensor(lay.choice_valid[k]) for k in _KINDS])
+    num_cols = torch.as_tensor(lay.num_cols)
+    num_alg = torch.as_tensor(lay.num_alg)
+    group_alg = torch.as_tensor(lay.group_alg)
+    n_groups, kmax, n_num = len(lay.groups), lay.max_choices, len(lay.num_cols)
+    # scatter map of (group, choice) onto block columns
+    g_cols = torch.full((max(n_groups, 1), kmax), -1, dtype=torch.long)
+    for g, cols in enumerate(lay.groups):
+        g_cols[g, : len(cols)] = torch.as_tensor(cols)
+    n_tasks = configs.shape[0]
+    horizon = int(params["horizon"])
+    b_tasks = min(int(params["tasks_per_batch"]), n_tasks)
+    m = int(params["rollouts"])
+    opt = torch.optim.Adam(net.parameters(), lr=float(params["learning_rate"]), weight_decay=1e-5)
+    curve: list[float] = []
+    eye_alg = torch.eye(lay.n_alg)
+    for _ in range(int(params["iterations"])):
+        chosen = torch.randperm(n_tasks, generator=gen)[:b_tasks]
+        t_idx = chosen.repeat_interleave(m)
+        e = t_idx.shape[0]
+        kind_e = kind_idx[t_idx]
+        mf = mf_all[t_idx]
+        noise = float(params.get("metafeature_noise", 0.0))
+        if noise > 0:
+            mf = mf + noise * torch.randn(mf.shape, generator=gen)
+        h = net.h0(mf)
+        x_cfg = torch.zeros(e, lay.n_alg + lay.width)
+        extra = torch.zeros(e, _N_EXTRA)
+        extra[:, 2] = 1.0
+        lo = torch.full((e,), math.inf)
+        hi = torch.full((e,), -math.inf)
+        best = torch.full((e,), -math.inf)
+        logps, ents, bests = [], [], []
+        for t in range(horizon):
+            h = net.gru(torch.cat([mf, x_cfg, extra], dim=1), h)
+            out = net.head(h)
+            logits = out[:, : lay.n_alg].masked_fill(~alg_ok[t_idx], -1e9)
+            mean = out[:, lay.n_alg : lay.n_alg + n_num]
+            log_std = out[:, lay.n_alg + n_num : lay.n_alg + 2 * n_num].clamp(*_LOG_STD)
+            cat = out[:, lay.n_alg + 2 * n_num :].reshape(e, n_groups, kmax)
+            alg_dist = torch.distributions.Categorical(logits=logits)
+            a = alg_dist.sample()
+            z = (mean + log_std.exp() * torch.randn(mean.shape, generator=gen)).detach()
+            normal = torch.distributions.Normal(mean, log_std.exp())
+            num_mask = (num_alg[None, :] == a[:, None]) & num_valid[kind_e]
+            lp = alg_dist.log_prob(a) + (normal.log_prob(z) * num_mask).sum(1)
+            ent = alg_dist.entropy() + (log_std * num_mask).sum(1) * 0.1
+            v = torch.zeros(e, lay.width)
+            v[:, num_cols] = torch.sigmoid(z)
+            if n_groups:
+                cv = choice_valid[kind_e]
+                g_ok = cv.any(-1)
+                cat_logits = cat.masked_fill(~cv, -1e9)
+                cat_logits = torch.where(g_ok[..., None], cat_logits, torch.zeros_like(cat_logits))
+                cat_dist = torch.distributions.Categorical(logits=cat_logits)
+                c = cat_dist.sample()
+                g_mask = (group_alg[None, :] == a[:, None]) & g_ok
+                lp = lp + (cat_dist.log_prob(c) * g_mask).sum(1)
+                cols = g_cols[torch.arange(n_groups)[None, :].expand(e, -1), c]
+                v.scatter_(1, cols.clamp(min=0), (cols >= 0).to(f32))
+            # snap to the nearest evaluated config of the chosen algorithm
+            pc = configs0[t_idx]
+            d = (((pc - v[:, None, :]) ** 2) * defined[t_idx] * weights).sum(-1)
+            d = d.masked_fill(algs[t_idx] != a[:, None], math.inf)
+            j = d.argmin(1)
+            s = scores[t_idx, j]
+            x_cfg = torch.cat([eye_alg[a], pc[torch.arange(e), j]], dim=1)
+            lo, hi = torch.minimum(lo, s), torch.maximum(hi, s)
+            span = hi - lo
+            y = torch.where(span > 0, (s - lo) / span.clamp(min=1e-12), torch.full_like(s, 0.5))
+            improved = (s > best).to(f32)
+            best = torch.maximum(best, s)
+            extra = torch.stack([y, improved, torch.zeros(e), torch.full((e,), (t + 1) / horizon)], 1)
+            logps.append(lp)
+            ents.append(ent)
+            bests.append(best)
+        bt = torch.stack(bests, 1)  # (e, T)
+        returns = bt.flip(1).cumsum(1).flip(1) / horizon
+        grouped = returns.view(b_tasks, m, horizon)
+        base = (grouped.sum(1, keepdim=True) - grouped) / max(m - 1, 1)
+        adv = (grouped - base).view(e, horizon)
+        adv = adv / (adv.std() + 1e-6)
+        lp_all = torch.stack(logps, 1)
+        loss = -(adv.detach() * lp_all).sum(1).mean() - float(params["entropy_weight"]) * torch.stack(ents, 1).sum(1).mean()
+        opt.zero_grad()
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(net.parameters(), 1.0)
+        opt.step()
+        curve.append(float(bt.mean()))
+    return curve
+
+
+# --------------------------------------------------------------------------- evaluation
+
+
+def rollout_regret(
+    optimizer: LearnedOptimizer,
+    pool: Any,
+    task_ids: Sequence[str],
+    trials: int = 30,
+    seeds: Sequence[int] = (0, 1, 2),
+) -> np.ndarray:
+    """Regret curves of the optimizer run alone on ``pool``'s tasks (numpy inference).
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(len(task_ids), len(seeds), trials)``: ``1 - best normalized score`` after each
+        trial, scored with :meth:`~metaopt.learn.PoolTable.score`.
+    """
+    out = np.zeros((len(task_ids), len(seeds), trials))
+    for i, task in enumerate(task_ids):
+        for k, seed in enumerate(seeds):
+            run = optimizer.start(pool.metafeatures(task), pool.shape(task), pool.algorithms(task), seed)
+            best = 0.0
+            for t in range(trials):
+                alg, params = run.propose()
+                s = pool.score(task, alg, params)
+                s = 0.0 if not math.isfinite(s) else s
+                best = max(best, s)
+                run.observe(alg, params, s)
+                out[i, k, t] = 1.0 - best
+    return out
