@@ -23,8 +23,16 @@ def train(
     ] = None,
     members: Annotated[int, typer.Option("--members", min=1, help="Surrogate ensemble size.")] = 8,
     seed: Annotated[int, typer.Option("--seed", help="Seed of the bootstraps and members.")] = 0,
+    optimizer_iterations: Annotated[
+        int,
+        typer.Option(
+            "--optimizer-iterations",
+            min=0,
+            help="Meta-training updates of the learned optimizer (0: do not train it).",
+        ),
+    ] = 400,
 ) -> None:
-    """Train the surrogate and the baselines on a knowledge base and save them."""
+    """Train the surrogate, the baselines and the learned optimizer, and save them."""
     import json
 
     from metaopt.kb import KnowledgeBase
@@ -33,7 +41,10 @@ def train(
 
     base = KnowledgeBase.open(kb)
     target = out if out is not None else default_models_path()
-    path = train_models(base, target, n_members=members, random_state=seed)
+    path = train_models(
+        base, target, n_members=members, random_state=seed,
+        optimizer_params={"iterations": optimizer_iterations},
+    )
     manifest = json.loads((path / "manifest.json").read_text(encoding="utf-8"))
     info = manifest["kb"]
     typer.echo(

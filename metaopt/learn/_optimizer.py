@@ -150,9 +150,13 @@ class _Layout:
                 if kind in space.kinds:
                     av[a] = True
                     live[alg] = {p.name: p for p in space.params(reference_shape(kind))}
-            nv = np.array([alg in live and name in live[alg] for alg, name in num_names], dtype=bool)
+            nv = np.array(
+                [alg in live and name in live[alg] for alg, name in num_names], dtype=bool
+            )
             cv = np.zeros((len(groups), max_choices), dtype=bool)
-            for g, ((alg, name), choices) in enumerate(zip(group_names, group_choices, strict=True)):
+            for g, ((alg, name), choices) in enumerate(
+                zip(group_names, group_choices, strict=True)
+            ):
                 p = live.get(alg, {}).get(name)
                 if p is None or p.type != "categorical":
                     continue
@@ -164,11 +168,18 @@ class _Layout:
                         pass
             alg_valid[kind], num_valid[kind], choice_valid[kind] = av, nv, cv
         return cls(
-            n_alg=n_alg, width=width,
-            num_cols=np.array(num_cols, dtype=np.int64), num_alg=np.array(num_alg, dtype=np.int64),
-            num_names=num_names, groups=groups, group_alg=np.array(group_alg, dtype=np.int64),
-            group_names=group_names, alg_valid=alg_valid, num_valid=num_valid,
-            choice_valid=choice_valid, max_choices=max_choices,
+            n_alg=n_alg,
+            width=width,
+            num_cols=np.array(num_cols, dtype=np.int64),
+            num_alg=np.array(num_alg, dtype=np.int64),
+            num_names=num_names,
+            groups=groups,
+            group_alg=np.array(group_alg, dtype=np.int64),
+            group_names=group_names,
+            alg_valid=alg_valid,
+            num_valid=num_valid,
+            choice_valid=choice_valid,
+            max_choices=max_choices,
         )
 
 
@@ -176,7 +187,9 @@ def _sigmoid(x: np.ndarray) -> np.ndarray:
     return 1.0 / (1.0 + np.exp(-x))
 
 
-def _history_features(lo: float, hi: float, best: float, value: float | None) -> tuple[list[float], float, float, float]:
+def _history_features(
+    lo: float, hi: float, best: float, value: float | None
+) -> tuple[list[float], float, float, float]:
     """``[y_norm, improved]`` of a new observation and the updated ``(lo, hi, best)``."""
     if value is None or not math.isfinite(value):
         return [0.0, 0.0], lo, hi, best
@@ -218,7 +231,9 @@ class OptimizerRun:
                 f"the learned optimizer knows algorithms {known}, not {unknown[0]!r}",
                 "pass algorithms it knows, or retrain it with `metaopt train`",
             )
-        mask = np.array([a in allowed for a in known], dtype=bool) & opt.layout_.alg_valid[self.kind]
+        mask = (
+            np.array([a in allowed for a in known], dtype=bool) & opt.layout_.alg_valid[self.kind]
+        )
         for a, alg in enumerate(known):
             if mask[a] and get_space(alg).supports(shape) is not None:
                 mask[a] = False
@@ -233,7 +248,9 @@ class OptimizerRun:
         self.mf = np.nan_to_num(mf[0], nan=0.0)
         w = opt.weights_
         self.h = np.tanh(w["init_W"] @ self.mf + w["init_b"])
-        self.pending = self._input(np.zeros(opt.layout_.n_alg + opt.layout_.width), [0.0, 0.0], 1.0, 0)
+        self.pending = self._input(
+            np.zeros(opt.layout_.n_alg + opt.layout_.width), [0.0, 0.0], 1.0, 0
+        )
         self.n_observed = 0
         self._lo, self._hi, self._best = math.inf, -math.inf, -math.inf
         self._next: np.ndarray | None = None
@@ -284,7 +301,11 @@ class OptimizerRun:
         logits = np.where(self.alg_mask, self._head()["logits"], -np.inf)
         p = np.exp(logits - logits.max())
         p /= p.sum()
-        return {a: float(p[i]) for i, a in enumerate(self.optimizer.encoder_.algorithms) if self.alg_mask[i]}
+        return {
+            a: float(p[i])
+            for i, a in enumerate(self.optimizer.encoder_.algorithms)
+            if self.alg_mask[i]
+        }
 
     def propose(self, algorithm: str | None = None) -> tuple[str, dict[str, Any]]:
         """Sample the next configuration: ``(algorithm, complete params for the shape)``.
@@ -321,7 +342,10 @@ class OptimizerRun:
             if p.type == "categorical" and p.name in group_index:
                 g = group_index[p.name]
                 choices = frozen[p.name].choices
-                ok = np.array([_has_choice(p, c) for c in choices] + [False] * (lay.max_choices - len(choices)))
+                ok = np.array(
+                    [_has_choice(p, c) for c in choices]
+                    + [False] * (lay.max_choices - len(choices))
+                )
                 if not ok.any():
                     continue
                 logits = np.where(ok, head["cat"][g], -np.inf)
@@ -409,8 +433,15 @@ class LearnedOptimizer:
         self.seed = seed
 
     _PARAMS = (
-        "hidden_size", "horizon", "iterations", "tasks_per_batch", "rollouts",
-        "learning_rate", "entropy_weight", "metafeature_noise", "seed",
+        "hidden_size",
+        "horizon",
+        "iterations",
+        "tasks_per_batch",
+        "rollouts",
+        "learning_rate",
+        "entropy_weight",
+        "metafeature_noise",
+        "seed",
     )
 
     def get_params(self, deep: bool = True) -> dict[str, Any]:
@@ -505,9 +536,13 @@ class LearnedOptimizer:
             ) from exc
         started = time.perf_counter()
         pool = source if isinstance(source, PoolTable) else PoolTable(source, tasks)
-        task_ids = list(pool.task_ids if tasks is None else [t for t in pool.task_ids if t in set(tasks)])
+        task_ids = list(
+            pool.task_ids if tasks is None else [t for t in pool.task_ids if t in set(tasks)]
+        )
         if not task_ids:
-            raise ModelError("no training task for the learned optimizer", "pass task ids the KB holds")
+            raise ModelError(
+                "no training task for the learned optimizer", "pass task ids the KB holds"
+            )
         self.encoder_ = pool.encoder
         self.layout_ = _Layout.of(self.encoder_)
         arrays = pool.arrays(task_ids)
@@ -536,13 +571,18 @@ class LearnedOptimizer:
         path.mkdir(parents=True, exist_ok=True)
         tmp = path / f".{_WEIGHTS}.tmp"
         with open(tmp, "wb") as fh:
-            np.savez_compressed(fh, **{k: np.asarray(v, dtype=np.float32) for k, v in self.weights_.items()})  # type: ignore[arg-type]
+            np.savez_compressed(
+                fh, **{k: np.asarray(v, dtype=np.float32) for k, v in self.weights_.items()}
+            )  # type: ignore[arg-type]
         os.replace(tmp, path / _WEIGHTS)
         manifest = {
             "format": _FORMAT,
             "format_version": _FORMAT_VERSION,
             "metaopt_version": __version__,
-            "metafeatures": {"version": self.mf_version_, "names": list(self.encoder_.metafeature_names)},
+            "metafeatures": {
+                "version": self.mf_version_,
+                "names": list(self.encoder_.metafeature_names),
+            },
             "params": self.get_params(),
             "encoder": self.encoder_.to_json(),
             "training": self.training_,
@@ -648,11 +688,16 @@ def _PolicyNet(n_mf: int, layout: _Layout, hidden: int) -> Any:
                 return t.detach().cpu().numpy().astype(np.float64)
 
             return {
-                "init_W": a(self.init.weight), "init_b": a(self.init.bias),
-                "gru_W_ih": a(self.gru.weight_ih), "gru_W_hh": a(self.gru.weight_hh),
-                "gru_b_ih": a(self.gru.bias_ih), "gru_b_hh": a(self.gru.bias_hh),
-                "head1_W": a(self.head1.weight), "head1_b": a(self.head1.bias),
-                "head2_W": a(self.head2.weight), "head2_b": a(self.head2.bias),
+                "init_W": a(self.init.weight),
+                "init_b": a(self.init.bias),
+                "gru_W_ih": a(self.gru.weight_ih),
+                "gru_W_hh": a(self.gru.weight_hh),
+                "gru_b_ih": a(self.gru.bias_ih),
+                "gru_b_hh": a(self.gru.bias_hh),
+                "head1_W": a(self.head1.weight),
+                "head1_b": a(self.head1.bias),
+                "head2_W": a(self.head2.weight),
+                "head2_b": a(self.head2.bias),
             }
 
     return PolicyNet()
@@ -753,7 +798,9 @@ def _train(
             y = torch.where(span > 0, (s - lo) / span.clamp(min=1e-12), torch.full_like(s, 0.5))
             improved = (s > best).to(f32)
             best = torch.maximum(best, s)
-            extra = torch.stack([y, improved, torch.zeros(e), torch.full((e,), (t + 1) / horizon)], 1)
+            extra = torch.stack(
+                [y, improved, torch.zeros(e), torch.full((e,), (t + 1) / horizon)], 1
+            )
             logps.append(lp)
             ents.append(ent)
             bests.append(best)
@@ -764,7 +811,10 @@ def _train(
         adv = (grouped - base).view(e, horizon)
         adv = adv / (adv.std() + 1e-6)
         lp_all = torch.stack(logps, 1)
-        loss = -(adv.detach() * lp_all).sum(1).mean() - float(params["entropy_weight"]) * torch.stack(ents, 1).sum(1).mean()
+        loss = (
+            -(adv.detach() * lp_all).sum(1).mean()
+            - float(params["entropy_weight"]) * torch.stack(ents, 1).sum(1).mean()
+        )
         opt.zero_grad()
         loss.backward()
         torch.nn.utils.clip_grad_norm_(net.parameters(), 1.0)
@@ -794,7 +844,9 @@ def rollout_regret(
     out = np.zeros((len(task_ids), len(seeds), trials))
     for i, task in enumerate(task_ids):
         for k, seed in enumerate(seeds):
-            run = optimizer.start(pool.metafeatures(task), pool.shape(task), pool.algorithms(task), seed)
+            run = optimizer.start(
+                pool.metafeatures(task), pool.shape(task), pool.algorithms(task), seed
+            )
             best = 0.0
             for t in range(trials):
                 alg, params = run.propose()

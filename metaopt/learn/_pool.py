@@ -98,7 +98,11 @@ class PoolTable:
                 "build the knowledge base with `metaopt kb build`",
             )
         mf = mf[mf.index.astype(str).isin(set(ev["task_id"].astype(str)))]
-        self.encoder = encoder if encoder is not None else ConfigEncoder().fit(mf)
+        self.encoder = (
+            encoder
+            if encoder is not None
+            else ConfigEncoder(metafeature_names=[str(c) for c in mf.columns]).fit(mf)
+        )
         self.data = data
         self.task_ids: list[str] = sorted(set(ev["task_id"].astype(str)))
         kinds = data.kinds
@@ -242,5 +246,6 @@ def _shape_of(row: pd.Series, kind: str) -> DataShape:
     n_classes = int(num("n_classes", default_classes)) if kind != "regression" else 0
     if kind == "binary":
         n_classes = 2
-    return DataShape(n_rows=max(n_rows, 2), n_features=max(n_features, 1), kind=kind,
-                     n_classes=n_classes)
+    return DataShape(
+        n_rows=max(n_rows, 2), n_features=max(n_features, 1), kind=kind, n_classes=n_classes
+    )

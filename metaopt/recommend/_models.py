@@ -12,6 +12,8 @@ Layout of a models directory (written by :func:`train_models`, read by
                          mean normalized score over the KB's tasks of that kind
     evidence.json        per KB task: name, kind, metric, and for every algorithm its
                          best config there (id, raw and normalized score)
+    optimizer/           metaopt.learn.LearnedOptimizer.save (manifest.json + weights.npz),
+                         read by the Optuna MetaSampler (not by suggest)
 
 Directory lookup (:func:`default_models_path`): an explicit path, else
 ``$METAOPT_MODELS``, else ``datasets/models`` of the source checkout, else
@@ -28,6 +30,7 @@ from __future__ import annotations
 import json
 import os
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -144,9 +147,10 @@ def train_models(
     *,
     n_members: int = 8,
     random_state: int = 0,
+    optimizer_params: Mapping[str, Any] | None = None,
     **surrogate_params: Any,
 ) -> Path:
-    """Train the surrogate and the baselines on a knowledge base and write them to ``out``.
+    """Train the surrogate, the baselines and the learned optimizer; write them to ``out``.
 
     Parameters
     ----------
@@ -156,6 +160,11 @@ def train_models(
         The models directory (created; files in it are replaced atomically).
     n_members, random_state, **surrogate_params
         :class:`~metaopt.learn.Surrogate` parameters.
+    optimizer_params
+        :class:`~metaopt.learn.LearnedOptimizer` parameters (its defaults, seeded with
+        ``random_state``, when None); ``{"iterations": 0}`` skips the optimizer. It is
+        written to ``out / "optimizer"``, where :func:`metaopt.learn.load_optimizer`
+        looks for it.
 
     Returns
     -------
@@ -193,6 +202,14 @@ def train_models(
     portfolio.save(out / "portfolio.json")
     best_default = BestDefault().fit(kb)
     best_default.save(out / "best_default.json")
+    optimizer_info: dict[str, Any] | None = None
+    opt_params = {"seed": random_state, **dict(optimizer_params or {})}
+    if int(opt_params.get("iterations", 1)) > 0:
+        from metaopt.learn import LearnedOptimizer
+
+        optimizer = LearnedOptimizer(**opt_params).fit(kb)
+        optimizer.save(out / "optimizer")
+        optimizer_info = {"params": optimizer.get_params(), "training": optimizer.training_}
 
     tasks = kb.tasks()
     tasks = tasks[tasks["status"].astype(str) == "ok"]
@@ -258,6 +275,7 @@ def train_models(
         "ood_threshold": _ood_threshold(surrogate, kb, trained_tasks),
         "ood_reference": float(surrogate.ood_reference_),
         "surrogate": {"model": surrogate.model, "n_members": len(surrogate.members_)},
+        "optimizer": optimizer_info,
         "train_seconds": round(time.perf_counter() - started, 1),
         "trained_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     }

@@ -92,4 +92,7 @@ def build_models(root: Path) -> Path:
     from metaopt.recommend import train_models
 
     kb = build_kb(root)
-    return train_models(kb, root / "models", n_members=2, max_iter=30, min_samples_leaf=5)
+    return train_models(
+        kb, root / "models", n_members=2, max_iter=30, min_samples_leaf=5,
+        optimizer_params={"iterations": 20, "tasks_per_batch": 4, "rollouts": 4, "horizon": 8},
+    )
