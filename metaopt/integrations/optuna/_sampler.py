@@ -1,0 +1,523 @@
+"""``MetaSampler``: an Optuna sampler driven by metaopt's learned (RNN) optimizer."""
+
+from __future__ import annotations
+
+import math
+import os
+import threading
+from collections import OrderedDict
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from optuna.distributions import (
+    BaseDistribution,
+    CategoricalDistribution,
+    FloatDistribution,
+    IntDistribution,
+)
+from optuna.samplers import BaseSampler
+from optuna.search_space import IntersectionSearchSpace
+from optuna.study import StudyDirection
+from optuna.trial import FrozenTrial, TrialState
+
+from metaopt._exceptions import ConfigError, ModelError
+from metaopt.integrations.optuna._naming import (
+    ALGORITHM_PARAM,
+    config_from_params,
+    param_name,
+    params_by_name,
+)
+
+if TYPE_CHECKING:  # pragma: no cover
+    import pandas as pd
+    from optuna.study import Study
+
+    from metaopt.spaces import DataShape, Param
+    from metaopt.tasks import Task
+
+__all__ = ["MetaSampler", "default_optimizer_location", "resolve_optimizer"]
+
+#: Trials whose proposals are kept at once (entries also leave when a trial ends).
+_CACHE_SIZE = 256
+
+#: States of finished trials: they make up the history the optimizer is replayed on.
+_FINISHED = (TrialState.COMPLETE, TrialState.FAIL, TrialState.PRUNED)
+
+
+class _Missing:
+    """Marks "no proposal for this parameter": the fallback sampler decides."""
+
+    def __repr__(self) -> str:  # pragma: no cover - debugging aid
+        return "<missing>"
+
+
+_MISSING = _Missing()
+
+
+def resolve_optimizer(optimizer: Any = None) -> Any:
+    """A learned optimizer: the object itself, or loaded from a path (default location if None).
+
+    Raises
+    ------
+    ModelError
+        If there are no optimizer weights at the path (the message says to run
+        ``metaopt train``).
+    """
+    if optimizer is not None and not isinstance(optimizer, (str, os.PathLike)):
+        return optimizer
+    try:
+        from metaopt.learn import load_optimizer
+    except ImportError as exc:
+        raise ModelError(
+            "this metaopt has no learned optimizer (metaopt.learn.load_optimizer is missing)",
+            "run `metaopt train` with a metaopt that trains it, or use another sampler "
+            "(--sampler tpe)",
+        ) from exc
+    try:
+        return load_optimizer(optimizer)
+    except ModelError as exc:
+        if "metaopt train" in str(exc):
+            raise
+        hint = f"{exc.hint}; " if exc.hint else ""
+        raise type(exc)(exc.message, f"{hint}run `metaopt train` to train the optimizer") from exc
+
+
+def default_optimizer_location() -> Any:
+    """Where the optimizer is loaded from by default (None if this metaopt has no optimizer)."""
+    try:
+        from metaopt.learn import default_optimizer_path
+    except ImportError:
+        return None
+    return default_optimizer_path()
+
+
+@dataclass
+class _TrialProposal:
+    """What the sampler decided for one trial (kept until the trial ends)."""
+
+    use_meta: bool
+    seed: int
+    run: Any = None  # the optimizer run replayed on the study's history (built lazily)
+    rng: np.random.Generator | None = None
+    algorithm: str | None = None
+    params: dict[str, dict[str, Any]] = field(default_factory=dict)  # algorithm -> config
+
+
+class MetaSampler(BaseSampler):
+    """An Optuna sampler whose proposals come from metaopt's learned optimizer.
+
+    The learned optimizer (:class:`metaopt.learn.LearnedOptimizer`) is an RNN that was
+    meta-trained on the knowledge base to propose, from a dataset's meta-features and
+    the trials so far, the next configuration to try. This sampler replays a study's
+    finished trials into it and samples each new trial from its proposal.
+
+    Parameters it knows - the naming convention of
+    :func:`metaopt.integrations.optuna.objective`:
+
+    * ``"algorithm"`` (a categorical over algorithm names), and
+    * ``"{algorithm}__{param}"`` for the allowed algorithms' parameters, and
+    * in single-algorithm mode (``algorithms=[one]``) also that algorithm's unprefixed
+      names (``"n_neighbors"``).
+
+    Every other parameter goes to ``fallback``; so does everything once the study has
+    ``max_meta_trials`` finished trials (the optimizer was meta-trained for that many).
+
+    How a trial is sampled: on the first known parameter of a trial, the optimizer run
+    is rebuilt from the study's finished trials in trial-number order (COMPLETE: its
+    value, sign-flipped when the study minimizes, since the optimizer maximizes; FAIL
+    and PRUNED: a failed trial, ``value=None``; running and waiting trials are
+    ignored; a trial that cannot be mapped back to an ``(algorithm, params)`` pair is
+    skipped, and its values are clipped into metaopt's ranges where the study's were
+    wider). ``"algorithm"`` is then drawn from the optimizer's proposal, restricted
+    to the choices of the study's distribution and to ``algorithms``; an algorithm
+    fixed on the trial (enqueued by :func:`warm_start`, or a one-choice categorical)
+    is kept and the parameters are proposed for it (``run.propose(algorithm=...)``).
+    One proposal serves all the parameters of a trial. A proposed value is mapped
+    into the study's distribution: numbers are clipped into ``[low, high]`` and
+    rounded to ints and to ``step``; a categorical value that is not one of the
+    choices (or a parameter the proposal lacks, such as a conditional one whose parent
+    the trial fixed otherwise) is sampled by ``fallback``.
+
+    :meth:`infer_relative_search_space` returns the known parameters of Optuna's
+    intersection search space and :meth:`sample_relative` the same proposal values,
+    so relative and independent sampling agree. Thread-safe (``n_jobs > 1``): the
+    per-trial proposals are cached under a lock, keyed by trial id. Single-objective
+    studies only (a multi-objective study raises ``ValueError``).
+
+    Parameters
+    ----------
+    data, target, task
+        The dataset being tuned (anything :func:`metaopt.load_task` accepts) or a
+        loaded Task; its meta-features and shape condition the optimizer.
+    metafeatures, shape
+        Instead of the data: its meta-features (:func:`metaopt.metafeatures.extract`)
+        and :class:`~metaopt.spaces.DataShape`.
+    algorithms
+        Only these algorithms (default: every one the optimizer knows that supports
+        the data). With exactly one, its unprefixed names are known too.
+    fallback
+        The sampler for everything else (default ``TPESampler(seed=seed)``).
+    seed
+        Makes the sampler deterministic for sequential optimization: the proposal of
+        trial ``k`` is seeded with ``(seed, k)``.
+    optimizer
+        A learned optimizer, or the directory it was saved to (default: ``$METAOPT_OPTIMIZER``,
+        else ``datasets/models/optimizer``).
+    max_meta_trials
+        Finished trials after which everything goes to ``fallback`` (default: the
+        optimizer's ``horizon``).
+
+    Raises
+    ------
+    ModelError
+        If no optimizer weights are found (run ``metaopt train``).
+    ConfigError
+        If neither the data nor ``metafeatures`` and ``shape`` are given, or no
+        allowed algorithm is known to the optimizer and supports the data.
+    """
+
+    def __init__(
+        self,
+        data: str | os.PathLike[str] | pd.DataFrame | Task | None = None,
+        target: str | None = None,
+        *,
+        task: Task | None = None,
+        metafeatures: Mapping[str, float] | None = None,
+        shape: DataShape | None = None,
+        algorithms: Sequence[str] | None = None,
+        fallback: BaseSampler | None = None,
+        seed: int | None = None,
+        optimizer: Any = None,
+        max_meta_trials: int | None = None,
+    ) -> None:
+        from optuna.samplers import TPESampler
+
+        from metaopt.spaces import ALGORITHMS, DataShape, get_space
+
+        if data is not None or task is not None:
+            from metaopt.integrations.optuna._objective import resolve_task
+
+            loaded = resolve_task(data, target, task)
+            if shape is None:
+                shape = DataShape.of(loaded)
+            if metafeatures is None:
+                from metaopt.metafeatures import extract
+
+                metafeatures = dict(extract(loaded, random_state=0))
+        if shape is None or metafeatures is None:
+            raise ConfigError(
+                "MetaSampler needs the data it tunes on",
+                "pass data= (a path or DataFrame) or task=, or both metafeatures= and shape=",
+            )
+        self._optimizer = resolve_optimizer(optimizer)
+        known = [str(a) for a in self._optimizer.algorithms]
+        wanted = list(ALGORITHMS) if algorithms is None else [str(a).strip() for a in algorithms]
+        for alg in wanted:
+            get_space(alg)  # ConfigError naming the valid algorithms
+        self._algorithms = [
+            a for a in ALGORITHMS if a in wanted and a in known and get_space(a).supports(shape) is None
+        ]
+        if not self._algorithms:
+            raise ConfigError(
+                f"none of the algorithms {', '.join(wanted)} is both known to the learned "
+                f"optimizer ({', '.join(known)}) and fit for this {shape.kind} task",
+                "allow other algorithms",
+            )
+        self._single = self._algorithms[0] if algorithms is not None and len(self._algorithms) == 1 else None
+        self._shape = shape
+        self._metafeatures = {str(k): float(v) for k, v in dict(metafeatures).items()}
+        self._params = params_by_name(shape, self._algorithms)
+        self._known: dict[str, tuple[str, str | None]] = {ALGORITHM_PARAM: (ALGORITHM_PARAM, None)}
+        for alg, plist in self._params.items():
+            for pname in plist:
+                self._known[param_name(alg, pname)] = (alg, pname)
+        if self._single is not None:
+            for pname in self._params[self._single]:
+                self._known.setdefault(pname, (self._single, pname))
+        horizon = int(getattr(self._optimizer, "horizon", 0) or 0)
+        limit = horizon if max_meta_trials is None else int(max_meta_trials)
+        if limit < 0:
+            raise ConfigError(f"max_meta_trials must be >= 0, got {max_meta_trials}")
+        self._max_meta_trials = limit
+        self._fallback = fallback if fallback is not None else TPESampler(seed=seed)
+        self._entropy = int(seed) if seed is not None else int(np.random.SeedSequence().entropy)  # type: ignore[arg-type]
+        self._lock = threading.RLock()
+        self._cache: OrderedDict[int, _TrialProposal] = OrderedDict()
+
+    def __repr__(self) -> str:
+        return (
+            f"MetaSampler(algorithms={self._algorithms!r}, max_meta_trials={self._max_meta_trials}, "
+            f"fallback={type(self._fallback).__name__})"
+        )
+
+    # -- public properties -------------------------------------------------------------
+
+    @property
+    def algorithms(self) -> list[str]:
+        """The algorithms the sampler proposes."""
+        return list(self._algorithms)
+
+    @property
+    def optimizer(self) -> Any:
+        """The learned optimizer."""
+        return self._optimizer
+
+    @property
+    def fallback(self) -> BaseSampler:
+        """The sampler for unknown parameters and for trials past ``max_meta_trials``."""
+        return self._fallback
+
+    @property
+    def max_meta_trials(self) -> int:
+        """Finished trials after which everything goes to the fallback."""
+        return self._max_meta_trials
+
+    # -- BaseSampler ---------------------------------------------------------------------
+
+    def reseed_rng(self) -> None:
+        """Fresh entropy for the proposals and the fallback (Optuna calls this for ``n_jobs > 1``)."""
+        with self._lock:
+            self._entropy = int(np.random.SeedSequence().entropy)  # type: ignore[arg-type]
+        self._fallback.reseed_rng()
+
+    def before_trial(self, study: Study, trial: FrozenTrial) -> None:
+        self._fallback.before_trial(study, trial)
+
+    def after_trial(
+        self,
+        study: Study,
+        trial: FrozenTrial,
+        state: TrialState,
+        values: Sequence[float] | None,
+    ) -> None:
+        with self._lock:
+            self._cache.pop(trial._trial_id, None)
+        self._fallback.after_trial(study, trial, state, values)
+
+    def infer_relative_search_space(
+        self, study: Study, trial: FrozenTrial
+    ) -> dict[str, BaseDistribution]:
+        self._check_single_objective(study)
+        proposal = self._proposal(study, trial)
+        if not proposal.use_meta:
+            return self._fallback.infer_relative_search_space(study, trial)
+        space = IntersectionSearchSpace().calculate(study)
+        return {name: dist for name, dist in space.items() if name in self._known}
+
+    def sample_relative(
+        self,
+        study: Study,
+        trial: FrozenTrial,
+        search_space: dict[str, BaseDistribution],
+    ) -> dict[str, Any]:
+        self._check_single_objective(study)
+        if not search_space:
+            return {}
+        proposal = self._proposal(study, trial)
+        if not proposal.use_meta:
+            return self._fallback.sample_relative(study, trial, search_space)
+        out: dict[str, Any] = {}
+        # "algorithm" first: the other parameters follow the algorithm it picks
+        for name in sorted(search_space, key=lambda n: n != ALGORITHM_PARAM):
+            dist = search_space[name]
+            value = self._meta_value(study, trial, proposal, name, dist)
+            if value is _MISSING:
+                value = self._fallback.sample_independent(study, trial, name, dist)
+            out[name] = value
+        return out
+
+    def sample_independent(
+        self,
+        study: Study,
+        trial: FrozenTrial,
+        param_name: str,
+        param_distribution: BaseDistribution,
+    ) -> Any:
+        self._check_single_objective(study)
+        if param_name in self._known:
+            proposal = self._proposal(study, trial)
+            if proposal.use_meta:
+                value = self._meta_value(study, trial, proposal, param_name, param_distribution)
+                if value is not _MISSING:
+                    return value
+        return self._fallback.sample_independent(study, trial, param_name, param_distribution)
+
+    # -- the proposal --------------------------------------------------------------------
+
+    @staticmethod
+    def _check_single_objective(study: Study) -> None:
+        if len(study.directions) > 1:
+            raise ValueError(
+                f"MetaSampler supports single-objective studies only; this study has "
+                f"{len(study.directions)} objectives. Use another sampler (e.g. NSGAIISampler) "
+                "for multi-objective optimization."
+            )
+
+    def _proposal(self, study: Study, trial: FrozenTrial) -> _TrialProposal:
+        """This trial's entry; whether the optimizer drives it is decided on first use."""
+        with self._lock:
+            entry = self._cache.get(trial._trial_id)
+            if entry is None:
+                finished = study.get_trials(deepcopy=False, states=_FINISHED)
+                seed = int(np.random.SeedSequence([self._entropy, int(trial.number)]).generate_state(1)[0])
+                entry = _TrialProposal(use_meta=len(finished) < self._max_meta_trials, seed=seed)
+                self._cache[trial._trial_id] = entry
+                while len(self._cache) > _CACHE_SIZE:
+                    self._cache.popitem(last=False)
+            return entry
+
+    def _run(self, study: Study, proposal: _TrialProposal) -> Any:
+        """The optimizer run replayed on the study's finished trials (built once per trial)."""
+        if proposal.run is not None:
+            return proposal.run
+        run = self._optimizer.start(
+            self._metafeatures, self._shape, algorithms=list(self._algorithms), seed=proposal.seed
+        )
+        sign = -1.0 if study.direction == StudyDirection.MINIMIZE else 1.0
+        finished = sorted(study.get_trials(deepcopy=False, states=_FINISHED), key=lambda t: t.number)
+        for past in finished:
+            config = self._config_of(past.params)
+            if config is None:
+                continue
+            value: float | None = None
+            if past.state == TrialState.COMPLETE and past.value is not None and math.isfinite(past.value):
+                value = sign * float(past.value)
+            run.observe(config[0], config[1], value)
+        proposal.run = run
+        proposal.rng = np.random.default_rng(proposal.seed)
+        return run
+
+    def _config_of(self, params: Mapping[str, Any]) -> tuple[str, dict[str, Any]] | None:
+        """A past trial's ``(algorithm, config)`` in metaopt's space, or None if it has none."""
+        pair = config_from_params(params, algorithm=self._single, algorithms=self._algorithms)
+        if pair is None:
+            return None
+        alg, given = pair
+        if ALGORITHM_PARAM not in params and not given:
+            return None
+        plist = self._params[alg]
+        config: dict[str, Any] = {}
+        for p in plist.values():
+            if p.is_active(config) and p.name in given:
+                value = _into_param(p, given[p.name])
+                if value is not _MISSING:
+                    config[p.name] = value
+        from metaopt.spaces import get_space
+
+        try:
+            return alg, get_space(alg).validate(
+                {k: v for k, v in config.items() if plist[k].is_active(config)}, self._shape
+            )
+        except ConfigError:
+            return None
+
+    def _fixed_algorithm(self, trial: FrozenTrial) -> Any:
+        fixed = trial.system_attrs.get("fixed_params") or {}
+        if ALGORITHM_PARAM in trial.params:
+            return trial.params[ALGORITHM_PARAM]
+        return fixed.get(ALGORITHM_PARAM, _MISSING)
+
+    def _choose_algorithm(
+        self, study: Study, trial: FrozenTrial, proposal: _TrialProposal, dist: CategoricalDistribution
+    ) -> str | None:
+        candidates = [c for c in dist.choices if isinstance(c, str) and c in self._algorithms]
+        if not candidates:
+            return None
+        fixed = self._fixed_algorithm(trial)
+        if isinstance(fixed, str) and fixed in candidates:
+            proposal.algorithm = fixed
+            return fixed
+        if proposal.algorithm in candidates:
+            return proposal.algorithm
+        run = self._run(study, proposal)
+        if set(candidates) == set(self._algorithms):
+            alg, params = run.propose()
+            alg = str(alg)
+            if alg in candidates:
+                proposal.algorithm = alg
+                proposal.params.setdefault(alg, dict(params))
+                return alg
+        probs = run.algorithm_probabilities()
+        weights = np.array([float(probs.get(c, 0.0)) for c in candidates], dtype=float)
+        weights = np.where(np.isfinite(weights) & (weights > 0), weights, 0.0)
+        if weights.sum() <= 0:
+            weights = np.ones(len(candidates))
+        assert proposal.rng is not None
+        alg = candidates[int(proposal.rng.choice(len(candidates), p=weights / weights.sum()))]
+        proposal.algorithm = alg
+        return alg
+
+    def _meta_value(
+        self,
+        study: Study,
+        trial: FrozenTrial,
+        proposal: _TrialProposal,
+        name: str,
+        dist: BaseDistribution,
+    ) -> Any:
+        """The proposal's value for a known parameter, in ``dist``; ``_MISSING`` if none."""
+        alg, pname = self._known.get(name, (None, None))
+        if alg is None:
+            return _MISSING
+        with self._lock:
+            if alg == ALGORITHM_PARAM:
+                if not isinstance(dist, CategoricalDistribution):
+                    return _MISSING
+                chosen = self._choose_algorithm(study, trial, proposal, dist)
+                return _MISSING if chosen is None else next(c for c in dist.choices if c == chosen)
+            assert pname is not None
+            if alg not in proposal.params:
+                run = self._run(study, proposal)
+                proposed_alg, params = run.propose(algorithm=alg)
+                proposal.params[str(proposed_alg)] = dict(params)
+            config = proposal.params.get(alg, {})
+            if pname not in config:
+                return _MISSING
+            return _into_distribution(config[pname], dist)
+
+
+def _into_param(p: Param, value: Any) -> Any:
+    """A past trial's value clipped into metaopt's parameter ``p``; ``_MISSING`` if it cannot be."""
+    from metaopt.spaces._base import _plain
+
+    value = _plain(value)
+    if p.type == "categorical":
+        try:
+            return p.choices[p.index(value)]
+        except ValueError:
+            return _MISSING
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        return _MISSING
+    assert p.low is not None and p.high is not None
+    clipped = min(max(float(value), float(p.low)), float(p.high))
+    return int(round(clipped)) if p.type == "int" else clipped
+
+
+def _into_distribution(value: Any, dist: BaseDistribution) -> Any:
+    """A proposed native value mapped into a study's distribution; ``_MISSING`` if it cannot be."""
+    from metaopt.spaces._base import _plain, _same_choice
+
+    value = _plain(value)
+    if isinstance(dist, CategoricalDistribution):
+        for choice in dist.choices:
+            if _same_choice(choice, value):
+                return choice
+        return _MISSING
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        return _MISSING
+    if isinstance(dist, IntDistribution):
+        low, high, step = int(dist.low), int(dist.high), int(dist.step)
+        k = round((min(max(float(value), low), high) - low) / step)
+        return int(min(low + k * step, high - (high - low) % step))
+    if isinstance(dist, FloatDistribution):
+        low_f, high_f = float(dist.low), float(dist.high)
+        v = min(max(float(value), low_f), high_f)
+        if dist.step is not None:
+            step_f = float(dist.step)
+            n_steps = math.floor((high_f - low_f) / step_f + 1e-9)
+            k_f = min(max(round((v - low_f) / step_f), 0), n_steps)
+            v = min(low_f + k_f * step_f, high_f)
+        return float(v)
+    return _MISSING
