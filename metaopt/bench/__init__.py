@@ -6,6 +6,11 @@ best-of-top-``k`` recommendations on the held-out tasks with their true normaliz
 scores; :class:`BenchmarkResult` summarises (mean / median regret, win rates, average
 ranks, a Wilcoxon test against the best baseline, ±1σ coverage) and writes Markdown,
 JSON and PNG plots. A new recommender is a :class:`BenchMethod` (two methods).
+
+:func:`leave_dataset_out_tuning` meta-evaluates *tuning* the same way: regret curves of
+Optuna samplers (random, TPE, warm-started TPE, WS-CMA-ES, MetaSampler) on the held-out
+tasks' evaluated pools, summarised by :class:`TuningResult`; a new tuning method is a
+:class:`TuneMethod`.
 """
 
 from metaopt.bench._ldo import (
@@ -22,6 +27,8 @@ from metaopt.bench._methods import (
     MetaoptMethod,
     Recommendation,
 )
+from metaopt.bench._tune import TuningResult, leave_dataset_out_tuning
+from metaopt.bench._tune_methods import TuneMethod, TuneTask, default_tuning_methods
 
 __all__ = [
     "BaselineMethod",
@@ -31,7 +38,12 @@ __all__ = [
     "HeldOutTask",
     "MetaoptMethod",
     "Recommendation",
+    "TuneMethod",
+    "TuneTask",
+    "TuningResult",
     "default_methods",
+    "default_tuning_methods",
     "ldo_folds",
     "leave_dataset_out_benchmark",
+    "leave_dataset_out_tuning",
 ]
