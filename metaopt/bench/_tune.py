@@ -441,8 +441,9 @@ def _source_trials(pool: Any, task_id: str, train: Sequence[str], z: Mapping[str
     from metaopt.bench._tune_methods import flat_space
 
     kind = pool.kind(task_id)
+    train = [t for t in train if t != task_id]
     same = [t for t in train if pool.kind(t) == kind]
-    cands = same if len(same) >= 1 else list(train)
+    cands = same if same else train
     dist = [(float(np.sum((z[t] - z[task_id]) ** 2)), t) for t in cands]
     near = [t for _, t in sorted(dist)[:_NEIGHBOURS]]
     rng = np.random.default_rng(0)
