@@ -196,6 +196,7 @@ class MetaSampler(BaseSampler):
 
         from metaopt.spaces import ALGORITHMS, DataShape, get_space
 
+        self._optimizer = resolve_optimizer(optimizer)  # a missing model fails before the data is read
         if data is not None or task is not None:
             from metaopt.integrations.optuna._objective import resolve_task
 
@@ -211,7 +212,6 @@ class MetaSampler(BaseSampler):
                 "MetaSampler needs the data it tunes on",
                 "pass data= (a path or DataFrame) or task=, or both metafeatures= and shape=",
             )
-        self._optimizer = resolve_optimizer(optimizer)
         known = [str(a) for a in self._optimizer.algorithms]
         wanted = list(ALGORITHMS) if algorithms is None else [str(a).strip() for a in algorithms]
         for alg in wanted:

@@ -7,6 +7,7 @@ import json
 import math
 import os
 import time
+import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -132,9 +133,12 @@ def open_storage(url: str | None = None) -> BaseStorage:
     if url.startswith("sqlite"):
         engine_kwargs["connect_args"] = {"timeout": 60}
     try:
-        return optuna.storages.RDBStorage(
-            url, engine_kwargs=engine_kwargs, heartbeat_interval=_HEARTBEAT_S, grace_period=_GRACE_S
-        )
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            return optuna.storages.RDBStorage(
+                url, engine_kwargs=engine_kwargs, heartbeat_interval=_HEARTBEAT_S,
+                grace_period=_GRACE_S,
+            )
     except Exception as exc:  # noqa: BLE001 - SQLAlchemy raises many kinds; all mean the same here
         first = (str(exc).strip().splitlines() or [""])[0]
         raise ConfigError(
@@ -520,8 +524,6 @@ def _optimize_in_workers(
 
 def _save(output: str | os.PathLike[str], task: Task, result: TuneResult) -> tuple[str, str]:
     """Refit the best pipeline on all rows; write the joblib pickle and the JSON spec."""
-    import warnings
-
     import joblib
 
     from metaopt.spaces import get_space

@@ -1,0 +1,52 @@
+"""Fixtures of the Optuna integration's tests: real tiny datasets, models and optimizer."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import optuna
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from integration_fakes import FakeOptimizer, build_root  # noqa: E402
+
+from metaopt.spaces import DataShape  # noqa: E402
+
+optuna.logging.set_verbosity(optuna.logging.WARNING)
+
+#: Shape and meta-features the contract tests condition the sampler on.
+SHAPE = DataShape(n_rows=300, n_features=5, kind="binary", n_classes=2)
+METAFEATURES = {"n_rows": 300.0, "n_features": 5.0}
+
+
+@pytest.fixture(scope="session")
+def root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """``data/`` (bin00..bin05.csv, reg10/11.csv), ``kb/``, ``models/`` (with ``optimizer/``)."""
+    return build_root(tmp_path_factory.mktemp("integrations"))
+
+
+@pytest.fixture(scope="session")
+def models(root: Path) -> Path:
+    return root / "models"
+
+
+@pytest.fixture(scope="session")
+def optimizer(models: Path):
+    """The small learned optimizer trained on the tiny KB."""
+    from metaopt.learn import load_optimizer
+
+    return load_optimizer(models / "optimizer")
+
+
+@pytest.fixture(scope="session")
+def task(root: Path):
+    """``bin01``: 150 rows, binary, 4 numeric columns and a categorical one."""
+    from metaopt.tasks import load_task
+
+    return load_task(root / "data" / "bin01.csv")
+
+
+@pytest.fixture
+def fake_optimizer() -> type[FakeOptimizer]:
+    return FakeOptimizer
