@@ -11,7 +11,7 @@ algorithms) and, for every algorithm, its hyperparameters in the unit coordinate
 Inputs of one step
     ``scaled meta-features ‖ previous config (algorithm one-hot and config block, NaN
     as 0) ‖ its score normalized within the history so far ‖ improved-the-best flag ‖
-    first-step flag ‖ step / horizon``. Scores enter only through the min–max
+    first-step flag ‖ step / horizon ‖ task kind one-hot``. Scores enter only through the min–max
     normalization over the trials seen so far (and the improvement flag), so the policy
     works on any metric in any units, as an Optuna study reports them. The initial
     hidden state is ``tanh(W · meta-features + b)``.
@@ -69,7 +69,7 @@ _MANIFEST = "manifest.json"
 _WEIGHTS = "weights.npz"
 _KINDS = ("binary", "multiclass", "regression")
 _LOG_STD = (-3.0, 1.0)
-_N_EXTRA = 4  # y_norm, improved, first, step / horizon
+_N_EXTRA = 4 + len(_KINDS)  # y_norm, improved, first, step / horizon, kind one-hot
 
 #: Environment variable naming the optimizer directory to use.
 OPTIMIZER_ENV = "METAOPT_OPTIMIZER"
@@ -257,7 +257,8 @@ class OptimizerRun:
 
     def _input(self, config: np.ndarray, hist: list[float], first: float, step: int) -> np.ndarray:
         frac = step / max(self.optimizer.horizon, 1)
-        return np.concatenate([self.mf, config, np.array([*hist, first, frac])])
+        kind = np.eye(len(_KINDS))[_KINDS.index(self.kind)]
+        return np.concatenate([self.mf, config, np.array([*hist, first, frac]), kind])
 
     def _step(self) -> np.ndarray:
         if self._next is None:
@@ -399,6 +400,14 @@ class LearnedOptimizer:
         Standard deviation of Gaussian noise added to the scaled meta-features of every
         training episode, so the policy cannot memorize the (few) training tasks by
         their exact meta-features.
+    metafeature_dropout
+        Probability that an episode sees no meta-features at all (zeros, the training
+        median): the policy also learns to search from the history alone, which is
+        what it falls back on for a dataset unlike the training ones.
+    validation_fraction
+        Share of the training tasks' base-dataset groups held out to select the
+        checkpoint (evaluated every ``iterations / 20`` updates); none with fewer than
+        five tasks.
     seed
         Seed of the initialization and of the episodes.
 
@@ -420,6 +429,8 @@ class LearnedOptimizer:
         learning_rate: float = 3e-3,
         entropy_weight: float = 0.01,
         metafeature_noise: float = 0.25,
+        metafeature_dropout: float = 0.5,
+        validation_fraction: float = 0.2,
         seed: int = 0,
     ) -> None:
         self.hidden_size = hidden_size
@@ -430,6 +441,8 @@ class LearnedOptimizer:
         self.learning_rate = learning_rate
         self.entropy_weight = entropy_weight
         self.metafeature_noise = metafeature_noise
+        self.metafeature_dropout = metafeature_dropout
+        self.validation_fraction = validation_fraction
         self.seed = seed
 
     _PARAMS = (
@@ -441,6 +454,8 @@ class LearnedOptimizer:
         "learning_rate",
         "entropy_weight",
         "metafeature_noise",
+        "metafeature_dropout",
+        "validation_fraction",
         "seed",
     )
 
@@ -545,20 +560,32 @@ class LearnedOptimizer:
             )
         self.encoder_ = pool.encoder
         self.layout_ = _Layout.of(self.encoder_)
-        arrays = pool.arrays(task_ids)
-        kinds = [pool.kind(t) for t in task_ids]
+        train_ids, valid_ids = _validation_split(
+            pool, task_ids, self.validation_fraction, self.seed
+        )
+        train = _Episodes(self.layout_, pool.arrays(train_ids), [pool.kind(t) for t in train_ids])
+        valid = (
+            _Episodes(self.layout_, pool.arrays(valid_ids), [pool.kind(t) for t in valid_ids])
+            if valid_ids
+            else None
+        )
         torch.manual_seed(self.seed)
         gen = torch.Generator().manual_seed(self.seed)
         net = _PolicyNet(self.encoder_.n_metafeatures, self.layout_, self.hidden_size)
-        curve = _train(net, self.layout_, arrays, kinds, self.get_params(), gen)
+        result = _train(net, train, valid, self.get_params(), gen)
+        curve = result["curve"]
         self.weights_ = net.export()
         self.mf_version_ = _mf_version(pool)
         self.training_ = {
             "tasks": len(task_ids),
+            "train_tasks": len(train_ids),
+            "validation_tasks": len(valid_ids),
             "task_ids_sha256": hashlib.sha256("\n".join(sorted(task_ids)).encode()).hexdigest(),
             "seconds": round(time.perf_counter() - started, 2),
             "objective_first": curve[0] if curve else None,
             "objective_last": float(np.mean(curve[-20:])) if curve else None,
+            "validation": [[int(i), round(v, 5)] for i, v in result["validation"]],
+            "best_validation": result["best_validation"] if valid_ids else None,
         }
         return self
 
@@ -650,6 +677,26 @@ class LearnedOptimizer:
         return opt
 
 
+def _validation_split(
+    pool: Any, task_ids: Sequence[str], fraction: float, seed: int
+) -> tuple[list[str], list[str]]:
+    """Hold out whole base-dataset groups (a share ``fraction`` of them) for validation."""
+    if fraction <= 0 or len(task_ids) < 5:
+        return list(task_ids), []
+    tasks = pool.data.tasks.set_index(pool.data.tasks["task_id"].astype(str))
+    group_of = {}
+    for t in task_ids:
+        g = tasks["group"].get(t) if "group" in tasks.columns and t in tasks.index else None
+        group_of[t] = str(g) if isinstance(g, str) and g else t
+    groups = sorted(set(group_of.values()))
+    order = sorted(groups, key=lambda g: hashlib.sha256(f"{seed}|{g}".encode()).hexdigest())
+    n_valid = min(max(1, round(fraction * len(groups))), len(groups) - 1)
+    held = set(order[:n_valid])
+    return [t for t in task_ids if group_of[t] not in held], [
+        t for t in task_ids if group_of[t] in held
+    ]
+
+
 def _mf_version(pool: Any) -> str:
     from metaopt.metafeatures import VERSION
 
@@ -703,124 +750,182 @@ def _PolicyNet(n_mf: int, layout: _Layout, hidden: int) -> Any:
     return PolicyNet()
 
 
-def _train(
-    net: Any,
-    lay: _Layout,
-    arrays: Mapping[str, np.ndarray],
-    kinds: Sequence[str],
-    params: Mapping[str, Any],
-    gen: Any,
-) -> list[float]:
-    """REINFORCE meta-training of ``net`` on the pools in ``arrays``; the objective curve."""
-    import torch
+class _Episodes:
+    """Batched episodes on the pools of ``arrays`` (torch): the policy proposes, the pool scores."""
 
-    f32 = torch.float32
-    configs = torch.as_tensor(arrays["configs"], dtype=f32)
-    defined = ~torch.isnan(configs)
-    configs0 = torch.nan_to_num(configs, nan=0.0)
-    algs = torch.as_tensor(arrays["algorithms"])
-    scores = torch.as_tensor(arrays["scores"], dtype=f32)
-    weights = torch.as_tensor(arrays["weights"], dtype=f32)
-    mf_all = torch.as_tensor(arrays["metafeatures"], dtype=f32)
-    kind_idx = torch.as_tensor([_KINDS.index(k) for k in kinds])
-    alg_ok = torch.stack([torch.as_tensor(lay.alg_valid[k]) for k in _KINDS])[kind_idx]
-    alg_ok = alg_ok & torch.as_tensor(arrays["available"])
-    num_valid = torch.stack([torch.as_tensor(lay.num_valid[k]) for k in _KINDS])
-    choice_valid = torch.stack([torch.as_tensor(lay.choice_valid[k]) for k in _KINDS])
-    num_cols = torch.as_tensor(lay.num_cols)
-    num_alg = torch.as_tensor(lay.num_alg)
-    group_alg = torch.as_tensor(lay.group_alg)
-    n_groups, kmax, n_num = len(lay.groups), lay.max_choices, len(lay.num_cols)
-    # scatter map of (group, choice) onto block columns
-    g_cols = torch.full((max(n_groups, 1), kmax), -1, dtype=torch.long)
-    for g, cols in enumerate(lay.groups):
-        g_cols[g, : len(cols)] = torch.as_tensor(cols)
-    n_tasks = configs.shape[0]
-    horizon = int(params["horizon"])
-    b_tasks = min(int(params["tasks_per_batch"]), n_tasks)
-    m = int(params["rollouts"])
-    opt = torch.optim.Adam(net.parameters(), lr=float(params["learning_rate"]), weight_decay=1e-5)
-    curve: list[float] = []
-    eye_alg = torch.eye(lay.n_alg)
-    for _ in range(int(params["iterations"])):
-        chosen = torch.randperm(n_tasks, generator=gen)[:b_tasks]
-        t_idx = chosen.repeat_interleave(m)
+    def __init__(
+        self, lay: _Layout, arrays: Mapping[str, np.ndarray], kinds: Sequence[str]
+    ) -> None:
+        import torch
+
+        f32 = torch.float32
+        self.lay = lay
+        configs = torch.as_tensor(arrays["configs"], dtype=f32)
+        self.defined = ~torch.isnan(configs)
+        self.configs0 = torch.nan_to_num(configs, nan=0.0)
+        self.algs = torch.as_tensor(arrays["algorithms"])
+        self.scores = torch.as_tensor(arrays["scores"], dtype=f32)
+        self.weights = torch.as_tensor(arrays["weights"], dtype=f32)
+        self.mf = torch.as_tensor(arrays["metafeatures"], dtype=f32)
+        self.kind_idx = torch.as_tensor([_KINDS.index(k) for k in kinds])
+        alg_ok = torch.stack([torch.as_tensor(lay.alg_valid[k]) for k in _KINDS])[self.kind_idx]
+        self.alg_ok = alg_ok & torch.as_tensor(arrays["available"])
+        self.num_valid = torch.stack([torch.as_tensor(lay.num_valid[k]) for k in _KINDS])
+        self.choice_valid = torch.stack([torch.as_tensor(lay.choice_valid[k]) for k in _KINDS])
+        self.num_cols = torch.as_tensor(lay.num_cols)
+        self.num_alg = torch.as_tensor(lay.num_alg)
+        self.group_alg = torch.as_tensor(lay.group_alg)
+        self.n_groups, self.kmax, self.n_num = len(lay.groups), lay.max_choices, len(lay.num_cols)
+        g_cols = torch.full((max(self.n_groups, 1), self.kmax), -1, dtype=torch.long)
+        for g, cols in enumerate(lay.groups):
+            g_cols[g, : len(cols)] = torch.as_tensor(cols)
+        self.g_cols = g_cols
+        self.eye_alg = torch.eye(lay.n_alg)
+        self.eye_kind = torch.eye(len(_KINDS))
+        self.n_tasks = configs.shape[0]
+
+    def run(
+        self,
+        net: Any,
+        t_idx: Any,
+        horizon: int,
+        gen: Any,
+        mf_noise: float = 0.0,
+        mf_dropout: float = 0.0,
+    ) -> tuple[Any, Any, Any]:
+        """Episodes on tasks ``t_idx``: log-probabilities, entropies, best-so-far ``(E, T)``."""
+        import torch
+
+        f32 = torch.float32
+        lay = self.lay
         e = t_idx.shape[0]
-        kind_e = kind_idx[t_idx]
-        mf = mf_all[t_idx]
-        noise = float(params.get("metafeature_noise", 0.0))
-        if noise > 0:
-            mf = mf + noise * torch.randn(mf.shape, generator=gen)
+        kind_e = self.kind_idx[t_idx]
+        mf = self.mf[t_idx]
+        if mf_noise > 0:
+            mf = mf + mf_noise * torch.randn(mf.shape, generator=gen)
+        if mf_dropout > 0:
+            keep = (torch.rand((e, 1), generator=gen) >= mf_dropout).to(f32)
+            mf = mf * keep
+        kind_hot = self.eye_kind[kind_e]
         h = net.h0(mf)
         x_cfg = torch.zeros(e, lay.n_alg + lay.width)
-        extra = torch.zeros(e, _N_EXTRA)
+        extra = torch.zeros(e, 4)
         extra[:, 2] = 1.0
         lo = torch.full((e,), math.inf)
         hi = torch.full((e,), -math.inf)
         best = torch.full((e,), -math.inf)
         logps, ents, bests = [], [], []
+        rows = torch.arange(e)
         for t in range(horizon):
-            h = net.gru(torch.cat([mf, x_cfg, extra], dim=1), h)
+            h = net.gru(torch.cat([mf, x_cfg, extra, kind_hot], dim=1), h)
             out = net.head(h)
-            logits = out[:, : lay.n_alg].masked_fill(~alg_ok[t_idx], -1e9)
-            mean = out[:, lay.n_alg : lay.n_alg + n_num]
-            log_std = out[:, lay.n_alg + n_num : lay.n_alg + 2 * n_num].clamp(*_LOG_STD)
-            cat = out[:, lay.n_alg + 2 * n_num :].reshape(e, n_groups, kmax)
+            logits = out[:, : lay.n_alg].masked_fill(~self.alg_ok[t_idx], -1e9)
+            mean = out[:, lay.n_alg : lay.n_alg + self.n_num]
+            log_std = out[:, lay.n_alg + self.n_num : lay.n_alg + 2 * self.n_num].clamp(*_LOG_STD)
+            cat = out[:, lay.n_alg + 2 * self.n_num :].reshape(e, self.n_groups, self.kmax)
             alg_dist = torch.distributions.Categorical(logits=logits)
             a = alg_dist.sample()
             z = (mean + log_std.exp() * torch.randn(mean.shape, generator=gen)).detach()
             normal = torch.distributions.Normal(mean, log_std.exp())
-            num_mask = (num_alg[None, :] == a[:, None]) & num_valid[kind_e]
+            num_mask = (self.num_alg[None, :] == a[:, None]) & self.num_valid[kind_e]
             lp = alg_dist.log_prob(a) + (normal.log_prob(z) * num_mask).sum(1)
-            ent = alg_dist.entropy() + (log_std * num_mask).sum(1) * 0.1
+            ent = alg_dist.entropy() + 0.1 * (log_std * num_mask).sum(1)
             v = torch.zeros(e, lay.width)
-            v[:, num_cols] = torch.sigmoid(z)
-            if n_groups:
-                cv = choice_valid[kind_e]
+            v[:, self.num_cols] = torch.sigmoid(z)
+            if self.n_groups:
+                cv = self.choice_valid[kind_e]
                 g_ok = cv.any(-1)
                 cat_logits = cat.masked_fill(~cv, -1e9)
                 cat_logits = torch.where(g_ok[..., None], cat_logits, torch.zeros_like(cat_logits))
                 cat_dist = torch.distributions.Categorical(logits=cat_logits)
                 c = cat_dist.sample()
-                g_mask = (group_alg[None, :] == a[:, None]) & g_ok
+                g_mask = (self.group_alg[None, :] == a[:, None]) & g_ok
                 lp = lp + (cat_dist.log_prob(c) * g_mask).sum(1)
-                cols = g_cols[torch.arange(n_groups)[None, :].expand(e, -1), c]
+                cols = self.g_cols[torch.arange(self.n_groups)[None, :].expand(e, -1), c]
                 v.scatter_(1, cols.clamp(min=0), (cols >= 0).to(f32))
             # snap to the nearest evaluated config of the chosen algorithm
-            pc = configs0[t_idx]
-            d = (((pc - v[:, None, :]) ** 2) * defined[t_idx] * weights).sum(-1)
-            d = d.masked_fill(algs[t_idx] != a[:, None], math.inf)
+            pc = self.configs0[t_idx]
+            d = (((pc - v[:, None, :]) ** 2) * self.defined[t_idx] * self.weights).sum(-1)
+            d = d.masked_fill(self.algs[t_idx] != a[:, None], math.inf)
             j = d.argmin(1)
-            s = scores[t_idx, j]
-            x_cfg = torch.cat([eye_alg[a], pc[torch.arange(e), j]], dim=1)
+            s = self.scores[t_idx, j]
+            x_cfg = torch.cat([self.eye_alg[a], pc[rows, j]], dim=1)
             lo, hi = torch.minimum(lo, s), torch.maximum(hi, s)
             span = hi - lo
             y = torch.where(span > 0, (s - lo) / span.clamp(min=1e-12), torch.full_like(s, 0.5))
             improved = (s > best).to(f32)
             best = torch.maximum(best, s)
-            extra = torch.stack(
-                [y, improved, torch.zeros(e), torch.full((e,), (t + 1) / horizon)], 1
-            )
+            frac = torch.full((e,), (t + 1) / horizon)
+            extra = torch.stack([y, improved, torch.zeros(e), frac], 1)
             logps.append(lp)
             ents.append(ent)
             bests.append(best)
-        bt = torch.stack(bests, 1)  # (e, T)
+        return torch.stack(logps, 1), torch.stack(ents, 1), torch.stack(bests, 1)
+
+
+def _train(
+    net: Any,
+    train: _Episodes,
+    valid: _Episodes | None,
+    params: Mapping[str, Any],
+    gen: Any,
+) -> dict[str, Any]:
+    """REINFORCE meta-training of ``net``; keeps the weights that validate best.
+
+    Returns the training objective curve and the validation curve (mean best-so-far
+    normalized score over the horizon, i.e. one minus the mean regret).
+    """
+    import copy
+
+    import torch
+
+    horizon = int(params["horizon"])
+    b_tasks = min(int(params["tasks_per_batch"]), train.n_tasks)
+    m = int(params["rollouts"])
+    opt = torch.optim.Adam(net.parameters(), lr=float(params["learning_rate"]), weight_decay=1e-5)
+    curve: list[float] = []
+    val_curve: list[tuple[int, float]] = []
+    best_val, best_state = -math.inf, None
+    every = max(int(params["iterations"]) // 20, 5)
+    val_gen = torch.Generator()
+    for it in range(int(params["iterations"])):
+        chosen = torch.randperm(train.n_tasks, generator=gen)[:b_tasks]
+        t_idx = chosen.repeat_interleave(m)
+        lp, ent, bt = train.run(
+            net,
+            t_idx,
+            horizon,
+            gen,
+            float(params["metafeature_noise"]),
+            float(params["metafeature_dropout"]),
+        )
+        e = t_idx.shape[0]
         returns = bt.flip(1).cumsum(1).flip(1) / horizon
         grouped = returns.view(b_tasks, m, horizon)
         base = (grouped.sum(1, keepdim=True) - grouped) / max(m - 1, 1)
         adv = (grouped - base).view(e, horizon)
         adv = adv / (adv.std() + 1e-6)
-        lp_all = torch.stack(logps, 1)
         loss = (
-            -(adv.detach() * lp_all).sum(1).mean()
-            - float(params["entropy_weight"]) * torch.stack(ents, 1).sum(1).mean()
+            -(adv.detach() * lp).sum(1).mean() - float(params["entropy_weight"]) * ent.sum(1).mean()
         )
         opt.zero_grad()
         loss.backward()
         torch.nn.utils.clip_grad_norm_(net.parameters(), 1.0)
         opt.step()
         curve.append(float(bt.mean()))
-    return curve
+        last = it == int(params["iterations"]) - 1
+        if valid is not None and ((it + 1) % every == 0 or last):
+            val_gen.manual_seed(int(params["seed"]) + 7)
+            with torch.no_grad():
+                v_idx = torch.arange(valid.n_tasks).repeat_interleave(4)
+                _, _, vb = valid.run(net, v_idx, horizon, val_gen)
+            score = float(vb.mean())
+            val_curve.append((it + 1, score))
+            if score > best_val:
+                best_val, best_state = score, copy.deepcopy(net.state_dict())
+    if best_state is not None:
+        net.load_state_dict(best_state)
+    return {"curve": curve, "validation": val_curve, "best_validation": best_val}
 
 
 # --------------------------------------------------------------------------- evaluation
