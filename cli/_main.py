@@ -16,6 +16,7 @@ from metaopt.cli import _kb  # noqa: E402,F401  metaopt kb info | build | compac
 from metaopt.cli import _evaluate  # noqa: E402,F401  metaopt evaluate
 from metaopt.cli import _benchmark  # noqa: E402,F401  metaopt benchmark
 from metaopt.cli import _suggest  # noqa: E402,F401  metaopt suggest
+from metaopt.cli import _tune  # noqa: E402,F401  metaopt tune
 from metaopt.cli import _train  # noqa: E402,F401  metaopt train
 
 __all__ = ["app", "main"]
