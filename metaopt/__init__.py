@@ -40,6 +40,7 @@ _LAZY: dict[str, str] = {
     "Evaluation": "metaopt.evaluation",
     "suggest": "metaopt.recommend",
     "Suggestion": "metaopt.recommend",
+    "warm_start": "metaopt.integrations.optuna",
 }
 
 __all__ = [
