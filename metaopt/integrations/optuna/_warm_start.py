@@ -222,8 +222,8 @@ def warm_start(
     Parameters
     ----------
     study
-        A single-objective study whose objective is greater-is-better
-        (``direction="maximize"``); metaopt's suggestions are for that direction.
+        A single-objective study. The suggestions are configs metaopt expects to do
+        well, whatever the objective reports (a score to maximize or a loss to minimize).
     data, target, task
         The dataset (anything :func:`metaopt.load_task` accepts) or a loaded Task;
         needed unless ``suggestions`` and a search space are both given.
