@@ -116,6 +116,13 @@ def test_explicit_algorithm_picks_among_ambiguous_names() -> None:
     assert [e["params"] for e in out] == [{"C": 3.0}]
 
 
+def test_algorithms_outside_the_study_choices() -> None:
+    study = optuna.create_study(direction="maximize")
+    space = {"algorithm": CategoricalDistribution(["knn", "linear"])}
+    with pytest.raises(ConfigError, match="is a choice of the study's 'algorithm'"):
+        warm_start(study, search_space=space, algorithms=["hgb"], suggestions=[("hgb", {})])
+
+
 def test_nothing_to_go_on() -> None:
     study = optuna.create_study(direction="maximize")
     with pytest.raises(ConfigError, match="search space"):

@@ -298,6 +298,12 @@ def warm_start(
             )
         choices = [c for c in alg_dist.choices if isinstance(c, str)]
         wanted = [a for a in choices if algorithms is None or a in algorithms]
+        if not wanted:
+            raise ConfigError(
+                f"none of the algorithms {list(algorithms or [])} is a choice of the study's "
+                f"{ALGORITHM_PARAM!r} parameter {alg_dist!r}",
+                "pass algorithms= among its choices, or leave algorithms= out",
+            )
         single: tuple[str, str] | None = None
     else:
         single = _single_algorithm(space, algorithms)
