@@ -119,8 +119,9 @@ def _finite(value: Any) -> Any:
 def open_storage(url: str | None = None) -> BaseStorage:
     """An Optuna RDB storage for ``url`` (default :data:`DEFAULT_STORAGE`), or a ConfigError.
 
-    SQLite connections wait up to 60 s for a lock (several worker processes share one
-    file), and trials carry a heartbeat so that those left running by a killed run are
+    SQLite connections wait up to 60 s for a lock and take it at the start of every
+    transaction (several worker processes share one file; see :func:`_serialize_sqlite`),
+    and trials carry a heartbeat so that those left running by a killed run are
     marked failed when the study is resumed.
     """
     import optuna
@@ -135,15 +136,44 @@ def open_storage(url: str | None = None) -> BaseStorage:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-            return optuna.storages.RDBStorage(
+            storage = optuna.storages.RDBStorage(
                 url, engine_kwargs=engine_kwargs, heartbeat_interval=_HEARTBEAT_S,
                 grace_period=_GRACE_S,
             )
+        if url.startswith("sqlite"):
+            _serialize_sqlite(storage)
+        return storage
     except Exception as exc:  # noqa: BLE001 - SQLAlchemy raises many kinds; all mean the same here
         first = (str(exc).strip().splitlines() or [""])[0]
         raise ConfigError(
             f"cannot open the Optuna storage {url!r}: {type(exc).__name__}: {first}", hint
         ) from None
+
+
+def _serialize_sqlite(storage: Any) -> None:
+    """Make every SQLite transaction take the write lock up front (``BEGIN IMMEDIATE``).
+
+    Optuna pops an enqueued (WAITING) trial with a read-then-write that relies on
+    ``SELECT ... FOR UPDATE``, which SQLite ignores: two processes can both read the
+    trial as waiting and both run it (the second then fails with "Cannot tell a
+    COMPLETE trial"). With ``BEGIN IMMEDIATE`` the second transaction waits for the
+    first to commit and then sees the trial running. This is SQLAlchemy's documented
+    recipe for serializable SQLite transactions; the connections opened so far are
+    dropped so that every connection gets it.
+    """
+    from sqlalchemy import event
+
+    engine = storage.engine
+
+    @event.listens_for(engine, "connect")
+    def _no_implicit_begin(dbapi_connection: Any, record: Any) -> None:
+        dbapi_connection.isolation_level = None  # pysqlite: no BEGIN of its own
+
+    @event.listens_for(engine, "begin")
+    def _begin_immediate(connection: Any) -> None:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+    engine.dispose()
 
 
 def default_study_name(task: Task, algorithms: Sequence[str], protocol: Protocol) -> str:
