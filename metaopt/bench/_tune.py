@@ -557,11 +557,16 @@ def leave_dataset_out_tuning(
     say = progress or (lambda _m: None)
     kb = kb if isinstance(kb, KnowledgeBase) else KnowledgeBase.open(kb)
     methods = list(methods) if methods is not None else default_tuning_methods()
+    notes: list[str] = []
+    for m in list(methods):
+        reason = m.unavailable()
+        if reason is not None:
+            notes.append(f"{m.name} left out: {reason}")
+            methods.remove(m)
     if trials < 1:
         raise BenchmarkError(f"trials must be at least 1, got {trials}", "pass trials >= 1")
     pool = PoolTable(kb)
     data = pool.data
-    notes: list[str] = []
     usable = [t for t in pool.task_ids if pool.best(t) >= 1.0 - 1e-9]
     if len(usable) < len(pool.task_ids):
         notes.append(f"{len(pool.task_ids) - len(usable)} task(s) left out: every evaluation failed")

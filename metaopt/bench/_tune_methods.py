@@ -163,6 +163,10 @@ class TuneMethod(ABC):
         """Optional: a proposer that picks every trial's configuration (default none)."""
         return None
 
+    def unavailable(self) -> str | None:
+        """Why the method cannot run here (a missing package), or None."""
+        return None
+
     def n_trials(self, trials: int, random_trials: int) -> int:
         """How many trials this method runs."""
         return int(trials)
@@ -187,7 +191,11 @@ class RandomMethod(TuneMethod):
 
 
 class TPEMethod(TuneMethod):
-    """``tpe`` / ``tpe_warm5``: optuna's TPESampler with its defaults."""
+    """``tpe`` / ``tpe_warm5``: optuna's TPESampler with its defaults.
+
+    TPE's first 10 trials (``n_startup_trials``) are random search with the same seed,
+    so ``tpe`` equals ``random`` trial for trial up to 10 trials.
+    """
 
     def __init__(self, warm_start: bool = False, name: str | None = None) -> None:
         self.warm_start = warm_start
@@ -208,6 +216,13 @@ class CmaEsSourceMethod(TuneMethod):
 
     def __init__(self, name: str = "cmaes_source") -> None:
         self.name = name
+
+    def unavailable(self) -> str | None:
+        import importlib.util
+
+        if importlib.util.find_spec("cmaes") is None:
+            return "optuna's CmaEsSampler needs the cmaes package (pip install cmaes)"
+        return None
 
     def sampler(self, task: TuneTask, seed: int) -> BaseSampler:
         from optuna.distributions import FloatDistribution

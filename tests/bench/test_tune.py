@@ -341,3 +341,15 @@ def test_bench_script_writes_the_report(kb, tmp_path, capsys) -> None:
     assert "## Targets" in out and "meta" in out
     for name in ("tune_ldo.md", "tune_ldo.json", "tune_ldo_regret.png", "tune_ldo_rank.png"):
         assert (tmp_path / name).exists()
+
+
+class _Missing(RandomMethod):
+    def unavailable(self) -> str | None:
+        return "needs a package that is not installed"
+
+
+def test_unavailable_method_is_left_out_with_a_note(kb) -> None:
+    res = leave_dataset_out_tuning(kb, folds=2, seeds=1, trials=3, random_trials=3,
+                                   methods=[RandomMethod(), _Missing(name="missing")], max_tasks=2)
+    assert res.methods == ["random"] and res.runs["task_id"].nunique() == 2
+    assert "missing left out: needs a package that is not installed" in res.info["notes"]
