@@ -157,12 +157,12 @@ class _Layout:
             for g, ((alg, name), choices) in enumerate(
                 zip(group_names, group_choices, strict=True)
             ):
-                p = live.get(alg, {}).get(name)
-                if p is None or p.type != "categorical":
+                lp: Any = live.get(alg, {}).get(name)
+                if lp is None or lp.type != "categorical":
                     continue
                 for k, choice in enumerate(choices):
                     try:
-                        p.index(choice)
+                        lp.index(choice)
                         cv[g, k] = True
                     except ValueError:
                         pass
@@ -323,15 +323,14 @@ class OptimizerRun:
         if algorithm is None:
             probs = self.algorithm_probabilities()
             names = list(probs)
-            p = np.array([probs[n] for n in names])
-            algorithm = names[int(self.rng.choice(len(names), p=p / p.sum()))]
+            prob = np.array([probs[n] for n in names])
+            algorithm = names[int(self.rng.choice(len(names), p=prob / prob.sum()))]
         algorithm = str(algorithm)
         if algorithm not in enc.algorithms:
             raise ConfigError(
                 f"the learned optimizer knows algorithms {enc.algorithms}, not {algorithm!r}",
                 "pass one of those",
             )
-        a = enc.algorithms.index(algorithm)
         space = get_space(algorithm)
         frozen = {p.name: p for p in enc.params_[algorithm]}
         num_index = {name: i for i, (alg, name) in enumerate(lay.num_names) if alg == algorithm}
@@ -358,7 +357,6 @@ class OptimizerRun:
                 z = head["mean"][i] + math.exp(head["log_std"][i]) * self.rng.standard_normal()
                 value = frozen[p.name].from_unit(float(_sigmoid(np.array(z))))
                 config[p.name] = _clip(p, value)
-        del a
         return algorithm, space.validate(config, self.shape)
 
 
@@ -598,9 +596,8 @@ class LearnedOptimizer:
         path.mkdir(parents=True, exist_ok=True)
         tmp = path / f".{_WEIGHTS}.tmp"
         with open(tmp, "wb") as fh:
-            np.savez_compressed(
-                fh, **{k: np.asarray(v, dtype=np.float32) for k, v in self.weights_.items()}
-            )  # type: ignore[arg-type]
+            arrays = {k: np.asarray(v, dtype=np.float32) for k, v in self.weights_.items()}
+            np.savez_compressed(fh, **arrays)  # type: ignore[arg-type]
         os.replace(tmp, path / _WEIGHTS)
         manifest = {
             "format": _FORMAT,
