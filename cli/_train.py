@@ -30,7 +30,7 @@ def train(
             min=0,
             help="Meta-training updates of the learned optimizer (0: do not train it).",
         ),
-    ] = 400,
+    ] = 600,
 ) -> None:
     """Train the surrogate, the baselines and the learned optimizer, and save them."""
     import json
