@@ -82,8 +82,9 @@ def main(argv: list[str] | None = None) -> None:
         print(f"plots skipped: {exc}")
         paths = []
     print(f"wrote {out / 'tune_ldo.md'}, {out / 'tune_ldo.json'}" + "".join(f", {p}" for p in paths))
-    print(f"total: {time.perf_counter() - t0:.0f} s (fold fits {result.info['seconds']['fold_fits']:.0f} s, "
-          f"studies {result.info['seconds']['studies']:.0f} s)")
+    sec = result.info["seconds"]
+    print(f"total: {time.perf_counter() - t0:.0f} s wall (summed over processes: fold fits "
+          f"{sec['fold_fits']:.0f} s, studies {sec['studies']:.0f} s)")
 
 
 if __name__ == "__main__":

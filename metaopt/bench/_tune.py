@@ -15,7 +15,9 @@ meta-learned is fitted on the training tasks only: ``metaopt suggest``'s surroga
 :class:`~metaopt.learn.LearnedOptimizer` behind MetaSampler, and the choice of
 WS-CMA-ES's source tasks (the 3 training tasks nearest in meta-feature space). Then
 each method (:mod:`metaopt.bench._tune_methods`) runs one study per (held-out task,
-seed), in parallel over (task, seed) with joblib's loky processes.
+seed), in parallel over (task, seed) with joblib's loky processes; a fold's studies
+start as soon as its models are fitted, so they fill the cores the last fold fits
+leave idle.
 
 :class:`TuningResult` holds the per-(method, task, seed) regret curves and seconds
 per suggestion, and derives mean / median regret at 1, 5, 10, 20, 25, 50 (random
@@ -86,7 +88,7 @@ class TuningResult:
         The horizons.
     info
         Knowledge base, counts, settings, the folds (``plan``: training and held-out
-        task ids), method notes, timings.
+        task ids), WS-CMA-ES's source tasks per held-out task, method notes, timings.
     """
 
     runs: pd.DataFrame
@@ -241,6 +243,7 @@ class TuningResult:
     # -- output --------------------------------------------------------------------------
     def to_dict(self, runs: bool = True) -> dict[str, Any]:
         """Everything as JSON-able data (NaN → ``None``); per-run curves when ``runs``."""
+        ranks = self.ranks()
         data: dict[str, Any] = {
             "info": self.info,
             "trials": self.trials,
@@ -249,7 +252,7 @@ class TuningResult:
             "mean_regret": _records(self.regret_table("mean")),
             "median_regret": _records(self.regret_table("median")),
             "seconds_per_suggestion": _records(self.seconds()),
-            "avg_rank": {m: [round(float(v), 4) for v in self.ranks()[m]] for m in self.methods},
+            "avg_rank": {m: [round(float(v), 4) for v in ranks[m]] for m in ranks.columns},
             "mean_curves": {m: [round(float(v), 6) for v in self.mean_curve(m)] for m in self.methods},
             "suggest_top1": self.top1.to_dict("records"),
             "hpob_anchors": HPOB_ANCHORS,
@@ -478,22 +481,69 @@ def _run_methods(task: TuneTask, methods: Sequence[TuneMethod], seed: int, trial
         if "optimizer" in method.needs and task.optimizer is None:
             continue
         n = method.n_trials(trials, random_trials)
+        t0 = time.perf_counter()
         run = run_study(method, task, seed, n)
+        wall = time.perf_counter() - t0
         first: Config = run.configs[0] if run.configs else ("", {})
         rows.append({
             "method": method.name, "task_id": task.task_id, "kind": task.kind, "group": task.group,
             "fold": task.fold, "seed": int(seed), "n_trials": n, "regret": run.regret,
-            "seconds": run.seconds, "first_algorithm": first[0], "first_params": dict(first[1]),
+            "seconds": run.seconds, "study_s": wall, "first_algorithm": first[0],
+            "first_params": dict(first[1]),
         })
     return rows
 
 
-def _parallel(fn: Callable[..., Any], jobs: list[tuple[Any, ...]], n_jobs: int) -> list[Any]:
-    if n_jobs == 1 or len(jobs) <= 1:
-        return [fn(*j) for j in jobs]
-    from joblib import Parallel, delayed
+def _schedule(
+    fold_jobs: list[tuple[Any, ...]],
+    fold_index: list[int],
+    studies_of: Callable[[int, dict[str, Any]], list[tuple[Any, ...]]],
+    n_jobs: int,
+    say: Callable[[str], Any],
+) -> tuple[dict[int, dict[str, Any]], dict[tuple[int, str, int], list[dict[str, Any]]]]:
+    """Fit the folds, and run each fold's studies as soon as its models are fitted.
 
-    return list(Parallel(n_jobs=n_jobs, backend="loky")(delayed(fn)(*j) for j in jobs))
+    With ``n_jobs > 1`` everything goes through one loky process pool, so the studies of
+    fitted folds fill the cores that the last fold fits leave idle. Returns the fold
+    preparations and the rows of each (fold, task, seed).
+    """
+    preps: dict[int, dict[str, Any]] = {}
+    chunks: dict[tuple[int, str, int], list[dict[str, Any]]] = {}
+
+    def key(job: tuple[Any, ...]) -> tuple[int, str, int]:
+        return (int(job[0].fold), str(job[0].task_id), int(job[2]))
+
+    if n_jobs == 1:
+        for f, job in zip(fold_index, fold_jobs, strict=True):
+            preps[f] = _prepare_fold(*job)
+            say(f"fold {f} fitted ({len(preps)}/{len(fold_jobs)})")
+            for sj in studies_of(f, preps[f]):
+                chunks[key(sj)] = _run_task_seed(*sj)
+        return preps, chunks
+    import os
+    from concurrent.futures import FIRST_COMPLETED, wait
+
+    from joblib.externals.loky import get_reusable_executor
+
+    threads = str(max(1, (os.cpu_count() or 1) // max(n_jobs, 1)))
+    env = {v: threads for v in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")}
+    pool = get_reusable_executor(max_workers=n_jobs, env=env)
+    pending: dict[Any, tuple[str, Any]] = {
+        pool.submit(_prepare_fold, *job): ("fold", f) for f, job in zip(fold_index, fold_jobs, strict=True)
+    }
+    while pending:
+        done, _ = wait(list(pending), return_when=FIRST_COMPLETED)
+        for fut in done:
+            what, tag = pending.pop(fut)
+            if what == "fold":
+                preps[tag] = fut.result()
+                jobs = studies_of(tag, preps[tag])
+                say(f"fold {tag} fitted ({len(preps)}/{len(fold_jobs)}): {len(jobs)} studies queued")
+                for sj in jobs:
+                    pending[pool.submit(_run_task_seed, *sj)] = ("study", key(sj))
+            else:
+                chunks[tag] = fut.result()
+    return preps, chunks
 
 
 def leave_dataset_out_tuning(
@@ -596,28 +646,26 @@ def leave_dataset_out_tuning(
         fold_jobs.append((str(kb.path), training_data(data, train), held, needs, opt_params,
                           surrogate_params, top))
         fold_index.append(f)
-    say(f"fitting {len(fold_jobs)} fold(s) ({', '.join(sorted(needs)) or 'nothing to fit'})")
-    t0 = time.perf_counter()
-    preps = dict(zip(fold_index, _parallel(_prepare_fold, fold_jobs, n_jobs), strict=True))
-    fit_seconds = time.perf_counter() - t0
-    for p in preps.values():
-        notes.extend(p["notes"])
-
-    # held-out tasks
-    z = {}
+    z: dict[str, np.ndarray] = {}
     if "source" in needs:
         ids = list(pool.task_ids)
         scaled = np.nan_to_num(pool.encoder.scale_metafeatures(
             pd.DataFrame([pool.metafeatures(t) for t in ids])), nan=0.0)
         z = dict(zip(ids, scaled, strict=True))
-    work: list[TuneTask] = []
-    top1_rows = []
-    for f, (train, test) in enumerate(plan):
+    top1_rows: list[dict[str, Any]] = []
+    sources: dict[str, list[str]] = {}
+    usable_set = set(usable)
+    held_tasks: list[str] = []
+
+    def studies_of(f: int, prep: dict[str, Any]) -> list[tuple[Any, ...]]:
+        """The fold's held-out tasks as (task, seed) study jobs (once its models are fitted)."""
+        notes.extend(prep["notes"])
+        train, test = plan[f]
+        train_ok = [x for x in train if x in usable_set]
+        jobs = []
         for t in test:
             if t not in selected:
                 continue
-            prep = preps[f]
-            train_ok = [x for x in train if x in set(usable)]
             shape, algs = pool.shape(t), pool.algorithms(t)
             task = TuneTask(
                 task_id=t, kind=pool.kind(t), group=str(by_id[t].get("group") or t), fold=f,
@@ -626,29 +674,31 @@ def leave_dataset_out_tuning(
                 warm=prep["warm"].get(t, []), optimizer=prep["optimizer"],
             )
             if "source" in needs:
-                names, unit, values, _near = _source_trials(pool, t, train_ok, z, algs, shape)
+                names, unit, values, sources[t] = _source_trials(pool, t, train_ok, z, algs, shape)
                 task.source = (names, unit, values)
             if task.warm:
                 a, p = task.warm[0]
                 top1_rows.append({"task_id": t, "kind": task.kind, "fold": f, "algorithm": a,
                                   "params": dict(p), "regret": float(1.0 - task.score(a, p))})
-            work.append(task)
+            if any("optimizer" in m.needs for m in methods) and task.optimizer is None:
+                notes.append(f"{t}: no learned optimizer in its fold, so no meta/meta_warm5 runs")
+            held_tasks.append(t)
+            jobs += [(task, methods, s, int(trials), int(random_trials)) for s in range(int(seeds))]
+        return jobs
+
+    say(f"{len(fold_jobs)} fold fit(s) ({', '.join(sorted(needs)) or 'nothing to fit'}), then "
+        f"{seeds} seed(s) × {len(selected)} task(s) × {len(methods)} method(s) on {n_jobs} process(es)")
+    preps, chunks = _schedule(fold_jobs, fold_index, studies_of, n_jobs, say)
+    rows = [r for key in sorted(chunks) for r in chunks[key]]
     for m in methods:
-        if "optimizer" in m.needs and any(w.optimizer is None for w in work):
-            notes.append(f"{m.name}: skipped on tasks whose fold has no learned optimizer")
         if isinstance(m, MetaMethod) and m.driver != "MetaSampler":
             notes.append(f"{m.name}: metaopt.integrations.optuna.MetaSampler is not available; the "
                          "fold's LearnedOptimizer drove the study directly (start/propose/observe, "
                          "each proposal enqueued)")
-
-    jobs = [(task, methods, s, int(trials), int(random_trials)) for task in work for s in range(int(seeds))]
-    say(f"running {len(jobs)} (task, seed) studies × {len(methods)} methods on {n_jobs} process(es)")
-    t0 = time.perf_counter()
-    rows = [r for chunk in _parallel(_run_task_seed, jobs, n_jobs) for r in chunk]
-    study_seconds = time.perf_counter() - t0
+    top1_rows.sort(key=lambda r: (r["fold"], r["task_id"]))
     runs = pd.DataFrame(rows, columns=["method", "task_id", "kind", "group", "fold", "seed", "n_trials",
-                                       "regret", "seconds", "first_algorithm", "first_params"])
-    held_tasks = sorted({w.task_id for w in work})
+                                       "regret", "seconds", "study_s", "first_algorithm", "first_params"])
+    held_tasks = sorted(held_tasks)
     kinds = pd.Series([pool.kind(t) for t in held_tasks]).value_counts().sort_index()
     info = {
         "kb": str(kb.path), "n_tasks_kb": len(pool.task_ids), "n_tasks": len(held_tasks),
@@ -658,10 +708,12 @@ def leave_dataset_out_tuning(
         "methods": [m.name for m in methods], "optimizer_params": opt_params,
         "surrogate_params": dict(surrogate_params) if surrogate_params is not None else None,
         "top": int(top),
+        "cmaes_source_tasks": sources,
         "plan": [{"fold": f, "train": list(train), "test": [t for t in test if t in selected]}
                  for f, (train, test) in enumerate(plan)],
-        "seconds": {"fold_fits": round(fit_seconds, 2), "studies": round(study_seconds, 2),
-                    "total": round(time.perf_counter() - started, 2),
+        "seconds": {"total": round(time.perf_counter() - started, 2),
+                    "fold_fits": round(sum(sum(p["seconds"].values()) for p in preps.values()), 2),
+                    "studies": round(float(sum(r["study_s"] for r in rows)), 2),
                     "per_fold": {str(f): {k: round(v, 2) for k, v in p["seconds"].items()}
                                  for f, p in preps.items()}},
         "notes": notes,

@@ -254,6 +254,14 @@ def test_folds_never_share_a_group(light) -> None:
     assert sorted(held) == sorted(GROUPS)
     for row in light.runs.itertuples():
         assert row.task_id in plan[row.fold]["test"]
+    # WS-CMA-ES's source tasks are training tasks of the held-out task's fold
+    fold_of = {t: f["fold"] for f in plan for t in f["test"]}
+    for t, near in light.info["cmaes_source_tasks"].items():
+        train = set(plan[fold_of[t]]["train"])
+        assert near and set(near) <= train
+        same = {x for x in train if x[:3] == t[:3]}  # same kind (bin / reg); else any kind
+        assert set(near) <= same if same else True
+        assert len(near) == min(3, len(same) if same else len(train))
 
 
 def test_light_run_curves_and_warm_start(light, pool) -> None:
