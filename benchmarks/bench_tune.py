@@ -12,7 +12,7 @@ Usage::
 
     python benchmarks/bench_tune.py [--kb datasets/kb] [--folds 5] [--seeds 5]
         [--trials 50] [--random-trials 100] [--max-tasks N] [-j 2]
-        [--iterations 300] [--methods random,tpe,...] [--out benchmarks/results]
+        [--iterations N] [--methods random,tpe,...] [--out benchmarks/results]
 """
 
 from __future__ import annotations
@@ -40,7 +40,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--max-tasks", type=int, default=None)
     parser.add_argument("-j", "--n-jobs", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--iterations", type=int, default=None,
-                        help="learned-optimizer meta-training iterations per fold (default 300)")
+                        help="learned-optimizer meta-training updates per fold "
+                             "(default: LearnedOptimizer's, as metaopt train)")
     parser.add_argument("--methods", default=None,
                         help="comma-separated subset of random,tpe,tpe_warm5,cmaes_source,meta,meta_warm5")
     parser.add_argument("--out", type=Path, default=RESULTS)

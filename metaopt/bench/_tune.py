@@ -64,8 +64,9 @@ HPOB_ANCHORS = {
     "fsbo_trials_to_random_100": 13,
 }
 
-#: Default learned-optimizer settings per fold.
-DEFAULT_OPTIMIZER_PARAMS: dict[str, Any] = {"hidden_size": 64, "horizon": 30, "iterations": 300, "seed": 0}
+#: Learned-optimizer settings per fold, on top of :class:`~metaopt.learn.LearnedOptimizer`'s
+#: own defaults (those that ``metaopt train`` ships).
+DEFAULT_OPTIMIZER_PARAMS: dict[str, Any] = {"seed": 0}
 
 _NEIGHBOURS = 3  # WS-CMA-ES source tasks
 
@@ -386,6 +387,17 @@ class TuningResult:
         return paths
 
 
+def _optimizer_settings(params: Mapping[str, Any]) -> dict[str, Any]:
+    """The learned optimizer's effective constructor parameters."""
+    try:
+        from metaopt.learn import LearnedOptimizer
+
+        return {k: v for k, v in LearnedOptimizer(**dict(params)).get_params().items()
+                if isinstance(v, (int, float, str, bool, type(None)))}
+    except Exception:  # an optimizer that cannot be built is reported by the fold fits
+        return dict(params)
+
+
 def _milliseconds(frame: pd.DataFrame) -> pd.DataFrame:
     out = frame.copy()
     cols = [c for c in out.columns if c.endswith("_s") or "_s_" in c]
@@ -586,7 +598,7 @@ def leave_dataset_out_tuning(
         joblib loky processes for the fold fits and the (task, seed) studies.
     optimizer_params
         :class:`~metaopt.learn.LearnedOptimizer` parameters (default
-        ``DEFAULT_OPTIMIZER_PARAMS``).
+        ``DEFAULT_OPTIMIZER_PARAMS``: its own defaults, seed 0, as ``metaopt train``).
     surrogate_params
         Surrogate parameters of :class:`~metaopt.bench.MetaoptMethod` (its cheap default).
     top
@@ -705,7 +717,7 @@ def leave_dataset_out_tuning(
         "kinds": ", ".join(f"{k}: {v}" for k, v in kinds.items()),
         "folds": len(plan), "fold_seed": int(fold_seed), "seeds": int(seeds), "trials": int(trials),
         "random_trials": int(random_trials), "max_tasks": max_tasks, "n_jobs": int(n_jobs),
-        "methods": [m.name for m in methods], "optimizer_params": opt_params,
+        "methods": [m.name for m in methods], "optimizer_params": _optimizer_settings(opt_params),
         "surrogate_params": dict(surrogate_params) if surrogate_params is not None else None,
         "top": int(top),
         "cmaes_source_tasks": sources,
