@@ -13,38 +13,7 @@ Everything here is :mod:`metaopt.integrations.optuna` (see there)::
 Importing this module imports optuna; ``import metaopt`` alone does not.
 """
 
-from metaopt.integrations.optuna import (
-    ALGORITHM_PARAM,
-    DEFAULT_STORAGE,
-    SAMPLERS,
-    MetaSampler,
-    Objective,
-    TuneResult,
-    config_from_params,
-    default_study_name,
-    make_sampler,
-    objective,
-    open_storage,
-    param_name,
-    search_space,
-    tune,
-    warm_start,
-)
+from metaopt.integrations import optuna as _impl
+from metaopt.integrations.optuna import *  # noqa: F403 - the same public names
 
-__all__ = [
-    "ALGORITHM_PARAM",
-    "DEFAULT_STORAGE",
-    "SAMPLERS",
-    "MetaSampler",
-    "Objective",
-    "TuneResult",
-    "config_from_params",
-    "default_study_name",
-    "make_sampler",
-    "objective",
-    "open_storage",
-    "param_name",
-    "search_space",
-    "tune",
-    "warm_start",
-]
+__all__ = list(_impl.__all__)

@@ -306,16 +306,7 @@ class BenchmarkResult:
         MetaoptError
             If matplotlib is not installed.
         """
-        try:
-            import matplotlib
-
-            matplotlib.use("Agg")
-            import matplotlib.pyplot as plt
-        except ImportError as exc:
-            raise MetaoptError(
-                "the benchmark plots need matplotlib, which is not installed",
-                "pip install 'metaopt[bench]'",
-            ) from exc
+        plt = pyplot()
         directory = Path(directory)
         directory.mkdir(parents=True, exist_ok=True)
         paths = []
@@ -473,6 +464,21 @@ def leave_dataset_out_benchmark(
 
 
 # -- formatting helpers ------------------------------------------------------------
+def pyplot() -> Any:
+    """``matplotlib.pyplot`` on the Agg backend (a MetaoptError naming the extra if missing)."""
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError as exc:
+        raise MetaoptError(
+            "the benchmark plots need matplotlib, which is not installed",
+            "pip install 'metaopt[bench]'",
+        ) from exc
+    return plt
+
+
 def _fmt(value: Any, spec: str = ".3f") -> str:
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "—"

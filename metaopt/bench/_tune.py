@@ -39,8 +39,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from metaopt._exceptions import MetaoptError
-from metaopt.bench._ldo import BenchmarkError, _clean, _markdown, ldo_folds
+from metaopt.bench._ldo import BenchmarkError, _clean, _markdown, ldo_folds, pyplot
 from metaopt.bench._methods import HeldOutTask, MetaoptMethod, metafeatures_of
 from metaopt.bench._tune_methods import (
     Config,
@@ -339,16 +338,7 @@ class TuningResult:
         MetaoptError
             If matplotlib is not installed.
         """
-        try:
-            import matplotlib
-
-            matplotlib.use("Agg")
-            import matplotlib.pyplot as plt
-        except ImportError as exc:
-            raise MetaoptError(
-                "the benchmark plots need matplotlib, which is not installed",
-                "pip install 'metaopt[bench]'",
-            ) from exc
+        plt = pyplot()
         directory = Path(directory)
         directory.mkdir(parents=True, exist_ok=True)
         floor = 1e-4
