@@ -523,15 +523,37 @@ def _schedule(
                 chunks[key(sj)] = _run_task_seed(*sj)
         return preps, chunks
     import os
-    from concurrent.futures import FIRST_COMPLETED, wait
 
-    from joblib.externals.loky import get_reusable_executor
+    # A private loky pool, not the process-wide reusable one: joblib.Parallel (used by
+    # the evaluation engine and `metaopt tune`) later reuses that one and expects the
+    # temporary-folder manager that only joblib's wrapper installs.
+    from joblib.externals.loky.process_executor import ProcessPoolExecutor
 
     threads = str(max(1, (os.cpu_count() or 1) // max(n_jobs, 1)))
     env = {v: threads for v in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")}
-    pool = get_reusable_executor(max_workers=n_jobs, env=env)
+    pool = ProcessPoolExecutor(max_workers=n_jobs, env=env)
+    try:
+        return _drain(pool, fold_index, fold_jobs, studies_of, key, say, preps, chunks)
+    finally:
+        pool.shutdown(wait=True)
+
+
+def _drain(
+    pool: Any,
+    fold_index: Sequence[int],
+    fold_jobs: Sequence[Any],
+    studies_of: Callable[..., Any],
+    key: Callable[..., Any],
+    say: Callable[[str], Any],
+    preps: dict[int, Any],
+    chunks: dict[Any, Any],
+) -> tuple[dict[int, Any], dict[Any, Any]]:
+    """Submit the fold fits, queue each fold's studies as soon as it is fitted, collect."""
+    from concurrent.futures import FIRST_COMPLETED, wait
+
     pending: dict[Any, tuple[str, Any]] = {
-        pool.submit(_prepare_fold, *job): ("fold", f) for f, job in zip(fold_index, fold_jobs, strict=True)
+        pool.submit(_prepare_fold, *job): ("fold", f)
+        for f, job in zip(fold_index, fold_jobs, strict=True)
     }
     while pending:
         done, _ = wait(list(pending), return_when=FIRST_COMPLETED)
