@@ -11,13 +11,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from integration_fakes import FakeOptimizer, build_root  # noqa: E402
 
-from metaopt.spaces import DataShape  # noqa: E402
-
 optuna.logging.set_verbosity(optuna.logging.WARNING)
-
-#: Shape and meta-features the contract tests condition the sampler on.
-SHAPE = DataShape(n_rows=300, n_features=5, kind="binary", n_classes=2)
-METAFEATURES = {"n_rows": 300.0, "n_features": 5.0}
 
 
 @pytest.fixture(scope="session")

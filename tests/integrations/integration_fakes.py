@@ -26,6 +26,10 @@ from metaopt.spaces import DataShape, get_space
 
 _FAKES = Path(__file__).resolve().parents[1] / "recommend" / "recommend_fakes.py"
 
+#: Shape and meta-features the contract tests condition the sampler on.
+SHAPE = DataShape(n_rows=300, n_features=5, kind="binary", n_classes=2)
+METAFEATURES = {"n_rows": 300.0, "n_features": 5.0}
+
 #: Meta-training settings of the small optimizer: seconds, not minutes.
 SMALL_OPTIMIZER = {"iterations": 3, "horizon": 6, "hidden_size": 8, "tasks_per_batch": 4, "rollouts": 2}
 

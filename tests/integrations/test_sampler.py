@@ -6,7 +6,7 @@ import math
 
 import optuna
 import pytest
-from conftest import METAFEATURES, SHAPE
+from integration_fakes import METAFEATURES, SHAPE
 from optuna.distributions import CategoricalDistribution, FloatDistribution, IntDistribution
 from optuna.trial import TrialState
 
