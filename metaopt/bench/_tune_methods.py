@@ -253,22 +253,23 @@ def _warm_start_cmaes() -> Any:
     the warm-start mean and covariance) on each trial until the first generation is
     told, about 0.1 s per trial with ~700 source trials. The initial optimizer only
     depends on the (fixed) flat search space and the source trials, so it is built once
-    and copied (a pickle round trip, as Optuna stores it); CMA's own random state is reseeded on every trial anyway. If Optuna
-    renames the private ``_init_optimizer``, this is a plain ``CmaEsSampler``.
+    and deep-copied for each trial; CMA's own random state is reseeded on every trial
+    anyway. If Optuna renames the private ``_init_optimizer``, this is a plain
+    ``CmaEsSampler``.
     """
     global _WS_CMAES
     if _WS_CMAES is None:
-        import pickle
+        import copy
 
         from optuna.samplers import CmaEsSampler
 
         class WarmStartCmaEsSampler(CmaEsSampler):
-            _initial: bytes | None = None
+            _initial: Any = None
 
             def _init_optimizer(self, trans: Any, direction: Any) -> Any:
-                if self._initial is None:  # optuna stores CMA state pickled, too
-                    self._initial = pickle.dumps(super()._init_optimizer(trans, direction))
-                return pickle.loads(self._initial)  # noqa: S301 - our own bytes
+                if self._initial is None:
+                    self._initial = super()._init_optimizer(trans, direction)
+                return copy.deepcopy(self._initial)
 
         _WS_CMAES = WarmStartCmaEsSampler
     return _WS_CMAES
