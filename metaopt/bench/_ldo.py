@@ -285,14 +285,7 @@ class BenchmarkResult:
             _markdown(self.coverage_curve()),
             "",
         ]
-        notes = info.get("notes") or []
-        if notes:
-            lines += ["## Notes", "", *[f"- {n}" for n in notes], ""]
-        text = "\n".join(lines)
-        if path is not None:
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
-            Path(path).write_text(text, encoding="utf-8")
-        return text
+        return finish_markdown(lines, info.get("notes") or [], path)
 
     def plot(self, directory: str | Path) -> list[Path]:
         """Write the PNG plots to ``directory``; returns their paths.
@@ -464,6 +457,17 @@ def leave_dataset_out_benchmark(
 
 
 # -- formatting helpers ------------------------------------------------------------
+def finish_markdown(lines: list[str], notes: Sequence[str], path: str | Path | None) -> str:
+    """Join a report's lines (a Notes section appended when there are notes); write to ``path``."""
+    if notes:
+        lines = [*lines, "## Notes", "", *[f"- {n}" for n in notes], ""]
+    text = "\n".join(lines)
+    if path is not None:
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        Path(path).write_text(text, encoding="utf-8")
+    return text
+
+
 def pyplot() -> Any:
     """``matplotlib.pyplot`` on the Agg backend (a MetaoptError naming the extra if missing)."""
     try:

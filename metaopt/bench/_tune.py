@@ -39,7 +39,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from metaopt.bench._ldo import BenchmarkError, _clean, _markdown, ldo_folds, pyplot
+from metaopt.bench._ldo import (
+    BenchmarkError,
+    _clean,
+    _markdown,
+    finish_markdown,
+    ldo_folds,
+    pyplot,
+)
 from metaopt.bench._methods import HeldOutTask, MetaoptMethod, metafeatures_of
 from metaopt.bench._tune_methods import (
     Config,
@@ -321,14 +328,7 @@ class TuningResult:
             _markdown(_milliseconds(self.seconds()), int_columns=("suggestions",)),
             "",
         ]
-        notes = info.get("notes") or []
-        if notes:
-            lines += ["## Notes", "", *[f"- {n}" for n in notes], ""]
-        text = "\n".join(lines)
-        if path is not None:
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
-            Path(path).write_text(text, encoding="utf-8")
-        return text
+        return finish_markdown(lines, info.get("notes") or [], path)
 
     def plot(self, directory: str | Path, prefix: str = "tune_ldo") -> list[Path]:
         """Write ``{prefix}_regret.png`` (mean and median regret, log y) and ``{prefix}_rank.png``.
