@@ -13,6 +13,7 @@ Usage::
 
     python benchmarks/bench_suggest.py [--kb datasets/kb] [--folds 5] [--no-flaml]
         [--flaml-learners lgbm,rf,xgboost,extra_tree] [--no-timing]
+        [--flaml-cache benchmarks/results/flaml_scores.json]
 """
 
 from __future__ import annotations
@@ -69,13 +70,15 @@ def main() -> None:
     parser.add_argument("--no-flaml", action="store_true")
     parser.add_argument("--flaml-learners", default="lgbm,rf,xgboost,extra_tree")
     parser.add_argument("--no-timing", action="store_true")
+    parser.add_argument("--flaml-cache", type=Path, default=RESULTS / "flaml_scores.json",
+                        help="FLAML score cache (default: benchmarks/results/flaml_scores.json)")
     args = parser.parse_args()
 
     from metaopt.cli._benchmark import benchmark
 
     t0 = time.perf_counter()
     benchmark(kb=Path(args.kb), folds=args.folds, seed=args.seed, top=5, out=RESULTS,
-              no_flaml=args.no_flaml, flaml_learners=args.flaml_learners)
+              no_flaml=args.no_flaml, flaml_learners=args.flaml_learners, flaml_cache=args.flaml_cache)
     print(f"\nbenchmark: {time.perf_counter() - t0:.0f} s")
     if not args.no_timing:
         timing = time_suggest()
