@@ -23,6 +23,10 @@ def benchmark(
     flaml_learners: Annotated[
         str, typer.Option("--flaml-learners", help="Comma-separated FLAML learners, in ranking order.")
     ] = "lgbm,rf,xgboost,extra_tree",
+    flaml_cache: Annotated[
+        Path | None,
+        typer.Option("--flaml-cache", help="JSON file of FLAML scores to reuse and extend (reruns evaluate only new tasks)."),
+    ] = None,
 ) -> None:
     """Leave-dataset-out benchmark: regret of metaopt's suggestions and the baselines'."""
     from metaopt.bench import default_methods, leave_dataset_out_benchmark
@@ -32,7 +36,8 @@ def benchmark(
         from metaopt.bench._flaml import FlamlZeroShot, flaml_available
 
         if flaml_available():
-            methods.append(FlamlZeroShot([x.strip() for x in flaml_learners.split(",") if x.strip()]))
+            methods.append(FlamlZeroShot([x.strip() for x in flaml_learners.split(",") if x.strip()],
+                                         cache=flaml_cache))
         else:
             typer.echo("flaml.default is not importable: FLAML left out (pip install 'flaml[automl]')", err=True)
     result = leave_dataset_out_benchmark(

@@ -12,14 +12,22 @@ restricted to those whose library is installed; the top-1 is the first of them, 
 best-of-top-k the best of all (at most 4). Each FLAML estimator is fitted behind
 metaopt's tree preprocessing (the ``random_forest`` space's ``prepare`` → ``encode``
 steps: ordinal categories, NaN kept), with one thread.
+
+Evaluating FLAML's configs is most of the benchmark's run time, and a zero-shot
+suggestion depends only on the task's data, not on the fold. With ``cache=PATH`` the raw
+cross-validated scores are kept in a JSON file keyed by task, protocol, FLAML version
+and the exact suggestion, so a rerun (on a knowledge base that has grown) evaluates only
+what is new; the normalization against the task's pool is always recomputed.
 """
 
 from __future__ import annotations
 
 import importlib
 import json
+import os
 import warnings
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -116,6 +124,8 @@ class FlamlZeroShot(BenchMethod):
     check_content
         Also ask FLAML with the labels shuffled and record whether its suggestion
         changes (``content_check_``, summarised in ``notes``).
+    cache
+        JSON file of raw scores to reuse and extend (see the module); ``None``: none.
 
     Raises
     ------
@@ -125,7 +135,12 @@ class FlamlZeroShot(BenchMethod):
 
     name = "flaml_zeroshot"
 
-    def __init__(self, learners: Sequence[str] = tuple(FLAML_LEARNERS), check_content: bool = True) -> None:
+    def __init__(
+        self,
+        learners: Sequence[str] = tuple(FLAML_LEARNERS),
+        check_content: bool = True,
+        cache: str | os.PathLike[str] | None = None,
+    ) -> None:
         if not flaml_available():
             raise MetaoptError(
                 "FLAML's zero-shot module flaml.default cannot be imported",
@@ -137,6 +152,9 @@ class FlamlZeroShot(BenchMethod):
         self.content_check_: dict[str, bool] = {}
         self.evaluations_: list[dict[str, Any]] = []
         self._tasks: dict[str, Any] = {}
+        self.cache = None if cache is None else Path(cache)
+        self.cache_hits_ = 0
+        self._cache: dict[str, dict[str, Any]] = _read_cache(self.cache)
 
     @property
     def notes(self) -> list[str]:
@@ -153,6 +171,9 @@ class FlamlZeroShot(BenchMethod):
             same = sum(self.content_check_.values())
             out.append(f"FLAML with shuffled labels gave the same suggestion on {same} of "
                        f"{len(self.content_check_)} tasks (all learners compared)")
+        if self.cache is not None:
+            out.append(f"FLAML scores reused from {self.cache.name}: {self.cache_hits_} of "
+                       f"{len(self.evaluations_)} evaluations")
         failed = [e for e in self.evaluations_ if e["status"] != "ok"]
         if failed:
             out.append(f"FLAML evaluations not ok: {len(failed)} of {len(self.evaluations_)} (scored 0)")
@@ -187,19 +208,71 @@ class FlamlZeroShot(BenchMethod):
     def score_outside_pool(self, task: HeldOutTask, rec: Recommendation) -> float | None:
         from metaopt.evaluation import Protocol, evaluate
 
-        data = self._task(task)
         protocol = Protocol.kb()
-        ev = evaluate(data, "random_forest", dict(rec[1]), protocol, estimator_factory=flaml_estimator)
+        key = _cache_key(task.task_id, protocol.protocol_id, rec)
+        hit = self._cache.get(key)
+        if hit is not None:
+            self.cache_hits_ += 1
+            status, score, message = str(hit["status"]), float(hit["score"]), str(hit.get("message", ""))
+        else:
+            data = self._task(task)
+            ev = evaluate(data, "random_forest", dict(rec[1]), protocol, estimator_factory=flaml_estimator)
+            status, score, message = ev.status, float(ev.score), ev.message[:200]
+            if self.cache is not None:
+                self._cache[key] = {"task_id": task.task_id, "learner": rec[0], "status": status,
+                                    "score": score if np.isfinite(score) else None, "message": message}
+                _write_cache(self.cache, self._cache)
         pool = self.kb_.evaluations(task_ids=[task.task_id])
         ok = pool[(pool["status"] == "ok") & np.isfinite(pool["score"].astype(float))]
         lo, hi = float(ok["score"].min()), float(ok["score"].max())
-        if ev.status != "ok" or not np.isfinite(ev.score):
+        if status != "ok" or not np.isfinite(score):
             norm = 0.0
         elif hi > lo:
-            norm = float(np.clip((ev.score - lo) / (hi - lo), 0.0, 1.0))
+            norm = float(np.clip((score - lo) / (hi - lo), 0.0, 1.0))
         else:
-            norm = 1.0 if ev.score >= hi else 0.0
-        self.evaluations_.append({"task_id": task.task_id, "learner": rec[0], "status": ev.status,
-                                  "score": ev.score, "pool_min": lo, "pool_max": hi, "normalized": norm,
-                                  "message": ev.message[:200]})
+            norm = 1.0 if score >= hi else 0.0
+        self.evaluations_.append({"task_id": task.task_id, "learner": rec[0], "status": status,
+                                  "score": score, "pool_min": lo, "pool_max": hi, "normalized": norm,
+                                  "message": message})
         return norm
+
+
+def _flaml_version() -> str:
+    try:
+        import flaml
+
+        return str(getattr(flaml, "__version__", "unknown"))
+    except ImportError:  # pragma: no cover - the method refuses to exist without it
+        return "none"
+
+
+def _cache_key(task_id: str, protocol_id: str, rec: Recommendation) -> str:
+    """Task, protocol, FLAML version and the exact suggestion (class and params)."""
+    spec = json.dumps(rec[1], sort_keys=True, default=str)
+    return f"{task_id}|{protocol_id}|flaml-{_flaml_version()}|{spec}"
+
+
+def _read_cache(path: Path | None) -> dict[str, dict[str, Any]]:
+    if path is None or not path.exists():
+        return {}
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, ValueError) as exc:
+        raise MetaoptError(
+            f"the FLAML score cache {path} cannot be read ({exc})",
+            "delete it (it is rebuilt) or pass another --flaml-cache",
+        ) from None
+    entries = data.get("scores", {}) if isinstance(data, dict) else {}
+    return {str(k): {**v, "score": float("nan") if v.get("score") is None else v["score"]}
+            for k, v in entries.items() if isinstance(v, dict)}
+
+
+def _write_cache(path: Path, entries: dict[str, dict[str, Any]]) -> None:
+    """Atomic rewrite (temp file + replace), keys sorted so the file diffs cleanly."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    plain = {k: {**v, "score": None if not np.isfinite(float(v["score"])) else float(v["score"])}
+             for k, v in sorted(entries.items())}
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps({"format": "metaopt-flaml-scores", "version": 1, "scores": plain},
+                              indent=1, sort_keys=True) + "\n")
+    os.replace(tmp, path)

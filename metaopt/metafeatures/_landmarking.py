@@ -7,11 +7,13 @@ from collections.abc import Callable, Mapping
 import numpy as np
 
 from metaopt.metafeatures._base import MetaFeatureGroup
+from metaopt.metafeatures._cheap_models import DecisionTree, GaussianNaiveBayes, ShrinkageLDA
 from metaopt.metafeatures._context import Context
 
 __all__ = ["LandmarkingGroup"]
 
 Fit = Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray]
+_Model = DecisionTree | GaussianNaiveBayes | ShrinkageLDA
 
 
 def _balanced_accuracy(y_true: np.ndarray, y_pred: np.ndarray) -> float:
@@ -33,6 +35,32 @@ def _one_nn(xtr: np.ndarray, ytr: np.ndarray, xte: np.ndarray) -> np.ndarray:
     return ytr[np.argmin(d, axis=1)]
 
 
+class _SharedTree:
+    """A depth-3 tree per training fold that also answers for the depth-1 stump.
+
+    scikit-learn grows ``max_depth=1`` and ``max_depth=3`` trees with the same seed
+    identically down to depth 1, so one fit serves both landmarkers. The tree is
+    refitted whenever it is called with another training matrix (by identity).
+    """
+
+    def __init__(self, classification: bool, seed: int) -> None:
+        self.classification = classification
+        self.seed = seed
+        self._key: tuple[np.ndarray, np.ndarray] | None = None
+        self._tree: DecisionTree | None = None
+
+    def fit(self, depth: int) -> Fit:
+        def fit(xtr: np.ndarray, ytr: np.ndarray, xte: np.ndarray) -> np.ndarray:
+            key = self._key
+            if self._tree is None or key is None or key[0] is not xtr or key[1] is not ytr:
+                self._tree = None  # a fit that raises leaves no tree of another fold
+                self._tree = DecisionTree(3, self.classification, self.seed).fit(xtr, ytr)
+                self._key = (xtr, ytr)
+            return self._tree.predict(xte, depth=depth)
+
+        return fit
+
+
 def _ridge(xtr: np.ndarray, ytr: np.ndarray, xte: np.ndarray) -> np.ndarray:
     mu_x, mu_y = xtr.mean(0), ytr.mean()
     a = xtr - mu_x
@@ -45,7 +73,10 @@ class LandmarkingGroup(MetaFeatureGroup):
 
     Score: balanced accuracy for classification, R² for regression (mean over
     folds). Inputs are standardised, imputed with the mean and categoricals one-hot /
-    frequency encoded (see ``Context.landmark_data``). All models are single-threaded.
+    frequency encoded (see ``Context.landmark_data``). All models are single-threaded
+    numpy (``_cheap_models``): they give scikit-learn's predictions, so the values are
+    those of scikit-learn's ``DecisionTree*``, ``GaussianNB`` and shrinkage LDA,
+    without importing scikit-learn.
     """
 
     name = "landmarking"
@@ -59,32 +90,25 @@ class LandmarkingGroup(MetaFeatureGroup):
     }
 
     def _models(self, ctx: Context, n_cols: int) -> dict[str, Fit | None]:
-        from sklearn.discriminant_analysis import LinearDiscriminantAnalysis
-        from sklearn.naive_bayes import GaussianNB
-        from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor
-
         seed = ctx.random_state
-        tree = DecisionTreeClassifier if ctx.is_classification else DecisionTreeRegressor
+        classification = ctx.is_classification
         col = int(np.random.default_rng(seed + 2).integers(n_cols))
+        tree = _SharedTree(classification, seed)
 
-        def sk(make: Callable[[], object], cols: slice | list[int] = slice(None)) -> Fit:
+        def model(make: Callable[[], _Model], cols: slice | list[int] = slice(None)) -> Fit:
             def fit(xtr: np.ndarray, ytr: np.ndarray, xte: np.ndarray) -> np.ndarray:
-                model = make()
-                model.fit(xtr[:, cols], ytr)  # type: ignore[attr-defined]
-                return model.predict(xte[:, cols])  # type: ignore[attr-defined]
+                return make().fit(xtr[:, cols], ytr).predict(xte[:, cols])
 
             return fit
 
         models: dict[str, Fit | None] = {
-            "lm_stump": sk(lambda: tree(max_depth=1, random_state=seed)),
-            "lm_random_stump": sk(lambda: tree(max_depth=1, random_state=seed), [col]),
-            "lm_tree_depth3": sk(lambda: tree(max_depth=3, random_state=seed)),
-            "lm_naive_bayes": sk(GaussianNB) if ctx.is_classification else None,
-            "lm_linear": (
-                sk(lambda: LinearDiscriminantAnalysis(solver="lsqr", shrinkage="auto"))
-                if ctx.is_classification
-                else _ridge
+            "lm_stump": tree.fit(depth=1),
+            "lm_random_stump": model(
+                lambda: DecisionTree(1, classification, random_state=seed), [col]
             ),
+            "lm_tree_depth3": tree.fit(depth=3),
+            "lm_naive_bayes": model(GaussianNaiveBayes) if classification else None,
+            "lm_linear": model(ShrinkageLDA) if classification else _ridge,
             "lm_1nn": _one_nn,
         }
         return models
@@ -94,25 +118,27 @@ class LandmarkingGroup(MetaFeatureGroup):
         if X.shape[1] == 0 or X.shape[0] < 2 * ctx.limits.n_folds:
             return {}
         score = _balanced_accuracy if ctx.is_classification else _r2
-        splits = []
+        models = {k: f for k, f in self._models(ctx, X.shape[1]).items() if f is not None}
+        scores: dict[str, list[float]] = {name: [] for name in models}
         for f in range(ctx.limits.n_folds):
             test = folds == f
-            if test.any() and (~test).any():
-                splits.append((~test, test))
-        out: dict[str, float] = {}
-        for name, fit in self._models(ctx, X.shape[1]).items():
-            if fit is None:
+            if not (test.any() and (~test).any()):
                 continue
-            scores = []
-            for train, test in splits:
-                if ctx.is_classification and np.unique(y[train]).size < 2:
-                    continue
+            train = ~test
+            ytr = y[train]
+            if ctx.is_classification and np.unique(ytr).size < 2:
+                continue
+            # One copy of each part per fold, shared by the models (none modifies it).
+            xtr, xte, yte = X[train], X[test], y[test]
+            for name, fit in models.items():
                 try:
-                    pred = fit(X[train], y[train], X[test])
+                    pred = fit(xtr, ytr, xte)
                 except (ValueError, np.linalg.LinAlgError):
                     continue
-                scores.append(score(y[test], pred))
-            s = np.asarray(scores, dtype=np.float64)
+                scores[name].append(score(yte, pred))
+        out: dict[str, float] = {}
+        for name, values in scores.items():
+            s = np.asarray(values, dtype=np.float64)
             s = s[np.isfinite(s)]
             if s.size:
                 out[name] = float(s.mean())

@@ -1,8 +1,8 @@
 """Preprocessing: the step that turns raw tables into the prepared form of ``Task.X``.
 
-:class:`TabularPreparer` (a scikit-learn transformer) is loaded on first use, so that
-:mod:`metaopt.tasks`, which shares this package's coercion code, does not import
-scikit-learn.
+:class:`TabularPreparer` (a scikit-learn transformer) is loaded on first use. Its work is
+done by the scikit-learn-free ``_core.PreparerLogic``, which :mod:`metaopt.tasks` calls
+directly, so that loading data (and ``metaopt suggest``) does not import scikit-learn.
 """
 
 from __future__ import annotations

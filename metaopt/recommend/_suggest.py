@@ -29,8 +29,8 @@ from __future__ import annotations
 
 import math
 import os
-from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import asdict, dataclass, field, fields
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -86,7 +86,9 @@ class Suggestion:
     spec
         The full scikit-learn Pipeline as a plain-JSON estimator spec
         (:func:`metaopt.spaces.estimator_to_spec`); it fits the raw table read with
-        ``pandas.read_csv`` (target column removed).
+        ``pandas.read_csv`` (target column removed). Built on first access (it needs
+        scikit-learn, whose import would otherwise dominate a table-only
+        ``metaopt suggest``), then kept.
     score, uncertainty
         The surrogate's predicted normalized score (0 = worst, 1 = best of the
         knowledge base's configs on a task) and its σ.
@@ -103,7 +105,7 @@ class Suggestion:
     algorithm: str
     params: dict[str, Any]
     config_id: str
-    spec: dict[str, Any]
+    spec_source: dict[str, Any] | Callable[[], dict[str, Any]] = field(repr=False, compare=False)
     score: float
     uncertainty: float
     fit_time: float | None
@@ -111,10 +113,25 @@ class Suggestion:
     ood: bool = False
     ood_distance: float = 0.0
 
+    @property
+    def spec(self) -> dict[str, Any]:
+        """The estimator spec (see the class docstring), built once on first access."""
+        source = self.spec_source
+        if callable(source):
+            source = source()
+            object.__setattr__(self, "spec_source", source)  # frozen: cache by hand
+        return source
+
     def to_dict(self) -> dict[str, Any]:
-        """A JSON-able dict (``evidence`` as a list of dicts)."""
-        out = asdict(self)
-        out["evidence"] = [asdict(e) for e in self.evidence]
+        """A JSON-able dict (``spec`` included, ``evidence`` as a list of dicts)."""
+        out: dict[str, Any] = {}
+        for f in fields(self):
+            if f.name == "spec_source":
+                out["spec"] = self.spec
+            elif f.name == "evidence":
+                out["evidence"] = [asdict(e) for e in self.evidence]
+            else:
+                out[f.name] = getattr(self, f.name)
         return out
 
 
@@ -279,7 +296,9 @@ def suggest(
                     metric=str(info.get("metric", "")),
                 )
             )
-        spec = estimator_to_spec(spaces[alg].to_estimator(params, task, seed=seed))
+        def spec(alg: str = alg, params: dict[str, Any] = params) -> dict[str, Any]:
+            return estimator_to_spec(spaces[alg].to_estimator(params, task, seed=seed))
+
         ft = fit_time_by_id.get(cid)
         out.append(
             Suggestion(
@@ -287,7 +306,7 @@ def suggest(
                 algorithm=alg,
                 params=params,
                 config_id=cid,
-                spec=spec,
+                spec_source=spec,
                 score=float(mean),
                 uncertainty=float(std),
                 fit_time=None if ft is None or not math.isfinite(ft) else float(ft),

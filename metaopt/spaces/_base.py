@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal, NamedTuple
 import numpy as np
 
 from metaopt._exceptions import ConfigError
+from metaopt.spaces._sobol import Sobol
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
     from optuna.distributions import BaseDistribution
@@ -434,16 +435,17 @@ class SearchSpace(ABC):
 
         Points are drawn in powers of two (keeping Sobol's balance), mapped with
         :meth:`from_unit`, and de-duplicated by ``config_id``; a space with fewer than
-        ``n`` distinct configurations returns them all. Deterministic given ``seed``.
+        ``n`` distinct configurations returns them all. Deterministic given ``seed``: the
+        points are those of ``scipy.stats.qmc.Sobol(d, scramble=True,
+        rng=np.random.default_rng(seed))``, drawn without importing ``scipy.stats``
+        (see :mod:`metaopt.spaces._sobol`).
         """
-        from scipy.stats import qmc
-
         from metaopt.spaces._config import config_id
 
         if n <= 0:
             return []
         d = len(self.params(shape))
-        sampler = qmc.Sobol(d=max(d, 1), scramble=True, rng=np.random.default_rng(seed))
+        sampler = Sobol(max(d, 1), scramble=True, rng=np.random.default_rng(seed))
         out: list[dict[str, Any]] = []
         seen: set[str] = set()
         m = max(int(math.ceil(math.log2(n))), 0)

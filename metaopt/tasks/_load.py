@@ -269,7 +269,7 @@ def _build(
     notices: list[str] | None = None,
     provenance: dict[str, Any] | None = None,
 ) -> Task:
-    from metaopt.preprocessing import TabularPreparer
+    from metaopt.preprocessing._core import prepare_frame
 
     notices = list(notices or [])
     provenance = dict(provenance or {})
@@ -333,7 +333,7 @@ def _build(
             f"no feature columns are left after cleaning {where} ({reasons})",
             "pass a table with usable feature columns (numbers, categories or dates)",
         )
-    X = TabularPreparer(roles=typing.roles).fit_transform(features)
+    X = prepare_frame(features, dict(typing.roles))
     return Task(
         X=X,
         y=y.reset_index(drop=True),
