@@ -3,6 +3,8 @@
 :class:`TabularPreparer` (a scikit-learn transformer) is loaded on first use. Its work is
 done by the scikit-learn-free ``_core.PreparerLogic``, which :mod:`metaopt.tasks` calls
 directly, so that loading data (and ``metaopt suggest``) does not import scikit-learn.
+:class:`EmptyColumnFiller` (also loaded on first use) is the ``hgb`` pipelines' guard
+against numeric columns without any value.
 """
 
 from __future__ import annotations
@@ -12,11 +14,12 @@ from typing import Any
 
 from metaopt.preprocessing._coerce import MISSING_TOKENS
 
-__all__ = ["MISSING_TOKENS", "ROLES", "TabularPreparer"]
+__all__ = ["MISSING_TOKENS", "ROLES", "EmptyColumnFiller", "TabularPreparer"]
 
 _LAZY = {
     "ROLES": "metaopt.preprocessing._preparer",
     "TabularPreparer": "metaopt.preprocessing._preparer",
+    "EmptyColumnFiller": "metaopt.preprocessing._empty",
 }
 
 

@@ -325,6 +325,10 @@ class SearchSpace(ABC):
         How categorical columns are encoded: ``"ordinal"`` (trees; unknown and missing
         categories become NaN) or ``"onehot"`` (bounded one-hot; infrequent and unseen
         categories share one column).
+    fill_empty_numeric
+        True when numeric columns without any value at fit time must become constant
+        (:class:`metaopt.preprocessing.EmptyColumnFiller`) instead of passing through:
+        ``hgb``, whose binning fails on them.
     size_params
         Names of the model's constructor arguments that measure its size (number of
         trees, boosting iterations, epochs). ``to_estimator(..., size_cap=k)`` lowers
@@ -337,6 +341,7 @@ class SearchSpace(ABC):
     kinds: ClassVar[tuple[str, ...]] = ("binary", "multiclass", "regression")
     scale_sensitive: ClassVar[bool] = False
     encoding: ClassVar[Literal["ordinal", "onehot"]] = "ordinal"
+    fill_empty_numeric: ClassVar[bool] = False
     size_params: ClassVar[tuple[str, ...]] = ()
     max_onehot_categories: ClassVar[int] = 20
     max_ordinal_categories: ClassVar[int] = 255
@@ -520,8 +525,9 @@ class SearchSpace(ABC):
     def preprocessor(self, task: Task, params: dict[str, Any]) -> ColumnTransformer:
         """The ``encode`` step: selects the task's columns by name and encodes them.
 
-        Numeric columns: passed through (NaN kept) for trees; median-imputed with
-        missing indicators and standardised when :attr:`scale_sensitive`. Categorical
+        Numeric columns: passed through (NaN kept) for trees — columns empty at fit
+        set to 0 when :attr:`fill_empty_numeric`; median-imputed with missing
+        indicators and standardised when :attr:`scale_sensitive`. Categorical
         columns: :attr:`encoding` as described on the class. Other columns are dropped.
         """
         from sklearn.compose import ColumnTransformer
@@ -540,6 +546,10 @@ class SearchSpace(ABC):
                         ("scale", StandardScaler()),
                     ]
                 )
+            elif self.fill_empty_numeric:
+                from metaopt.preprocessing import EmptyColumnFiller
+
+                num = EmptyColumnFiller()
             else:
                 num = "passthrough"
             transformers.append(("numeric", num, numeric))

@@ -34,10 +34,13 @@ class HGBSpace(SearchSpace):
 
     Categorical columns are ordinal-encoded (at most ``max_bins`` codes, unknown and
     missing → NaN) and declared as ``categorical_features`` by position; NaN in numeric
-    columns is handled natively.
+    columns is handled natively, and a numeric column without any value at fit time is
+    set to 0 (:class:`~metaopt.preprocessing.EmptyColumnFiller`; scikit-learn's binning
+    fails on it).
     """
 
     name = "hgb"
+    fill_empty_numeric = True
     size_params = ("max_iter",)
 
     def params(self, shape: DataShape) -> list[Param]:
