@@ -152,6 +152,7 @@ class MetaoptMethod(BenchMethod):
         )
         self.diversify = diversify
         self.prior_blend = prior_blend
+        self.weights_by_fold_: list[dict[str, float]] = []
         self.name = name
         self.ranker = "rank_candidates" if _rank_candidates() is not None else "mean"
 
@@ -168,6 +169,7 @@ class MetaoptMethod(BenchMethod):
                 self.surrogate_.training_table_, self.surrogate_.oob_prediction_, dict(kinds)
             )
             self.prior_weights_ = {k: float(v["weight"]) for k, v in selection.items()}
+            self.weights_by_fold_.append(dict(self.prior_weights_))
             for kind in sorted(set(kinds)):
                 matrix = score_matrix(data.evaluations, kind, task_kinds=kinds)
                 if not matrix.empty:

@@ -21,7 +21,13 @@ regression, where the library defaults are already strong), so it is chosen by d
 
 The grid stops at 0.75 on purpose: the surrogate's reading of the dataset's
 meta-features always keeps a say in the ranking (the pure prior ranks every dataset of a
-kind the same way, the "best default" baseline).
+kind the same way, as the portfolio's first pick does). Measured on a 190-task snapshot
+of the knowledge base (``benchmarks/bench_suggest.py``, 5 outer folds, 4-member
+surrogates): mean regret@1 0.048 with this selection against 0.051 for the surrogate
+alone; letting the grid reach 1.0 gave 0.052, because with 23 multiclass tasks the
+out-of-bag choice flips between 0 and 1 from fold to fold. Differences of this size are
+within the benchmark's noise; the selection is kept because it is the validated way to
+set ``w``, not because it wins.
 """
 
 from __future__ import annotations
