@@ -43,7 +43,7 @@ def main(argv: list[str] | None = None) -> None:
                         help="learned-optimizer meta-training updates per fold "
                              "(default: LearnedOptimizer's, as metaopt train)")
     parser.add_argument("--methods", default=None,
-                        help="comma-separated subset of random,tpe,tpe_warm5,cmaes_source,meta,meta_warm5")
+                        help="comma-separated subset of random,tpe,tpe_warm5,cmaes_source,meta,meta_warm5,meta_rnn")
     parser.add_argument("--out", type=Path, default=RESULTS)
     parser.add_argument("--no-runs", action="store_true", help="leave per-run curves out of the JSON")
     args = parser.parse_args(argv)

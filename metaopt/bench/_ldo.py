@@ -42,11 +42,12 @@ class BenchmarkError(MetaoptError):
 
 
 def default_methods(flaml: bool = False) -> list[BenchMethod]:
-    """metaopt and every baseline of the issue (and FLAML's zero-shot when asked)."""
+    """metaopt, its surrogate alone, every baseline of the issue (and FLAML's zero-shot when asked)."""
     from metaopt.learn import BestDefault, GreedyPortfolio, LibraryDefaults, NearestDatasets
 
     methods: list[BenchMethod] = [
         MetaoptMethod(),
+        MetaoptMethod(prior_blend=False, name="metaopt_surrogate"),
         BaselineMethod("library_defaults", LibraryDefaults),
         BaselineMethod("best_default", BestDefault),
         BaselineMethod("portfolio", GreedyPortfolio),
@@ -441,8 +442,10 @@ def leave_dataset_out_benchmark(
     for m in methods:
         notes.extend(getattr(m, "notes", []) or [])
         if isinstance(m, MetaoptMethod):
-            notes.append(f"metaopt: surrogate {m.surrogate_params}, candidates ranked by `{m.ranker}`"
-                         + (f" (diversify={m.diversify})" if m.ranker == "rank_candidates" else ""))
+            notes.append(f"{m.name}: surrogate {m.surrogate_params}, candidates ranked by `{m.ranker}`"
+                         + (f" (diversify={m.diversify})" if m.ranker == "rank_candidates" else "")
+                         + (f"; prior weight per fold (chosen out of bag): {m.weights_by_fold_}"
+                            if m.prior_blend else "; no prior blend"))
     info = {
         "kb": str(kb.path), "n_tasks": int(len(tasks)),
         "n_groups": int(tasks["group"].astype(str).nunique()) if "group" in tasks else int(len(tasks)),

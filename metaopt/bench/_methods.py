@@ -120,7 +120,11 @@ class MetaoptMethod(BenchMethod):
     default), and the candidates are the training tasks' pool configs of the held-out
     task's kind. They are ranked by ``metaopt.recommend.rank_candidates`` (exactly what
     ``metaopt suggest`` does, diversity included) when that module exists, else by the
-    surrogate's predicted mean (``ranker`` is then ``"mean"``).
+    surrogate's predicted mean (``ranker`` is then ``"mean"``). As in ``metaopt
+    train``, the ranking key blends the surrogate with each config's mean score over
+    the fold's training tasks of that kind, with the kind's prior weight chosen from
+    the fold's surrogate out of bag (:func:`metaopt.learn.choose_prior_weights`; kept
+    in :attr:`prior_weights_`, per fold).
 
     Parameters
     ----------
@@ -128,6 +132,8 @@ class MetaoptMethod(BenchMethod):
         :class:`~metaopt.learn.Surrogate` constructor parameters.
     diversify
         Passed to ``rank_candidates``.
+    prior_blend
+        Blend with the prior as above (``False``: the surrogate alone, ``w = 0``).
     """
 
     is_baseline = False
@@ -137,6 +143,7 @@ class MetaoptMethod(BenchMethod):
         surrogate_params: Mapping[str, Any] | None = None,
         diversify: bool = True,
         name: str = "metaopt",
+        prior_blend: bool = True,
     ) -> None:
         self.surrogate_params = dict(
             surrogate_params
@@ -144,15 +151,30 @@ class MetaoptMethod(BenchMethod):
             else {"n_members": 4, "max_iter": 100, "calibrate_floor": True}
         )
         self.diversify = diversify
+        self.prior_blend = prior_blend
+        self.weights_by_fold_: list[dict[str, float]] = []
         self.name = name
         self.ranker = "rank_candidates" if _rank_candidates() is not None else "mean"
 
     def fit(self, kb: KnowledgeBase, data: TrainingData) -> None:
-        from metaopt.learn import Surrogate
+        from metaopt.learn import Surrogate, choose_prior_weights, score_matrix
 
         train = sorted(data.tasks["task_id"].astype(str))
         self.surrogate_ = Surrogate.from_kb(kb, tasks=train, **self.surrogate_params)
         kinds = data.kinds
+        self.prior_weights_: dict[str, float] = {}
+        self.prior_: dict[tuple[str, str], float] = {}
+        if self.prior_blend:
+            selection = choose_prior_weights(
+                self.surrogate_.training_table_, self.surrogate_.oob_prediction_, dict(kinds)
+            )
+            self.prior_weights_ = {k: float(v["weight"]) for k, v in selection.items()}
+            self.weights_by_fold_.append(dict(self.prior_weights_))
+            for kind in sorted(set(kinds)):
+                matrix = score_matrix(data.evaluations, kind, task_kinds=kinds)
+                if not matrix.empty:
+                    mean = matrix.fillna(0.0).mean(axis=0)
+                    self.prior_.update({(str(a), str(c)): float(v) for (a, c), v in mean.items()})
         table = config_table(data.evaluations)
         ev = data.evaluations[["task_id", "algorithm", "config_id", "status"]]
         ev = ev[ev["status"].astype(str) != "skipped"]
@@ -176,7 +198,12 @@ class MetaoptMethod(BenchMethod):
             )
         rank = _rank_candidates()
         if rank is not None:
-            ranked = rank(self.surrogate_, task.metafeatures, task.kind, pool, k, diversify=self.diversify)
+            from metaopt.spaces import config_id
+
+            weight = self.prior_weights_.get(task.kind, 0.0)
+            prior = [self.prior_.get((a, config_id(a, p)), 0.0) for a, p in pool] if weight else None
+            ranked = rank(self.surrogate_, task.metafeatures, task.kind, pool, k,
+                          diversify=self.diversify, prior=prior, prior_weight=weight)
             return [(str(r[0]), dict(r[1])) for r in ranked][:k]
         mean, _ = self.surrogate_.predict_configs(task.metafeatures, pool)
         order = np.argsort(-mean, kind="stable")[:k]

@@ -276,19 +276,23 @@ def _warm_start_cmaes() -> Any:
 
 
 class MetaMethod(TuneMethod):
-    """``meta`` / ``meta_warm5``: metaopt's MetaSampler driven by the fold's learned optimizer.
+    """``meta`` / ``meta_warm5`` / ``meta_rnn``: MetaSampler driven by the fold's learned optimizer.
 
     Uses :class:`metaopt.integrations.optuna.MetaSampler` when it exists; until then
     the optimizer's ``start / propose / observe`` drives the study directly (each
-    proposal is enqueued), which :attr:`driver` reports as ``"proposer"``.
+    proposal is enqueued), which :attr:`driver` reports as ``"proposer"``. With
+    ``transfer=False`` (``meta_rnn``) the optimizer's transfer stage is off and the
+    recurrent policy proposes from the first trial, so its own contribution shows.
     """
 
     needs: tuple[str, ...] = ("optimizer",)
 
-    def __init__(self, warm_start: bool = False, name: str | None = None) -> None:
+    def __init__(self, warm_start: bool = False, name: str | None = None, transfer: bool = True) -> None:
         self.warm_start = warm_start
+        self.transfer = transfer
         self.needs = ("optimizer", "warm") if warm_start else ("optimizer",)
-        self.name = name or ("meta_warm5" if warm_start else "meta")
+        default = ("meta_warm5" if warm_start else "meta") + ("" if transfer else "_rnn")
+        self.name = name or default
 
     @property
     def driver(self) -> str:
@@ -299,7 +303,7 @@ class MetaMethod(TuneMethod):
         cls = _meta_sampler()
         if cls is not None:
             return cls(metafeatures=task.metafeatures, shape=task.shape, algorithms=task.algorithms,
-                       optimizer=task.optimizer, seed=seed)
+                       optimizer=task.optimizer, seed=seed, transfer=self.transfer)
         from optuna.samplers import RandomSampler
 
         return RandomSampler(seed=seed)  # only for parameters a proposal leaves out
@@ -308,7 +312,8 @@ class MetaMethod(TuneMethod):
         if _meta_sampler() is not None:
             return None
         return _OptimizerProposer(task.optimizer.start(task.metafeatures, task.shape,
-                                                       algorithms=task.algorithms, seed=seed))
+                                                       algorithms=task.algorithms, seed=seed,
+                                                       transfer=self.transfer))
 
 
 class _OptimizerProposer(Proposer):
@@ -332,7 +337,7 @@ def _meta_sampler() -> Any:
 
 
 def default_tuning_methods() -> list[TuneMethod]:
-    """The six methods of the issue, in report order."""
+    """The six methods of the issue, in report order, and the policy alone (``meta_rnn``)."""
     return [
         RandomMethod(),
         TPEMethod(),
@@ -340,6 +345,7 @@ def default_tuning_methods() -> list[TuneMethod]:
         CmaEsSourceMethod(),
         MetaMethod(),
         MetaMethod(warm_start=True),
+        MetaMethod(transfer=False),
     ]
 
 

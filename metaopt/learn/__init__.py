@@ -12,6 +12,7 @@ from metaopt.learn._baselines import (
     TrainingData,
     training_data,
 )
+from metaopt.learn._blend import PRIOR_WEIGHTS, choose_prior_weights, leave_group_out_prior
 from metaopt.learn._encoding import ConfigEncoder, reference_shape
 from metaopt.learn._neighbors import NearestDatasets, RobustScaler
 from metaopt.learn._optimizer import (
@@ -41,6 +42,7 @@ from metaopt.learn._targets import (
     regret,
     score_matrix,
 )
+from metaopt.learn._transfer import TransferPortfolio, TransferRun
 
 __all__ = [
     "BaseBaseline",
@@ -52,12 +54,16 @@ __all__ = [
     "MemberKind",
     "NearestDatasets",
     "OPTIMIZER_ENV",
+    "PRIOR_WEIGHTS",
     "OptimizerRun",
     "PoolTable",
     "RobustScaler",
     "SURROGATE_ENV",
     "Surrogate",
     "TrainingData",
+    "TransferPortfolio",
+    "TransferRun",
+    "choose_prior_weights",
     "config_table",
     "default_config_id",
     "default_optimizer_path",
@@ -65,6 +71,7 @@ __all__ = [
     "greedy_portfolio",
     "is_default_config",
     "kb_fingerprint",
+    "leave_group_out_prior",
     "leave_dataset_out",
     "load_optimizer",
     "normalized_scores",

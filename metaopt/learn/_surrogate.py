@@ -282,6 +282,14 @@ class Surrogate:
     members_: list[dict[str, np.ndarray]]
     n_features_in_: int
     std_floor_: float
+    #: After :meth:`fit` (not saved): per input row, the mean prediction of the members
+    #: whose bootstrap left the row's group out (NaN when every member saw it) — a
+    #: leave-group-out prediction, used to choose the prior weight
+    #: (:func:`metaopt.learn.choose_prior_weights`).
+    oob_prediction_: np.ndarray
+    #: After :meth:`from_kb` (not saved): the training rows (``task_id``, ``group``,
+    #: ``algorithm``, ``config_id``, ``target``), aligned with ``oob_prediction_``.
+    training_table_: pd.DataFrame
     n_metafeatures_: int
     train_metafeatures_: np.ndarray
     ood_reference_: float
@@ -409,6 +417,10 @@ class Surrogate:
         preds = self._member_predictions(X)
         oob = ~in_bag[:, gidx]  # (members, rows)
         has = oob.any(axis=0)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            oob_rows = np.where(oob, preds, 0.0).sum(0) / oob.sum(0)
+        self.oob_prediction_ = np.full(len(keep), np.nan)
+        self.oob_prediction_[np.flatnonzero(keep)[has]] = oob_rows[has]
         if self.calibrate_floor and has.any() and self.n_members > 1:
             with np.errstate(invalid="ignore"):
                 oob_mean = np.where(oob, preds, 0.0).sum(0)[has] / oob.sum(0)[has]
@@ -580,6 +592,7 @@ class Surrogate:
             n_metafeatures=enc.n_metafeatures,
         )
         model.encoder_ = enc
+        model.training_table_ = table[["task_id", "group", "algorithm", "config_id", "target"]]
         if selection is not None:
             model.training_["selection"] = {
                 "chosen": str(best),

@@ -307,9 +307,9 @@ def full(kb) -> TuningResult:
 @pytest.mark.slow
 def test_all_methods_with_the_learned_optimizer(full) -> None:
     runs = full.runs
-    names = ["random", "tpe", "tpe_warm5", "cmaes_source", "meta", "meta_warm5"]
+    names = ["random", "tpe", "tpe_warm5", "cmaes_source", "meta", "meta_warm5", "meta_rnn"]
     assert full.methods == names
-    assert runs["task_id"].nunique() == 6 and len(runs) == 6 * 6 * 2
+    assert runs["task_id"].nunique() == 6 and len(runs) == 7 * 6 * 2
     for row in runs.itertuples():
         _check_curve(row.regret, 10 if row.method == "random" else 8)
     top1 = full.top1.set_index("task_id")

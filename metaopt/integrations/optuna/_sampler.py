@@ -110,8 +110,10 @@ class MetaSampler(BaseSampler):
 
     The learned optimizer (:class:`metaopt.learn.LearnedOptimizer`) is an RNN that was
     meta-trained on the knowledge base to propose, from a dataset's meta-features and
-    the trials so far, the next configuration to try. This sampler replays a study's
-    finished trials into it and samples each new trial from its proposal.
+    the trials so far, the next configuration to try, preceded by a transfer stage that
+    proposes the knowledge base's pool configurations re-weighted by the study's
+    results (the optimizer's ``stage``). This sampler replays a study's finished trials
+    into it and samples each new trial from its proposal.
 
     Parameters it knows - the naming convention of
     :func:`metaopt.integrations.optuna.objective`:
@@ -122,7 +124,7 @@ class MetaSampler(BaseSampler):
       names (``"n_neighbors"``).
 
     Every other parameter goes to ``fallback``; so does everything once the study has
-    ``max_meta_trials`` finished trials (the optimizer was meta-trained for that many).
+    ``max_meta_trials`` finished trials (what the optimizer was made for).
 
     How a trial is sampled: on the first known parameter of a trial, the optimizer run
     is rebuilt from the study's finished trials in trial-number order (COMPLETE: its
@@ -167,7 +169,13 @@ class MetaSampler(BaseSampler):
         else ``datasets/models/optimizer``).
     max_meta_trials
         Finished trials after which everything goes to ``fallback`` (default: the
-        optimizer's ``horizon``).
+        optimizer's ``meta_trials``: its transfer stage's length or its ``horizon``,
+        whichever is longer).
+    transfer
+        Let the optimizer's transfer stage propose the first trials (the knowledge
+        base's pool configurations, re-weighted by the study's results; see
+        :mod:`metaopt.learn._transfer`); ``False``: the recurrent policy from the first
+        trial.
 
     Raises
     ------
@@ -191,6 +199,7 @@ class MetaSampler(BaseSampler):
         seed: int | None = None,
         optimizer: Any = None,
         max_meta_trials: int | None = None,
+        transfer: bool = True,
     ) -> None:
         from optuna.samplers import TPESampler
 
@@ -236,11 +245,12 @@ class MetaSampler(BaseSampler):
         if self._single is not None:
             for pname in self._params[self._single]:
                 self._known.setdefault(pname, (self._single, pname))
-        horizon = int(getattr(self._optimizer, "horizon", 0) or 0)
+        horizon = int(getattr(self._optimizer, "meta_trials", None) or getattr(self._optimizer, "horizon", 0) or 0)
         limit = horizon if max_meta_trials is None else int(max_meta_trials)
         if limit < 0:
             raise ConfigError(f"max_meta_trials must be >= 0, got {max_meta_trials}")
         self._max_meta_trials = limit
+        self._transfer = bool(transfer)
         self._fallback = fallback if fallback is not None else TPESampler(seed=seed)
         self._entropy = int(seed) if seed is not None else int(np.random.SeedSequence().entropy)  # type: ignore[arg-type]
         self._lock = threading.RLock()
@@ -372,8 +382,14 @@ class MetaSampler(BaseSampler):
         """The optimizer run replayed on the study's finished trials (built once per trial)."""
         if proposal.run is not None:
             return proposal.run
+        # ``transfer`` only when switched off, so optimizers without a stage still work
+        extra = {} if self._transfer else {"transfer": False}
         run = self._optimizer.start(
-            self._metafeatures, self._shape, algorithms=list(self._algorithms), seed=proposal.seed
+            self._metafeatures,
+            self._shape,
+            algorithms=list(self._algorithms),
+            seed=proposal.seed,
+            **extra,
         )
         sign = -1.0 if study.direction == StudyDirection.MINIMIZE else 1.0
         finished = sorted(study.get_trials(deepcopy=False, states=_FINISHED), key=lambda t: t.number)
