@@ -204,15 +204,38 @@ def test_single_algorithm_mode_knows_unprefixed_names(fake_optimizer) -> None:
 
 
 def test_seed_makes_it_deterministic(optimizer) -> None:
-    def run(seed: int) -> list[dict]:
+    def run(seed: int, transfer: bool = True) -> list[dict]:
         sampler = MetaSampler(metafeatures=METAFEATURES, shape=SHAPE, optimizer=optimizer,
-                              algorithms=["linear", "knn"], seed=seed)
+                              algorithms=["linear", "knn"], seed=seed, transfer=transfer)
         study = optuna.create_study(direction="maximize", sampler=sampler)
         study.optimize(convention_objective, n_trials=6)
         return [t.params for t in study.trials]
 
     assert run(5) == run(5)
-    assert run(5) != run(6)
+    # the RNN samples (the transfer stage is deterministic)
+    assert run(5, transfer=False) == run(5, transfer=False)
+    assert run(5, transfer=False) != run(6, transfer=False)
+
+
+def test_first_trials_come_from_the_transfer_stage(optimizer) -> None:
+    assert optimizer.transfer_ is not None and optimizer.meta_trials >= optimizer.horizon
+    sampler = MetaSampler(metafeatures=METAFEATURES, shape=SHAPE, optimizer=optimizer,
+                          algorithms=["linear", "knn"], seed=0)
+    assert sampler.max_meta_trials == optimizer.meta_trials
+    study = optuna.create_study(direction="maximize", sampler=sampler)
+    study.optimize(convention_objective, n_trials=4)
+    run = optimizer.start(METAFEATURES, SHAPE, algorithms=["linear", "knn"])
+    compared = 0
+    for trial in study.trials:
+        if run.stage != "transfer":
+            break
+        alg, params = run.propose()
+        assert trial.params["algorithm"] == alg
+        for name, value in params.items():
+            assert trial.params[f"{alg}__{name}"] == pytest.approx(value)
+        run.observe(alg, params, trial.value)
+        compared += 1
+    assert compared >= 2, compared
 
 
 def test_threads_share_one_sampler(fake_optimizer) -> None:
