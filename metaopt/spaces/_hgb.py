@@ -18,6 +18,24 @@ __all__ = ["HGBSpace"]
 EARLY_STOPPING_MIN_ROWS = 300
 
 
+def _early_stopping(task: Task) -> bool:
+    """Whether the task gets early stopping (see :class:`HGBSpace`).
+
+    scikit-learn draws the validation split *stratified* for classifiers and fails when a
+    class has a single member in the training data, or when the split holds fewer rows
+    than there are classes. Under 3-fold cross-validation a class with 3 members keeps at
+    least 2 in every training fold, and 6 % of the rows is 10 % of a fold's training
+    part, so classification tasks need ``min class count >= 3`` and
+    ``0.06 · n_rows >= n_classes`` as well.
+    """
+    if task.n_rows < EARLY_STOPPING_MIN_ROWS:
+        return False
+    if task.kind == "regression":
+        return True
+    counts = task.y.value_counts()
+    return bool(len(counts) and counts.min() >= 3 and 0.06 * task.n_rows >= len(counts))
+
+
 class HGBSpace(SearchSpace):
     """Histogram gradient boosting, classification and regression.
 
@@ -25,7 +43,9 @@ class HGBSpace(SearchSpace):
 
     ``learning_rate`` float [0.01, 1], log · ``max_iter`` int [10, 1000], log; with
     early stopping (10 % validation split, patience 10) on tasks of at least
-    :data:`EARLY_STOPPING_MIN_ROWS` rows · ``max_leaf_nodes`` int [4, 256], log ·
+    :data:`EARLY_STOPPING_MIN_ROWS` rows (classification: also every class with at
+    least 3 members and at least one validation row per class, else scikit-learn's
+    stratified split fails) · ``max_leaf_nodes`` int [4, 256], log ·
     ``limit_depth`` bool and ``max_depth`` int [2, 20], log, active only when
     ``limit_depth`` is True (``limit_depth=False`` means ``max_depth=None``) ·
     ``min_samples_leaf`` int [1, 200], log · ``l2_regularization`` float [1e-6, 10],
@@ -92,7 +112,7 @@ class HGBSpace(SearchSpace):
             max_features=params["max_features"],
             max_bins=params["max_bins"],
             categorical_features=self.categorical_indices(task) or None,
-            early_stopping=task.n_rows >= EARLY_STOPPING_MIN_ROWS,
+            early_stopping=_early_stopping(task),
             validation_fraction=0.1,
             n_iter_no_change=10,
             random_state=seed,

@@ -99,3 +99,27 @@ def test_unsupported_task_is_a_config_error(make_task) -> None:
     task = make_task("binary", n_rows=MAX_SVM_ROWS + 1, n_numeric=1, n_categorical=0, missing=0.0)
     with pytest.raises(ConfigError, match="svm is skipped"):
         get_space("svm").to_estimator({}, task)
+
+
+def test_hgb_early_stopping_needs_a_stratifiable_split() -> None:
+    """A class with 2 members breaks scikit-learn's stratified validation split: no early stopping."""
+    import numpy as np
+    import pandas as pd
+    from sklearn.model_selection import cross_val_score
+
+    from metaopt.tasks import load_task
+
+    rng = np.random.default_rng(0)
+    n = 400
+    frame = pd.DataFrame({"a": rng.normal(size=n), "b": rng.normal(size=n)})
+    frame["y"] = np.where(frame["a"] > 0, "up", "down")
+    hgb = get_space("hgb")
+    common = load_task(frame, target="y")
+    assert hgb.to_estimator({}, common).named_steps["model"].early_stopping is True
+    rare = frame.copy()
+    rare.loc[:1, "y"] = "rare"  # two members
+    task = load_task(rare, target="y")
+    est = hgb.to_estimator({"max_iter": 20}, task)
+    assert est.named_steps["model"].early_stopping is False
+    scores = cross_val_score(est, task.X, task.y, cv=3, scoring="balanced_accuracy")
+    assert np.isfinite(scores).all()
