@@ -52,9 +52,3 @@ def train(
         f"KB fingerprint {info.get('fingerprint')}) in {manifest['train_seconds']} s; "
         f"wrote {path}"
     )
-    weights = manifest.get("prior_weights") or {}
-    if weights:
-        typer.echo(
-            "prior weight per kind (chosen out of bag): "
-            + ", ".join(f"{kind} {w:g}" for kind, w in sorted(weights.items()))
-        )

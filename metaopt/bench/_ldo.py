@@ -42,12 +42,11 @@ class BenchmarkError(MetaoptError):
 
 
 def default_methods(flaml: bool = False) -> list[BenchMethod]:
-    """metaopt, its surrogate alone, every baseline of the issue (and FLAML's zero-shot when asked)."""
+    """metaopt and every baseline of the issue (and FLAML's zero-shot when asked)."""
     from metaopt.learn import BestDefault, GreedyPortfolio, LibraryDefaults, NearestDatasets
 
     methods: list[BenchMethod] = [
         MetaoptMethod(),
-        MetaoptMethod(prior_blend=False, name="metaopt_surrogate"),
         BaselineMethod("library_defaults", LibraryDefaults),
         BaselineMethod("best_default", BestDefault),
         BaselineMethod("portfolio", GreedyPortfolio),

@@ -19,12 +19,6 @@ Directory lookup (:func:`default_models_path`): an explicit path, else
 ``$METAOPT_MODELS``, else ``datasets/models`` of the source checkout, else
 ``metaopt/datasets/models`` inside the installed package.
 
-The prior weight of each kind (``manifest["prior_weights"]``: how much the ranking leans
-on each config's mean score over the knowledge base, against the surrogate's prediction
-for this dataset) is chosen at training time from the surrogate's out-of-bag predictions
-(:func:`metaopt.learn.choose_prior_weights`); the comparison is kept in
-``manifest["prior_weight_selection"]``.
-
 The out-of-distribution threshold is the 95th percentile, over the training tasks, of
 each task's leave-group-out excess distance (the surrogate's ``ood_distance`` of the
 task against the tasks of *other* base-dataset groups): a new dataset farther from the
@@ -103,11 +97,6 @@ class ModelBundle:
     best_default: BestDefault
     pool: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     evidence: dict[str, dict[str, Any]] = field(default_factory=dict)
-
-    def prior_weight(self, kind: str) -> float:
-        """The weight of the prior in the ranking of a ``kind`` task (0 if none was chosen)."""
-        weights = self.manifest.get("prior_weights") or {}
-        return float(weights.get(kind, 0.0) or 0.0)
 
     @property
     def ood_threshold(self) -> float:
@@ -193,7 +182,6 @@ def train_models(
         GreedyPortfolio,
         NearestDatasets,
         Surrogate,
-        choose_prior_weights,
         config_table,
         kb_fingerprint,
         score_matrix,
@@ -226,7 +214,6 @@ def train_models(
     tasks = kb.tasks()
     tasks = tasks[tasks["status"].astype(str) == "ok"]
     kinds = dict(zip(tasks["task_id"].astype(str), tasks["kind"].astype(str), strict=False))
-    selection = choose_prior_weights(surrogate.training_table_, surrogate.oob_prediction_, kinds)
     names = dict(zip(tasks["task_id"].astype(str), tasks["name"].astype(str), strict=False))
     ev = kb.evaluations()
     ev = ev[ev["task_id"].astype(str).isin(kinds)]
@@ -286,8 +273,6 @@ def train_models(
             "n_tasks_by_kind": {k: sum(1 for t in kinds.values() if t == k) for k in _KINDS},
         },
         "ood_threshold": _ood_threshold(surrogate, kb, trained_tasks),
-        "prior_weights": {k: v["weight"] for k, v in selection.items()},
-        "prior_weight_selection": selection,
         "ood_reference": float(surrogate.ood_reference_),
         "surrogate": {"model": surrogate.model, "n_members": len(surrogate.members_)},
         "optimizer": optimizer_info,

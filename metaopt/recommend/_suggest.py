@@ -12,20 +12,19 @@ How a suggestion list is made:
    and ``time_budget`` drops those whose expected fit time on this data exceeds it
    (unknown fit times are kept);
 3. the surrogate ranks them (:func:`~metaopt.recommend.rank_candidates`, at most
-   ``ceil(top/2)`` suggestions per algorithm) by ``(1 - w) · predicted + w · prior``,
-   where ``prior`` is the config's mean normalized score over the knowledge base's
-   tasks of that kind (the quantity :class:`~metaopt.learn.BestDefault` and
-   :class:`~metaopt.learn.GreedyPortfolio` rank by; configs outside the pool get their
-   algorithm's median pool prior) and ``w`` is the kind's prior weight, chosen at
-   training time by out-of-bag regret (:mod:`metaopt.learn._blend`; 0 to 0.75, so the
-   surrogate's reading of the data always has a say).
+   ``ceil(top/2)`` suggestions per algorithm) by their predicted mean. (Blending in
+   each config's mean score over the knowledge base with a weight chosen out of bag,
+   :mod:`metaopt.learn._blend`, was measured and did not help; see there.)
 
 Out of distribution: when the surrogate's excess meta-feature distance of the dataset
 to the knowledge base exceeds the threshold stored at training time (see
 :mod:`metaopt.recommend._models`), every suggestion is flagged ``ood`` and the ranking
-falls back further toward robust choices: ``w`` becomes at least
-``max(0.5, 1 - threshold / distance)`` — at least half the weight on what worked on
-average, more the farther out the data is.
+falls back toward robust choices: the key becomes ``(1 - w) · predicted + w · prior``,
+where ``prior`` is the config's mean normalized score over the knowledge base's tasks of
+that kind (the quantity :class:`~metaopt.learn.BestDefault` and
+:class:`~metaopt.learn.GreedyPortfolio` rank by; configs outside the pool get their
+algorithm's median pool prior) and ``w = max(0.5, 1 - threshold / distance)`` —
+at least half the weight on what worked on average, more the farther out the data is.
 """
 
 from __future__ import annotations
@@ -270,9 +269,7 @@ def suggest(
     distance = float(surrogate.ood_distance(surrogate.encode(mf, cands[:1]))[0])
     threshold = bundle.ood_threshold
     ood = distance > threshold
-    weight = bundle.prior_weight(task.kind)
-    if ood and distance > 0:
-        weight = max(weight, 0.5, 1.0 - threshold / distance)
+    weight = max(0.5, 1.0 - threshold / distance) if ood and distance > 0 else 0.0
 
     ranked = rank_candidates(
         surrogate, mf, task.kind, cands, top, prior=priors, prior_weight=weight

@@ -38,38 +38,8 @@ def test_top_k_valid_diversified(tiny_models: Path, new_csv: Path) -> None:
         assert s.fit_time is None or s.fit_time > 0
         assert s.evidence and s.evidence[0].name.startswith("bin")
         assert not s.ood
-    if load_models(tiny_models / "models").prior_weight("binary") == 0:
-        scores = [s.score for s in out]
-        assert scores[0] == max(scores)
-
-
-def _with_prior_weight(tiny_models: Path, tmp_path: Path, weight: float) -> Path:
-    models = tmp_path / f"models_{weight}"
-    shutil.copytree(tiny_models / "models", models)
-    manifest = json.loads((models / "manifest.json").read_text())
-    manifest["prior_weights"] = {"binary": weight}
-    (models / "manifest.json").write_text(json.dumps(manifest))
-    return models
-
-
-def test_the_kinds_prior_weight_blends_the_ranking(tiny_models: Path, new_csv: Path, tmp_path: Path) -> None:
-    trained = load_models(tiny_models / "models").manifest
-    assert set(trained["prior_weights"]) <= {"binary", "multiclass", "regression"}
-    assert all(0 <= w <= 0.75 for w in trained["prior_weights"].values())
-    for kind, sel in trained["prior_weight_selection"].items():
-        assert sel["weight"] == trained["prior_weights"][kind] and sel["n_tasks"] > 0
-        assert min(sel["regret"].values()) == sel["regret"][f"{sel['weight']:g}"]
-    plain = suggest(new_csv, top=3, models=_with_prior_weight(tiny_models, tmp_path, 0.0))
-    assert plain[0].score == max(s.score for s in plain)
-    models = _with_prior_weight(tiny_models, tmp_path, 0.75)
-    leaning = suggest(new_csv, top=3, models=models)
-    bundle = load_models(models)
-    prior = {c["config_id"]: c["prior"] for c in bundle.pool["binary"]}
-    pool_alg = {c["config_id"]: c["algorithm"] for c in bundle.pool["binary"]}
-    alg_prior = {a: float(np.median([p for c, p in prior.items() if pool_alg[c] == a])) for a in set(pool_alg.values())}
-    candidates = suggest(new_csv, top=500, models=models)  # every candidate, same ranking key
-    key = {c.config_id: 0.25 * c.score + 0.75 * prior.get(c.config_id, alg_prior.get(c.algorithm, 0.0)) for c in candidates}
-    assert leaning[0].config_id == max(key, key=key.get)
+    scores = [s.score for s in out]
+    assert scores[0] == max(scores)
 
 
 def task_shape(task):
