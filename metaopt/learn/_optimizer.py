@@ -497,7 +497,7 @@ class LearnedOptimizer:
         transfer: bool = True,
         transfer_beta: float = 20.0,
         transfer_trials: int = 20,
-        transfer_min_gain: float = 1e-3,
+        transfer_min_gain: float = 0.0,
         seed: int = 0,
     ) -> None:
         self.hidden_size = hidden_size
