@@ -344,8 +344,8 @@ class OptimizerRun:
             assert self.transfer is not None
             best = {}
             for a in names:
-                g, cur = self.transfer.gains(a)
-                best[a] = float(np.max(g)) if g.size else -np.inf
+                gain, _ = self.transfer.gains(a)
+                best[a] = float(np.max(gain)) if gain.size else -np.inf
             top = max(best.values())
             winners = [a for a in names if best[a] == top]
             return {a: (1.0 / len(winners) if a in winners else 0.0) for a in names}
@@ -369,9 +369,7 @@ class OptimizerRun:
         algorithm
             Fix the algorithm (e.g. an enqueued trial chose it) and propose its params.
         """
-        if self.transfer is not None and (
-            algorithm is None or algorithm in self.optimizer.encoder_.algorithms
-        ):
+        if self.transfer is not None:  # an unknown algorithm has no pool column: None
             proposed = self.transfer.propose(algorithm)
             if proposed is not None:
                 return proposed

@@ -38,7 +38,25 @@ from metaopt.learn._encoding import ConfigEncoder
 from metaopt.learn._targets import normalized_scores
 from metaopt.spaces import DataShape
 
-__all__ = ["PoolTable"]
+__all__ = ["PoolTable", "block_weights", "nearest_config"]
+
+
+def block_weights(encoder: ConfigEncoder) -> np.ndarray:
+    """Per config-block column: 0.5 for one-hot columns, 1 for numeric ones."""
+    n_alg = len(encoder.algorithms)
+    names = encoder.feature_names[encoder.n_metafeatures + n_alg :]
+    return np.array([0.5 if "=" in name else 1.0 for name in names], dtype=np.float64)
+
+
+def nearest_config(configs: np.ndarray, x: np.ndarray, weights: np.ndarray) -> int:
+    """Row of ``configs`` nearest to the encoded config ``x`` (the module's distance).
+
+    ``configs``: ``(n, width)`` config blocks, NaN where a config does not define a
+    column (those columns do not count); ``x``: one block, NaN read as 0.5.
+    """
+    x = np.nan_to_num(x, nan=0.5)
+    d = np.where(~np.isnan(configs), (np.nan_to_num(configs) - x) ** 2, 0.0) @ weights
+    return int(np.argmin(d))
 
 
 @dataclass
@@ -130,7 +148,7 @@ class PoolTable:
                 params=[dict(p) for p in params],
             )
         self.task_ids = [t for t in self.task_ids if t in self._pools]
-        self._onehot_weight = self._column_weights()
+        self._onehot_weight = block_weights(self.encoder)
 
     # -- facts about tasks -------------------------------------------------------------
 
@@ -165,12 +183,6 @@ class PoolTable:
 
     # -- scoring -----------------------------------------------------------------------
 
-    def _column_weights(self) -> np.ndarray:
-        """Per config-block column: 0.5 for one-hot columns, 1 for numeric ones."""
-        n_alg = len(self.encoder.algorithms)
-        names = self.encoder.feature_names[self.encoder.n_metafeatures + n_alg :]
-        return np.array([0.5 if "=" in name else 1.0 for name in names], dtype=np.float64)
-
     def encode(self, algorithm: str, params: Mapping[str, Any]) -> np.ndarray:
         """The config-block coordinates of one configuration (without the algorithm one-hot)."""
         n_alg = len(self.encoder.algorithms)
@@ -183,11 +195,9 @@ class PoolTable:
         rows = np.flatnonzero(p.algorithms == a)
         if rows.size == 0:
             return None
-        x = np.nan_to_num(self.encode(algorithm, params), nan=0.5)
-        c = p.configs[rows]
-        defined = ~np.isnan(c)
-        d = np.where(defined, (np.nan_to_num(c) - x) ** 2, 0.0) @ self._onehot_weight
-        return int(rows[int(np.argmin(d))])
+        return int(
+            rows[nearest_config(p.configs[rows], self.encode(algorithm, params), self._onehot_weight)]
+        )
 
     def score(self, task_id: str, algorithm: str, params: Mapping[str, Any]) -> float:
         """Normalized score of the nearest evaluated config of ``algorithm`` (nan if none)."""

@@ -50,6 +50,7 @@ import numpy as np
 
 from metaopt._exceptions import ConfigError
 from metaopt.learn._encoding import ConfigEncoder
+from metaopt.learn._pool import block_weights, nearest_config
 from metaopt.spaces import DataShape, get_space
 
 __all__ = ["TransferPortfolio", "TransferRun"]
@@ -68,6 +69,7 @@ class _KindPool:
         scores: np.ndarray,
     ) -> None:
         self.algorithms = [str(a) for a in algorithms]
+        self.alg_names = np.array(self.algorithms, dtype=object)
         self.params = [dict(p) for p in params]
         self.scores = np.nan_to_num(np.asarray(scores, dtype=np.float64), nan=0.0)
         n_alg = len(encoder.algorithms)
@@ -219,10 +221,7 @@ class TransferRun:
             raise ConfigError(f"unknown task kind {self.kind!r}", f"use one of {', '.join(_KINDS)}")
         self.pool = portfolio.pools_.get(self.kind)
         allowed = None if algorithms is None else {str(a) for a in algorithms}
-        enc = portfolio.encoder_
-        head = enc.n_metafeatures + len(enc.algorithms)
-        names = enc.feature_names[head:]
-        self._col_weight = np.array([0.5 if "=" in n else 1.0 for n in names], dtype=np.float64)
+        self._col_weight = block_weights(portfolio.encoder_)
         if self.pool is None:
             self._usable = np.zeros(0, dtype=bool)
         else:
@@ -244,7 +243,7 @@ class TransferRun:
         enc = self.portfolio.encoder_
         if algorithm not in enc.algorithms:
             return None
-        rows = np.flatnonzero(np.array(self.pool.algorithms) == algorithm)
+        rows = np.flatnonzero(self.pool.alg_names == algorithm)
         if rows.size == 0:
             return None
         n_alg = len(enc.algorithms)
@@ -255,10 +254,7 @@ class TransferRun:
             x = enc.encode_configs([algorithm], [{k: v for k, v in params.items() if k in known}])[
                 0, n_alg:
             ]
-        x = np.nan_to_num(x, nan=0.5)
-        c = self.pool.blocks[rows]
-        d = np.where(~np.isnan(c), (np.nan_to_num(c) - x) ** 2, 0.0) @ self._col_weight
-        return int(rows[int(np.argmin(d))])
+        return int(rows[nearest_config(self.pool.blocks[rows], x, self._col_weight)])
 
     def observe(self, algorithm: str, params: Mapping[str, Any], value: float | None) -> None:
         """Record a finished trial (``value``: greater is better; None if it failed)."""
@@ -299,7 +295,7 @@ class TransferRun:
         gain = w @ np.maximum(s, cur[:, None])
         mask = self._usable.copy()
         if algorithm is not None:
-            mask &= np.array(self.pool.algorithms) == algorithm
+            mask &= self.pool.alg_names == algorithm
         mask[self._observed] = False
         return np.where(mask, gain, -np.inf), float(w @ cur)
 
