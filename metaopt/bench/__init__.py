@@ -10,7 +10,8 @@ JSON and PNG plots. A new recommender is a :class:`BenchMethod` (two methods).
 :func:`leave_dataset_out_tuning` meta-evaluates *tuning* the same way: regret curves of
 Optuna samplers (random, TPE, warm-started TPE, WS-CMA-ES, MetaSampler) on the held-out
 tasks' evaluated pools, summarised by :class:`TuningResult`; a new tuning method is a
-:class:`TuneMethod`.
+:class:`TuneMethod`. :func:`transfer_stage_curves` runs the learned optimizer's transfer
+stage alone (numpy, no Optuna) to compare its variants against an oracle bound.
 """
 
 from metaopt.bench._ldo import (
@@ -27,6 +28,7 @@ from metaopt.bench._methods import (
     MetaoptMethod,
     Recommendation,
 )
+from metaopt.bench._transfer import TRANSFER_VARIANTS, transfer_stage_curves, transfer_summary
 from metaopt.bench._tune import TuningResult, leave_dataset_out_tuning
 from metaopt.bench._tune_methods import TuneMethod, TuneTask, default_tuning_methods
 
@@ -38,6 +40,7 @@ __all__ = [
     "HeldOutTask",
     "MetaoptMethod",
     "Recommendation",
+    "TRANSFER_VARIANTS",
     "TuneMethod",
     "TuneTask",
     "TuningResult",
@@ -46,4 +49,6 @@ __all__ = [
     "ldo_folds",
     "leave_dataset_out_benchmark",
     "leave_dataset_out_tuning",
+    "transfer_stage_curves",
+    "transfer_summary",
 ]

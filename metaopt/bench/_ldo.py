@@ -42,11 +42,17 @@ class BenchmarkError(MetaoptError):
 
 
 def default_methods(flaml: bool = False) -> list[BenchMethod]:
-    """metaopt and every baseline of the issue (and FLAML's zero-shot when asked)."""
+    """metaopt, its surrogate ranking, every baseline of the issue (and FLAML's zero-shot when asked).
+
+    ``metaopt`` ranks by the similarity-weighted portfolio, as ``metaopt suggest`` does;
+    ``metaopt_surrogate`` by the warm-start surrogate alone (the ranking before the
+    learned similarity), kept to show what the similarity adds.
+    """
     from metaopt.learn import BestDefault, GreedyPortfolio, LibraryDefaults, NearestDatasets
 
     methods: list[BenchMethod] = [
         MetaoptMethod(),
+        MetaoptMethod(ranker="surrogate", name="metaopt_surrogate"),
         BaselineMethod("library_defaults", LibraryDefaults),
         BaselineMethod("best_default", BestDefault),
         BaselineMethod("portfolio", GreedyPortfolio),

@@ -113,9 +113,19 @@ def _rank_candidates() -> Callable[..., Any] | None:
 
 
 class MetaoptMethod(BenchMethod):
-    """metaopt's recommender: the warm-start surrogate ranking the shared config pool.
+    """metaopt's recommender: the similarity-weighted portfolio, or the surrogate, over the pool.
 
-    Per fold, a :class:`~metaopt.learn.Surrogate` is fitted with
+    ``ranker="similarity"`` (what ``metaopt suggest`` does): per fold a
+    :class:`~metaopt.learn.TransferPortfolio` is fitted on the training tasks, and the
+    held-out task's suggestions are its prior-weighted greedy portfolio
+    (:meth:`~metaopt.learn.TransferPortfolio.order`: training tasks weighted by the
+    learned similarity of their meta-features to the held-out task's), capped per
+    algorithm as ``rank_candidates`` does when ``diversify``. The surrogate is fitted
+    as well: it supplies the predicted scores and σ (:meth:`predict_pool`, the
+    calibration).
+
+    ``ranker="surrogate"`` (``metaopt suggest`` before the learned similarity):
+    per fold, a :class:`~metaopt.learn.Surrogate` is fitted with
     ``Surrogate.from_kb(kb, tasks=train, **surrogate_params)`` (cheap settings by
     default), and the candidates are the training tasks' pool configs of the held-out
     task's kind. They are ranked by ``metaopt.recommend.rank_candidates`` (exactly what
@@ -134,7 +144,9 @@ class MetaoptMethod(BenchMethod):
     surrogate_params
         :class:`~metaopt.learn.Surrogate` constructor parameters.
     diversify
-        Passed to ``rank_candidates``.
+        Cap each algorithm at ``ceil(k / 2)`` places (``rank_candidates``' rule).
+    ranker
+        ``"similarity"`` or ``"surrogate"`` (see above).
     prior_blend
         Blend with the prior as above (default ``False``: the surrogate alone, as
         ``metaopt suggest`` ranks).
@@ -148,7 +160,10 @@ class MetaoptMethod(BenchMethod):
         diversify: bool = True,
         name: str = "metaopt",
         prior_blend: bool = False,
+        ranker: str = "similarity",
     ) -> None:
+        if ranker not in ("similarity", "surrogate"):
+            raise ValueError(f"ranker must be 'similarity' or 'surrogate', got {ranker!r}")
         self.surrogate_params = dict(
             surrogate_params
             if surrogate_params is not None
@@ -158,13 +173,17 @@ class MetaoptMethod(BenchMethod):
         self.prior_blend = prior_blend
         self.weights_by_fold_: list[dict[str, float]] = []
         self.name = name
-        self.ranker = "rank_candidates" if _rank_candidates() is not None else "mean"
+        self.ranker = ranker
 
     def fit(self, kb: KnowledgeBase, data: TrainingData) -> None:
         from metaopt.learn import Surrogate, choose_prior_weights, score_matrix
 
         train = sorted(data.tasks["task_id"].astype(str))
         self.surrogate_ = Surrogate.from_kb(kb, tasks=train, **self.surrogate_params)
+        if self.ranker == "similarity":
+            from metaopt.learn import PoolTable, TransferPortfolio
+
+            self.transfer_ = TransferPortfolio().fit(PoolTable(data))
         kinds = data.kinds
         self.prior_weights_: dict[str, float] = {}
         self.prior_: dict[tuple[str, str], float] = {}
@@ -192,6 +211,8 @@ class MetaoptMethod(BenchMethod):
             ]
 
     def recommend(self, task: HeldOutTask, k: int) -> list[Recommendation]:
+        if self.ranker == "similarity":
+            return self._recommend_similarity(task, k)
         pool = self.pool_.get(task.kind, [])
         if not pool:
             from metaopt._exceptions import ModelError
@@ -212,6 +233,23 @@ class MetaoptMethod(BenchMethod):
         mean, _ = self.surrogate_.predict_configs(task.metafeatures, pool)
         order = np.argsort(-mean, kind="stable")[:k]
         return [pool[i] for i in order]
+
+    def _recommend_similarity(self, task: HeldOutTask, k: int) -> list[Recommendation]:
+        from metaopt.recommend._rank import diversify_order
+
+        tp = self.transfer_
+        if task.kind not in tp.kinds:
+            from metaopt._exceptions import ModelError
+
+            raise ModelError(
+                f"no training task of kind {task.kind!r} in this fold, so no candidate pool",
+                "use more folds' worth of tasks of that kind",
+            )
+        cols = tp.columns(task.kind)
+        order = [j for j, _ in tp.order(task.kind, len(cols), task.metafeatures)]
+        if self.diversify:
+            order = diversify_order([a for a, _ in cols], order, k)
+        return [cols[j] for j in order[:k]]
 
     def predict_pool(
         self, task: HeldOutTask, pool: Sequence[Recommendation]

@@ -25,6 +25,7 @@ from metaopt.learn._optimizer import (
 )
 from metaopt.learn._pool import PoolTable
 from metaopt.learn._portfolio import GreedyPortfolio, greedy_portfolio
+from metaopt.learn._similarity import TaskSimilarity, rank_discordance
 from metaopt.learn._surrogate import (
     SURROGATE_ENV,
     MemberKind,
@@ -60,6 +61,7 @@ __all__ = [
     "RobustScaler",
     "SURROGATE_ENV",
     "Surrogate",
+    "TaskSimilarity",
     "TrainingData",
     "TransferPortfolio",
     "TransferRun",
@@ -75,6 +77,7 @@ __all__ = [
     "leave_dataset_out",
     "load_optimizer",
     "normalized_scores",
+    "rank_discordance",
     "reference_shape",
     "regret",
     "rollout_regret",

@@ -264,7 +264,7 @@ class OptimizerRun:
         self.alg_mask = mask
         portfolio = getattr(opt, "transfer_", None)
         self.transfer: TransferRun | None = (
-            portfolio.start(shape, [a for i, a in enumerate(known) if mask[i]])
+            portfolio.start(shape, [a for i, a in enumerate(known) if mask[i]], metafeatures)
             if transfer and portfolio is not None and self.kind in portfolio.kinds
             else None
         )
@@ -693,8 +693,11 @@ class LearnedOptimizer:
             arrays = {k: np.asarray(v, dtype=np.float32) for k, v in self.weights_.items()}
             transfer = getattr(self, "transfer_", None)
             if transfer is not None:
-                arrays.update(
-                    {k: np.asarray(v, dtype=np.float32) for k, v in transfer.to_arrays().items()}
+                arrays.update(  # scores as float32; tree arrays keep their dtype (exact routing)
+                    {
+                        k: np.asarray(v, dtype=np.float32) if k.endswith(".scores") else v
+                        for k, v in transfer.to_arrays().items()
+                    }
                 )
             np.savez_compressed(fh, **arrays)  # type: ignore[arg-type]
         os.replace(tmp, path / _WEIGHTS)

@@ -16,8 +16,14 @@ loss, so any metric in any unit works (an Optuna study reports raw values):
 ``w_i ∝ exp(-beta · discordant_i)``, ``discordant_i`` = the fraction of pairs of
 observed trials that task ``i`` orders the other way (ties count as agreeing).
 
-Before any trial the weights are uniform and the first proposal is the pool
-configuration with the best mean score — the static portfolio's first member.
+Before any trial the weights are a *prior* from the dataset's meta-features: a
+learned task similarity (:class:`~metaopt.learn.TaskSimilarity`) predicts how
+differently the new task and each training task rank the pool, and
+``log w_i = −prior_sharpness · (standardized predicted discordance)``; the observed
+rank agreement then multiplies in, ``log w_i = log prior_i − beta · discordant_i``.
+Without meta-features (or with ``prior_sharpness=0``) the prior is uniform and the first
+proposal is the pool configuration with the best mean score — the static portfolio's
+first member.
 Observed trials are mapped onto the pool by the nearest configuration of their
 algorithm (the distance of :class:`~metaopt.learn.PoolTable`: encoder unit
 coordinates over the columns the pool configuration defines, one-hot differences
@@ -31,11 +37,13 @@ current expected best is below ``min_gain`` (normalized score units): the knowle
 base has nothing more to say about this task and the policy, which proposes any
 configuration, not only pool ones, searches on.
 
-Measured offline on a 176-task snapshot of the knowledge base (leave-dataset-out, 5
-grouped folds, pool configs only): mean normalized regret after 10 trials 0.012 for the
-static portfolio and 0.008 with the rank-weighted one (``beta = 20``); weighting the
-start by meta-feature distance lowered the first trial's regret but raised the tenth's,
-so the start is uniform.
+Measured offline on the 265-task knowledge base (leave-dataset-out, 5 grouped folds,
+pool configs only, ``python benchmarks/bench_transfer.py``): see that script's report
+for the static portfolio, the rank-weighted one (``beta = 20``), the learned prior, and
+an oracle that knows each held-out task's full ranking. On a 176-task snapshot a prior
+from plain meta-feature distance lowered the first trial's regret but raised the
+tenth's; the learned similarity is a better guide than raw distance (its module says
+by how much).
 
 Everything here is numpy; the pool's scores are saved with the optimizer's weights
 (``transfer.<kind>.scores``) and its configurations in its manifest.
@@ -43,17 +51,29 @@ Everything here is numpy; the pool's scores are saved with the optimizer's weigh
 
 from __future__ import annotations
 
+import hashlib
+import io
+import json
+import os
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
-from metaopt._exceptions import ConfigError
+from metaopt._exceptions import ConfigError, ModelError
 from metaopt.learn._encoding import ConfigEncoder
 from metaopt.learn._pool import block_weights, nearest_config
+from metaopt.learn._similarity import TaskSimilarity
 from metaopt.spaces import DataShape, get_space
 
-__all__ = ["TransferPortfolio", "TransferRun"]
+__all__ = ["TransferPortfolio", "TransferRun", "fit_to_shape"]
+
+_FORMAT = "metaopt-transfer"
+_FORMAT_VERSION = 1
+_MANIFEST = "manifest.json"
+_WEIGHTS = "weights.npz"
 
 _KINDS = ("binary", "multiclass", "regression")
 
@@ -91,6 +111,11 @@ class TransferPortfolio:
         the static greedy portfolio.
     max_trials
         Observed trials after which the stage ends.
+    prior_sharpness
+        Sharpness of the prior task weights from the learned task similarity
+        (:class:`~metaopt.learn.TaskSimilarity`): ``exp(−prior_sharpness ·
+        standardized predicted discordance)``; 0 (or a run started without
+        meta-features) gives uniform prior weights, the static portfolio's start.
     min_gain
         The stage ends when the best proposal's expected gain is below this (default
         0: only when no gain is left at all). A threshold of 0.001 ended the stage
@@ -106,14 +131,26 @@ class TransferPortfolio:
     >>> run.observe("hgb", params, 0.91)                                # doctest: +SKIP
     """
 
-    def __init__(self, beta: float = 20.0, max_trials: int = 20, min_gain: float = 0.0) -> None:
+    def __init__(
+        self,
+        beta: float = 20.0,
+        max_trials: int = 20,
+        min_gain: float = 0.0,
+        prior_sharpness: float = 2.0,
+    ) -> None:
         self.beta = beta
         self.max_trials = max_trials
         self.min_gain = min_gain
+        self.prior_sharpness = prior_sharpness
 
     def get_params(self) -> dict[str, Any]:
         """Constructor parameters."""
-        return {"beta": self.beta, "max_trials": self.max_trials, "min_gain": self.min_gain}
+        return {
+            "beta": self.beta,
+            "max_trials": self.max_trials,
+            "min_gain": self.min_gain,
+            "prior_sharpness": self.prior_sharpness,
+        }
 
     def __repr__(self) -> str:
         args = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items())
@@ -139,9 +176,11 @@ class TransferPortfolio:
         ev = ev[ev["algorithm"].astype(str).isin(pool.encoder.algorithms)]
         self.encoder_ = pool.encoder
         self.pools_: dict[str, _KindPool] = {}
+        self.similarity_ = TaskSimilarity()
         if ev.empty:
             return self
         params = config_table(ev)["params"]
+        mf_rows: dict[str, np.ndarray] = {}
         for kind in _KINDS:
             matrix = score_matrix(ev, kind, task_kinds=data.kinds)
             if matrix.empty or matrix.shape[1] == 0:
@@ -153,6 +192,11 @@ class TransferPortfolio:
                 [dict(params.loc[(a, c)]) for a, c in cols],
                 matrix.to_numpy(dtype=np.float64),
             )
+            frame = pd.DataFrame([pool.metafeatures(str(t)) for t in matrix.index])
+            mf_rows[kind] = self.encoder_.scale_metafeatures(frame)
+        self.similarity_ = TaskSimilarity().fit(
+            {k: p.scores for k, p in self.pools_.items()}, mf_rows
+        )
         return self
 
     @property
@@ -168,13 +212,17 @@ class TransferPortfolio:
     # -- persistence (arrays + JSON) -----------------------------------------------------
 
     def to_arrays(self) -> dict[str, np.ndarray]:
-        """The score matrices, ``{"transfer.<kind>.scores": (tasks, configs)}``."""
-        return {f"transfer.{k}.scores": p.scores for k, p in self.pools_.items()}
+        """The score matrices (``transfer.<kind>.scores``, tasks × configs) and the task
+        similarity's arrays (``transfer.similarity.*``)."""
+        out = {f"transfer.{k}.scores": p.scores for k, p in self.pools_.items()}
+        out.update(self.similarity_.to_arrays("transfer.similarity."))
+        return out
 
     def to_json(self) -> dict[str, Any]:
         """Parameters and each kind's pool configurations (``[algorithm, params]``)."""
         return {
             "params": self.get_params(),
+            "similarity": self.similarity_.to_json(),
             "kinds": {
                 k: [[a, p.params[i]] for i, a in enumerate(p.algorithms)]
                 for k, p in self.pools_.items()
@@ -199,20 +247,184 @@ class TransferPortfolio:
             tp.pools_[str(kind)] = _KindPool(
                 encoder, [str(a) for a, _ in configs], [dict(p) for _, p in configs], scores
             )
+        sim = doc.get("similarity")
+        tp.similarity_ = (
+            TaskSimilarity.from_saved(sim, arrays, "transfer.similarity.")
+            if sim
+            else TaskSimilarity()
+        )
+        for kind in tp.similarity_.kinds:
+            n = tp.n_tasks(kind)
+            if tp.similarity_.metafeatures_[kind].shape[0] != n:
+                raise ValueError(
+                    f"task similarity of {kind!r} knows "
+                    f"{tp.similarity_.metafeatures_[kind].shape[0]} tasks, the pool {n}"
+                )
         return tp
+
+    def save(self, path: str | os.PathLike[str]) -> Path:
+        """Write ``manifest.json`` (parameters, encoder, pool configs) and ``weights.npz``."""
+        path = Path(path)
+        path.mkdir(parents=True, exist_ok=True)
+        tmp = path / f".{_WEIGHTS}.tmp"
+        with open(tmp, "wb") as fh:
+            np.savez_compressed(fh, **self.to_arrays())  # type: ignore[arg-type]
+        os.replace(tmp, path / _WEIGHTS)
+        doc = {
+            "format": _FORMAT,
+            "format_version": _FORMAT_VERSION,
+            "encoder": self.encoder_.to_json(),
+            "transfer": self.to_json(),
+            "weights": {
+                "file": _WEIGHTS,
+                "sha256": hashlib.sha256((path / _WEIGHTS).read_bytes()).hexdigest(),
+            },
+        }
+        tmp_m = path / f".{_MANIFEST}.tmp"
+        tmp_m.write_text(json.dumps(doc, sort_keys=True, allow_nan=False), encoding="utf-8")
+        os.replace(tmp_m, path / _MANIFEST)
+        return path
+
+    @classmethod
+    def load(cls, path: str | os.PathLike[str]) -> TransferPortfolio:
+        """Read a directory written by :meth:`save`.
+
+        Raises
+        ------
+        ModelError
+            If a file is missing, unreadable, of another format, or its weights do not
+            match the manifest's checksum.
+        """
+        path = Path(path)
+        fix = "retrain with `metaopt train`"
+        try:
+            doc = json.loads((path / _MANIFEST).read_text(encoding="utf-8"))
+            if doc.get("format") != _FORMAT or doc.get("format_version") != _FORMAT_VERSION:
+                raise ModelError(f"{path / _MANIFEST} is not a transfer portfolio of format "
+                                 f"{_FORMAT_VERSION}", fix)
+            raw = (path / _WEIGHTS).read_bytes()
+            if hashlib.sha256(raw).hexdigest() != (doc.get("weights") or {}).get("sha256"):
+                raise ModelError(f"{path / _WEIGHTS} does not match its manifest's checksum", fix)
+            with np.load(io.BytesIO(raw), allow_pickle=False) as data:
+                arrays = {k: data[k] for k in data.files}
+            encoder = ConfigEncoder.from_json(doc["encoder"])
+            return cls.from_saved(doc["transfer"], arrays, encoder)
+        except ModelError:
+            raise
+        except (OSError, ValueError, KeyError, TypeError, ConfigError) as exc:
+            raise ModelError(f"the transfer portfolio at {path} is unreadable ({exc})", fix) from exc
+
+    # -- a zero-shot order ------------------------------------------------------------
+
+    def order(
+        self,
+        kind: str,
+        k: int,
+        metafeatures: Mapping[str, float] | None = None,
+        usable: np.ndarray | None = None,
+        sharpness: float | None = None,
+    ) -> list[tuple[int, float]]:
+        """The first ``k`` pool columns of the prior-weighted greedy portfolio.
+
+        The order the stage would propose if no trial ever reported back: each step
+        takes the column with the highest expected best score so far over the training
+        tasks, weighted by the prior from ``metafeatures`` (uniform without them).
+
+        Parameters
+        ----------
+        kind
+            Task kind (its pool).
+        k
+            How many columns.
+        metafeatures
+            The dataset's meta-features (raw, as :func:`metaopt.metafeatures.extract`).
+        usable
+            Boolean mask over the kind's columns (default: all).
+        sharpness
+            Prior sharpness (default the portfolio's ``prior_sharpness``).
+
+        Returns
+        -------
+        list of (int, float)
+            ``(column, expected best normalized score after it)``, best first; fewer than
+            ``k`` when fewer columns are usable.
+        """
+        pool = self.pools_.get(kind)
+        if pool is None:
+            return []
+        s = pool.scores
+        mask = np.ones(s.shape[1], dtype=bool) if usable is None else np.asarray(usable, bool).copy()
+        if mask.shape != (s.shape[1],):
+            raise ValueError(f"usable has shape {mask.shape}, the {kind} pool {s.shape[1]} columns")
+        lw = self.prior_log_weights(kind, metafeatures, sharpness)
+        w = np.exp(lw - lw.max())
+        w /= w.sum()
+        cur = np.zeros(s.shape[0])
+        out: list[tuple[int, float]] = []
+        for _ in range(min(int(k), int(mask.sum()))):
+            gain = np.where(mask, w @ np.maximum(s, cur[:, None]), -np.inf)
+            j = int(np.argmax(gain))
+            out.append((j, float(gain[j])))
+            mask[j] = False
+            cur = np.maximum(cur, s[:, j])
+        return out
+
+    def column(self, kind: str, j: int) -> tuple[str, dict[str, Any]]:
+        """Column ``j`` of ``kind``'s pool: ``(algorithm, params)`` as evaluated."""
+        pool = self.pools_[kind]
+        return pool.algorithms[j], dict(pool.params[j])
+
+    def columns(self, kind: str) -> list[tuple[str, dict[str, Any]]]:
+        """Every column of ``kind``'s pool (empty when the kind has none)."""
+        pool = self.pools_.get(kind)
+        return [] if pool is None else [(a, dict(p)) for a, p in zip(pool.algorithms, pool.params, strict=True)]
 
     # -- running -------------------------------------------------------------------------
 
-    def start(self, shape: DataShape, algorithms: Sequence[str] | None = None) -> TransferRun:
-        """A run for a task of this shape, proposing only ``algorithms`` (default all)."""
-        return TransferRun(self, shape, algorithms)
+    def start(
+        self,
+        shape: DataShape,
+        algorithms: Sequence[str] | None = None,
+        metafeatures: Mapping[str, float] | None = None,
+    ) -> TransferRun:
+        """A run for a task of this shape, proposing only ``algorithms`` (default all).
+
+        ``metafeatures`` (the dataset's, :func:`metaopt.metafeatures.extract`) set the
+        prior task weights through the learned similarity; without them the prior is
+        uniform.
+        """
+        return TransferRun(self, shape, algorithms, metafeatures)
+
+    def prior_log_weights(
+        self,
+        kind: str,
+        metafeatures: Mapping[str, float] | None,
+        sharpness: float | None = None,
+    ) -> np.ndarray:
+        """Log prior weight of each training task of ``kind`` (zeros: uniform).
+
+        ``sharpness`` defaults to ``prior_sharpness``.
+        """
+        pool = self.pools_.get(kind)
+        n = 0 if pool is None else pool.scores.shape[0]
+        sim = getattr(self, "similarity_", None)
+        b = float(self.prior_sharpness if sharpness is None else sharpness)
+        if metafeatures is None or sim is None or not b:
+            return np.zeros(n)
+        z = self.encoder_.scale_metafeatures(dict(metafeatures))[0]
+        lw = sim.log_weights(kind, z, b)
+        return np.zeros(n) if lw is None else lw
 
 
 class TransferRun:
     """One study's transfer stage: observe trials, propose the next pool configuration."""
 
     def __init__(
-        self, portfolio: TransferPortfolio, shape: DataShape, algorithms: Sequence[str] | None
+        self,
+        portfolio: TransferPortfolio,
+        shape: DataShape,
+        algorithms: Sequence[str] | None,
+        metafeatures: Mapping[str, float] | None = None,
     ) -> None:
         self.portfolio = portfolio
         self.shape = shape
@@ -230,6 +442,7 @@ class TransferRun:
                 for a in set(self.pool.algorithms)
             }
             self._usable = np.array([ok[a] for a in self.pool.algorithms], dtype=bool)
+        self.log_prior = portfolio.prior_log_weights(self.kind, metafeatures)
         self._observed: list[int] = []
         self._values: list[float] = []
         self.n_observed = 0
@@ -267,11 +480,11 @@ class TransferRun:
         self._values.append(v)
 
     def weights(self) -> np.ndarray:
-        """Current weight of each training task (sums to 1)."""
+        """Current weight of each training task (sums to 1): prior × rank agreement."""
         assert self.pool is not None
-        n = self.pool.scores.shape[0]
         if len(self._observed) < 2 or self.portfolio.beta == 0:
-            return np.full(n, 1.0 / n)
+            w = np.exp(self.log_prior - self.log_prior.max())
+            return w / w.sum()
         cols = np.array(self._observed)
         vals = np.array(self._values)
         i, j = np.triu_indices(len(cols), 1)
@@ -281,7 +494,8 @@ class TransferRun:
         s = self.pool.scores[:, cols]
         known = np.sign(s[:, i] - s[:, j])
         discordant = ((known * observed) < 0).mean(axis=1)
-        w = np.exp(-float(self.portfolio.beta) * discordant)
+        log_w = self.log_prior - float(self.portfolio.beta) * discordant
+        w = np.exp(log_w - log_w.max())
         return w / w.sum()
 
     # -- proposals ---------------------------------------------------------------------------
@@ -322,20 +536,28 @@ class TransferRun:
     def params_for_shape(self, j: int) -> dict[str, Any]:
         """Column ``j``'s parameters for this shape (numbers clipped into its ranges)."""
         assert self.pool is not None
-        alg = self.pool.algorithms[j]
-        given = self.pool.params[j]
-        space = get_space(alg)
-        config: dict[str, Any] = {}
-        for p in space.params(self.shape):
-            if not p.is_active(config) or p.name not in given:
+        return fit_to_shape(self.pool.algorithms[j], self.pool.params[j], self.shape)
+
+
+def fit_to_shape(algorithm: str, given: Mapping[str, Any], shape: DataShape) -> dict[str, Any]:
+    """A pool configuration's parameters made valid for ``shape``.
+
+    Numbers are clipped into the shape's ranges (e.g. ``n_neighbors`` on a small
+    dataset), categorical values the shape does not offer and inactive parameters are
+    dropped (the space's defaults fill them), then the space validates the result.
+    """
+    space = get_space(algorithm)
+    config: dict[str, Any] = {}
+    for p in space.params(shape):
+        if not p.is_active(config) or p.name not in given:
+            continue
+        value = given[p.name]
+        if p.type == "categorical":
+            try:
+                config[p.name] = p.choices[p.index(value)]
+            except ValueError:
                 continue
-            value = given[p.name]
-            if p.type == "categorical":
-                try:
-                    config[p.name] = p.choices[p.index(value)]
-                except ValueError:
-                    continue
-            else:
-                v = min(max(float(value), float(p.low)), float(p.high))  # type: ignore[arg-type]
-                config[p.name] = int(round(v)) if p.type == "int" else v
-        return space.validate(config, self.shape)
+        else:
+            v = min(max(float(value), float(p.low)), float(p.high))  # type: ignore[arg-type]
+            config[p.name] = int(round(v)) if p.type == "int" else v
+    return space.validate(config, shape)

@@ -12,6 +12,9 @@ Layout of a models directory (written by :func:`train_models`, read by
                          mean normalized score over the KB's tasks of that kind
     evidence.json        per KB task: name, kind, metric, and for every algorithm its
                          best config there (id, raw and normalized score)
+    transfer/            metaopt.learn.TransferPortfolio.save (manifest.json + weights.npz):
+                         the pool's scores on every KB task and the learned task
+                         similarity, which rank suggest's candidates
     optimizer/           metaopt.learn.LearnedOptimizer.save (manifest.json + weights.npz),
                          read by the Optuna MetaSampler (not by suggest)
 
@@ -43,7 +46,13 @@ from metaopt._version import __version__
 
 if TYPE_CHECKING:  # pragma: no cover
     from metaopt.kb import KnowledgeBase
-    from metaopt.learn import BestDefault, GreedyPortfolio, NearestDatasets, Surrogate
+    from metaopt.learn import (
+        BestDefault,
+        GreedyPortfolio,
+        NearestDatasets,
+        Surrogate,
+        TransferPortfolio,
+    )
 
 __all__ = [
     "MODELS_ENV",
@@ -87,6 +96,8 @@ class ModelBundle:
         normalized score over the KB's tasks of that kind).
     evidence
         Task id → ``{"name", "kind", "metric", "best": {algorithm: {...}}}``.
+    transfer
+        The similarity-weighted portfolio (None for models trained without one).
     """
 
     path: Path
@@ -97,6 +108,7 @@ class ModelBundle:
     best_default: BestDefault
     pool: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     evidence: dict[str, dict[str, Any]] = field(default_factory=dict)
+    transfer: TransferPortfolio | None = None
 
     @property
     def ood_threshold(self) -> float:
@@ -210,6 +222,14 @@ def train_models(
         optimizer = LearnedOptimizer(**opt_params).fit(kb)
         optimizer.save(out / "optimizer")
         optimizer_info = {"params": optimizer.get_params(), "training": optimizer.training_}
+        transfer = getattr(optimizer, "transfer_", None)
+    else:
+        transfer = None
+    if transfer is None:
+        from metaopt.learn import PoolTable, TransferPortfolio
+
+        transfer = TransferPortfolio().fit(PoolTable(kb))
+    transfer.save(out / "transfer")
 
     tasks = kb.tasks()
     tasks = tasks[tasks["status"].astype(str) == "ok"]
@@ -294,7 +314,13 @@ def load_models(path: str | os.PathLike[str] | None = None) -> ModelBundle:
         If the models were written in another format or for another meta-feature
         version than this metaopt computes.
     """
-    from metaopt.learn import BestDefault, GreedyPortfolio, NearestDatasets, Surrogate
+    from metaopt.learn import (
+        BestDefault,
+        GreedyPortfolio,
+        NearestDatasets,
+        Surrogate,
+        TransferPortfolio,
+    )
     from metaopt.metafeatures import VERSION
 
     root = default_models_path(path)
@@ -326,8 +352,13 @@ def load_models(path: str | os.PathLike[str] | None = None) -> ModelBundle:
         best_default = BestDefault.load(root / "best_default.json")
         pool = json.loads((root / "pool.json").read_text(encoding="utf-8"))
         evidence = json.loads((root / "evidence.json").read_text(encoding="utf-8"))
+        transfer = (
+            TransferPortfolio.load(root / "transfer") if (root / "transfer").is_dir() else None
+        )
     except ModelError as exc:
         raise type(exc)(exc.message, _TRAIN) from exc
     except (OSError, ValueError) as exc:
         raise ModelError(f"the models at {root} are incomplete ({exc})", _TRAIN) from exc
-    return ModelBundle(root, manifest, surrogate, nearest, portfolio, best_default, pool, evidence)
+    return ModelBundle(
+        root, manifest, surrogate, nearest, portfolio, best_default, pool, evidence, transfer
+    )

@@ -11,16 +11,27 @@ How a suggestion list is made:
    shape (algorithms that do not support it are dropped), ``algorithms`` filters them,
    and ``time_budget`` drops those whose expected fit time on this data exceeds it
    (unknown fit times are kept);
-3. the surrogate ranks them (:func:`~metaopt.recommend.rank_candidates`, at most
-   ``ceil(top/2)`` suggestions per algorithm) by their predicted mean. (Blending in
-   each config's mean score over the knowledge base with a weight chosen out of bag,
-   :mod:`metaopt.learn._blend`, was measured and did not help; see there.)
+3. the ranking is the knowledge base's pool ordered by a **similarity-weighted greedy
+   portfolio** (:meth:`metaopt.learn.TransferPortfolio.order`): every training task is
+   weighted by how alike a learned model (:class:`~metaopt.learn.TaskSimilarity`)
+   predicts its ranking of the pool to be to this dataset's, from their meta-features,
+   and each place goes to the configuration with the highest weighted expected best
+   score given the places before it — at most ``ceil(top/2)`` per algorithm
+   (:func:`~metaopt.recommend.diversify_order`). Pool configs are fitted to the data's
+   shape; the surrogate gives every suggestion its predicted score, σ and fit time,
+   and ranks the other candidates (fresh Sobol configs, defaults) only when the
+   filters leave fewer than ``top`` pool configs, or when the models have no transfer
+   portfolio (trained by an older metaopt). Leave-dataset-out this ranking has lower
+   regret than the surrogate's own (README, ``benchmarks/bench_suggest.py``); blending
+   the surrogate with each config's mean score (:mod:`metaopt.learn._blend`) did not
+   help.
 
 Out of distribution: when the surrogate's excess meta-feature distance of the dataset
 to the knowledge base exceeds the threshold stored at training time (see
 :mod:`metaopt.recommend._models`), every suggestion is flagged ``ood`` and the ranking
-falls back toward robust choices: the key becomes ``(1 - w) · predicted + w · prior``,
-where ``prior`` is the config's mean normalized score over the knowledge base's tasks of
+falls back toward robust choices: the similarity prior's sharpness is scaled by
+``1 − w`` (toward uniform weights: the static portfolio), and where the surrogate ranks,
+its key becomes ``(1 - w) · predicted + w · prior``, where ``prior`` is the config's mean normalized score over the knowledge base's tasks of
 that kind (the quantity :class:`~metaopt.learn.BestDefault` and
 :class:`~metaopt.learn.GreedyPortfolio` rank by; configs outside the pool get their
 algorithm's median pool prior) and ``w = max(0.5, 1 - threshold / distance)`` —
@@ -271,9 +282,25 @@ def suggest(
     ood = distance > threshold
     weight = max(0.5, 1.0 - threshold / distance) if ood and distance > 0 else 0.0
 
-    ranked = rank_candidates(
-        surrogate, mf, task.kind, cands, top, prior=priors, prior_weight=weight
+    ranked = _similarity_ranking(
+        bundle, mf, task.kind, shape, task.n_rows, spaces, top, time_budget,
+        sharpness_scale=1.0 - weight,
     )
+    if ranked is None:  # models without a transfer portfolio of this kind: the surrogate ranks
+        ranked = rank_candidates(
+            surrogate, mf, task.kind, cands, top, prior=priors, prior_weight=weight
+        )
+    elif len(ranked) < top:  # the filters left too few pool configs: the surrogate fills up
+        taken = {config_id(a, p) for a, p, _, _ in ranked}
+        rest = [(c, pr) for c, pr in zip(cands, priors, strict=True) if config_id(*c) not in taken]
+        ranked += rank_candidates(
+            surrogate, mf, task.kind, [c for c, _ in rest], top - len(ranked),
+            prior=[pr for _, pr in rest], prior_weight=weight,
+        )
+    for a, p, _, _ in ranked:
+        cid = config_id(a, p)
+        if cid not in fit_time_by_id:
+            fit_time_by_id[cid] = float(surrogate.expected_fit_time(mf, [(a, p)], task.n_rows)[0])
 
     # -- evidence and specs ----------------------------------------------------------------
     try:
@@ -318,6 +345,66 @@ def suggest(
             )
         )
     return out
+
+
+def _similarity_ranking(
+    bundle: ModelBundle,
+    mf: Mapping[str, float],
+    kind: str,
+    shape: Any,
+    n_rows: int,
+    spaces: Mapping[str, Any],
+    top: int,
+    time_budget: float | None,
+    sharpness_scale: float,
+) -> list[tuple[str, dict[str, Any], float, float]] | None:
+    """The prior-weighted greedy portfolio's top configs (see the module), or None.
+
+    None when the bundle has no transfer portfolio for ``kind``. Pool configs are fitted
+    to the data's shape (:func:`metaopt.learn._transfer.fit_to_shape`); those of
+    algorithms outside ``spaces``, invalid for the shape, or expected to exceed
+    ``time_budget`` are skipped. The result may be shorter than ``top``.
+    """
+    from metaopt.learn._transfer import fit_to_shape
+    from metaopt.recommend._rank import diversify_order
+    from metaopt.spaces import config_id
+
+    transfer = bundle.transfer
+    if transfer is None or kind not in transfer.kinds:
+        return None
+    columns = transfer.columns(kind)
+    fitted: list[tuple[str, dict[str, Any]] | None] = []
+    for alg, params in columns:
+        if alg not in spaces:
+            fitted.append(None)
+            continue
+        try:
+            fitted.append((alg, fit_to_shape(alg, params, shape)))
+        except ConfigError:
+            fitted.append(None)
+    usable = np.array([f is not None for f in fitted], dtype=bool)
+    valid = {i: f for i, f in enumerate(fitted) if f is not None}
+    if time_budget is not None and usable.any():
+        idx = np.flatnonzero(usable)
+        times = bundle.surrogate.expected_fit_time(mf, [valid[int(i)] for i in idx], n_rows)
+        usable[idx[np.isfinite(times) & (times > time_budget)]] = False
+    sharpness = float(transfer.prior_sharpness) * max(0.0, float(sharpness_scale))
+    order = [j for j, _ in transfer.order(kind, int(usable.sum()), mf, usable, sharpness)]
+    unique: list[int] = []
+    seen: set[str] = set()
+    for j in order:  # clipping can map two pool configs onto one for a small dataset
+        cid = config_id(*valid[j])
+        if cid not in seen:
+            seen.add(cid)
+            unique.append(j)
+    picked = diversify_order([a for a, _ in columns], unique, top)
+    if not picked:
+        return []
+    chosen = [valid[j] for j in picked]
+    mean, std = bundle.surrogate.predict_configs(mf, chosen)
+    return [
+        (a, p, float(m), float(sd)) for (a, p), m, sd in zip(chosen, mean, std, strict=True)
+    ]
 
 
 def suggestions_document(

@@ -175,7 +175,14 @@ def test_save_load_round_trip(optimizer, pool, tmp_path):
     with np.load(path / "weights.npz", allow_pickle=False) as arrays:
         transfer = {f for f in arrays.files if f.startswith("transfer.")}
         assert set(arrays.files) - transfer == set(optimizer.weights_)
-        assert transfer == {"transfer.binary.scores"}  # the fixture trains on binary tasks
+        # the fixture trains on binary tasks: their pool scores and task similarity
+        assert {f for f in transfer if ".similarity." not in f} == {"transfer.binary.scores"}
+        assert "transfer.similarity.binary.metafeatures" in transfer
+        assert arrays["transfer.similarity.binary.tree.threshold"].dtype == np.float64
+    run_a = optimizer.start(mf, BIN_SHAPE, seed=2)
+    run_b = loaded.start(mf, BIN_SHAPE, seed=2)
+    assert run_a.transfer is not None and run_b.transfer is not None
+    np.testing.assert_allclose(run_a.transfer.log_prior, run_b.transfer.log_prior, atol=1e-6)
 
 
 def test_load_refuses_missing_and_mismatched_models(optimizer, tmp_path):

@@ -155,7 +155,9 @@ def optimizer(pool, train_ids) -> LearnedOptimizer:
 def test_optimizer_runs_the_transfer_stage_then_the_policy(optimizer, pool, train_ids):
     assert optimizer.meta_trials == 4  # max(horizon 4, transfer 3)
     run = optimizer.start(pool.metafeatures("bin09"), BIN_SHAPE, seed=0)
-    ref = TransferPortfolio(min_gain=0.0).fit(pool, train_ids).start(BIN_SHAPE)
+    ref = TransferPortfolio(min_gain=0.0).fit(pool, train_ids).start(
+        BIN_SHAPE, metafeatures=pool.metafeatures("bin09")
+    )
     for t in range(5):
         stage = run.stage
         alg, params = run.propose()
@@ -163,8 +165,8 @@ def test_optimizer_runs_the_transfer_stage_then_the_policy(optimizer, pool, trai
         if t < 3:
             assert stage == "transfer"
             assert (alg, params) == ref.propose()
-            probs = run.algorithm_probabilities()
-            assert probs[alg] == pytest.approx(1.0)
+            probs = run.algorithm_probabilities()  # split only on exact ties of the gain
+            assert probs[alg] == max(probs.values()) and sum(probs.values()) == pytest.approx(1.0)
         else:
             assert stage == "policy"
         run.observe(alg, params, 0.5 + 0.01 * t)

@@ -38,7 +38,35 @@ def test_top_k_valid_diversified(tiny_models: Path, new_csv: Path) -> None:
         assert s.fit_time is None or s.fit_time > 0
         assert s.evidence and s.evidence[0].name.startswith("bin")
         assert not s.ood
-    scores = [s.score for s in out]
+
+
+def test_ranking_is_the_similarity_weighted_portfolio(tiny_models: Path, new_csv: Path) -> None:
+    from metaopt.learn._transfer import fit_to_shape
+    from metaopt.metafeatures import extract
+    from metaopt.recommend import diversify_order
+
+    bundle = load_models(tiny_models / "models")
+    assert bundle.transfer is not None and "binary" in bundle.transfer.kinds
+    task = load_task(new_csv)
+    mf = dict(extract(task, random_state=0))
+    cols = bundle.transfer.columns("binary")
+    order = [j for j, _ in bundle.transfer.order("binary", len(cols), mf)]
+    picked = diversify_order([a for a, _ in cols], order, 4)
+    expected = [config_id(a, fit_to_shape(a, p, task_shape(task))) for a, p in (cols[j] for j in picked)]
+    out = suggest(new_csv, top=4, models=bundle)
+    assert [x.config_id for x in out] == expected
+
+
+def test_models_without_a_transfer_portfolio_rank_by_the_surrogate(
+    tiny_models: Path, new_csv: Path, tmp_path: Path
+) -> None:
+    models = tmp_path / "models"
+    shutil.copytree(tiny_models / "models", models)
+    shutil.rmtree(models / "transfer")
+    assert load_models(models).transfer is None
+    out = suggest(new_csv, top=4, models=models)
+    assert len(out) == 4
+    scores = [x.score for x in out]
     assert scores[0] == max(scores)
 
 
