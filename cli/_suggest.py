@@ -67,8 +67,10 @@ def _render(
         table.add_row(*row)
     console.print(table)
     console.print(
-        "predicted: normalized score (1 = as good as the best config the knowledge base "
-        "tried on similar data, 0 = the worst)",
+        "predicted: the surrogate's normalized score (1 = as good as the best config the "
+        "knowledge base tried on similar data, 0 = the worst). Order: a portfolio weighted "
+        "toward the datasets that should rank configs like this one; each place covers what "
+        "the places above may miss, so predictions need not decrease.",
         style="dim",
         highlight=False,
     )
