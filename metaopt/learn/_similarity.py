@@ -24,8 +24,8 @@ held-out task to the training tasks correlates with the real one at 0.41 (binary
 0.60 (multiclass) and 0.74 (regression). Weighting the training tasks by
 ``exp(−sharpness · standardized predicted discordance)`` (:meth:`TaskSimilarity.weights`)
 before a greedy portfolio step lowered the first configuration's mean regret from
-0.042 (uniform weights: the static portfolio's first member) to 0.032–0.037 over three
-fold seeds (pool-only simulation; ``benchmarks/bench_transfer.py`` measures it).
+0.040–0.043 (uniform weights: the static portfolio's first member) to 0.031–0.035 on
+each of three fold seeds (``python benchmarks/bench_transfer.py``, pool configs only).
 """
 
 from __future__ import annotations
