@@ -414,22 +414,13 @@ def fixed_params(algorithm: str, params: Mapping[str, Any], shape: DataShape) ->
 
     Numeric values are clipped into the task's bounds; categorical values that the
     task's space does not offer, and unknown parameters, are left out (the sampler
-    then chooses them).
+    then chooses them): :func:`metaopt.learn._transfer.clip_to_shape`, every given
+    parameter kept whatever its condition.
     """
-    out: dict[str, Any] = {"algorithm": algorithm}
-    for p in _params(algorithm, shape):
-        if p.name not in params:
-            continue
-        value = params[p.name]
-        if p.type == "categorical":
-            try:
-                out[f"{algorithm}__{p.name}"] = p.choices[p.index(value)]
-            except ValueError:
-                continue
-        else:
-            v = min(max(float(value), float(p.low)), float(p.high))  # type: ignore[arg-type]
-            out[f"{algorithm}__{p.name}"] = int(round(v)) if p.type == "int" else v
-    return out
+    from metaopt.learn._transfer import clip_to_shape
+
+    clipped = clip_to_shape(algorithm, params, shape, active_only=False)
+    return {"algorithm": algorithm, **{f"{algorithm}__{k}": v for k, v in clipped.items()}}
 
 
 # -- running one study -----------------------------------------------------------------

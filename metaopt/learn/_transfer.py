@@ -71,7 +71,7 @@ from metaopt.learn._pool import block_weights, nearest_config
 from metaopt.learn._similarity import TaskSimilarity
 from metaopt.spaces import DataShape, get_space
 
-__all__ = ["TransferPortfolio", "TransferRun", "fit_to_shape"]
+__all__ = ["TransferPortfolio", "TransferRun", "clip_to_shape", "fit_to_shape"]
 
 _FORMAT = "metaopt-transfer"
 _FORMAT_VERSION = 1
@@ -548,17 +548,21 @@ class TransferRun:
         return fit_to_shape(self.pool.algorithms[j], self.pool.params[j], self.shape)
 
 
-def fit_to_shape(algorithm: str, given: Mapping[str, Any], shape: DataShape) -> dict[str, Any]:
-    """A pool configuration's parameters made valid for ``shape``.
+def clip_to_shape(
+    algorithm: str, given: Mapping[str, Any], shape: DataShape, *, active_only: bool = True
+) -> dict[str, Any]:
+    """The parameters of ``given`` that ``shape``'s space offers, numbers clipped into range.
 
-    Numbers are clipped into the shape's ranges (e.g. ``n_neighbors`` on a small
-    dataset), categorical values the shape does not offer and inactive parameters are
-    dropped (the space's defaults fill them), then the space validates the result.
+    Numeric values are clipped into the shape's bounds (e.g. ``n_neighbors`` on a small
+    dataset) and rounded for integers; a categorical value the shape does not offer,
+    and a parameter the space does not know, are left out. With ``active_only`` a
+    parameter whose condition fails on the values kept so far is left out too. Nothing
+    is filled in: :func:`fit_to_shape` validates the result into a full config, the
+    tuning benchmark enqueues it as fixed trial parameters.
     """
-    space = get_space(algorithm)
     config: dict[str, Any] = {}
-    for p in space.params(shape):
-        if not p.is_active(config) or p.name not in given:
+    for p in get_space(algorithm).params(shape):
+        if p.name not in given or (active_only and not p.is_active(config)):
             continue
         value = given[p.name]
         if p.type == "categorical":
@@ -569,4 +573,13 @@ def fit_to_shape(algorithm: str, given: Mapping[str, Any], shape: DataShape) -> 
         else:
             v = min(max(float(value), float(p.low)), float(p.high))  # type: ignore[arg-type]
             config[p.name] = int(round(v)) if p.type == "int" else v
-    return space.validate(config, shape)
+    return config
+
+
+def fit_to_shape(algorithm: str, given: Mapping[str, Any], shape: DataShape) -> dict[str, Any]:
+    """A pool configuration's parameters made valid for ``shape``.
+
+    :func:`clip_to_shape` (active parameters only), then the space validates the result
+    (its defaults fill what was left out).
+    """
+    return get_space(algorithm).validate(clip_to_shape(algorithm, given, shape), shape)
