@@ -220,7 +220,7 @@ class FlamlZeroShot(BenchMethod):
             status, score, message = ev.status, float(ev.score), ev.message[:200]
             if self.cache is not None:
                 self._cache[key] = {"task_id": task.task_id, "learner": rec[0], "status": status,
-                                    "score": score if np.isfinite(score) else None, "message": message}
+                                    "score": score, "message": message}  # NaN: written as null
                 _write_cache(self.cache, self._cache)
         pool = self.kb_.evaluations(task_ids=[task.task_id])
         ok = pool[(pool["status"] == "ok") & np.isfinite(pool["score"].astype(float))]
@@ -267,11 +267,18 @@ def _read_cache(path: Path | None) -> dict[str, dict[str, Any]]:
             for k, v in entries.items() if isinstance(v, dict)}
 
 
+def _json_score(score: Any) -> float | None:
+    """A cached score for JSON: a finite float, or None for a failed evaluation (NaN)."""
+    if score is None:
+        return None
+    value = float(score)
+    return value if np.isfinite(value) else None
+
+
 def _write_cache(path: Path, entries: dict[str, dict[str, Any]]) -> None:
     """Atomic rewrite (temp file + replace), keys sorted so the file diffs cleanly."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    plain = {k: {**v, "score": None if not np.isfinite(float(v["score"])) else float(v["score"])}
-             for k, v in sorted(entries.items())}
+    plain = {k: {**v, "score": _json_score(v.get("score"))} for k, v in sorted(entries.items())}
     tmp = path.with_name(path.name + ".tmp")
     tmp.write_text(json.dumps({"format": "metaopt-flaml-scores", "version": 1, "scores": plain},
                               indent=1, sort_keys=True) + "\n")

@@ -79,3 +79,27 @@ def test_unreadable_cache_is_one_clear_error(method_factory, tmp_path) -> None:
     bad.write_text("{not json")
     with pytest.raises(_flaml.MetaoptError, match="cannot be read"):
         make(bad)
+
+
+def test_a_failed_evaluation_is_cached_as_null_and_scores_zero(monkeypatch, tmp_path) -> None:
+    """A failed FLAML fit (score NaN) is written as null, and the next write still works."""
+    monkeypatch.setattr(_flaml, "flaml_available", lambda: True)
+    results = iter([SimpleNamespace(status="error", score=float("nan"), message="boom"),
+                    SimpleNamespace(status="ok", score=0.9, message="")])
+    import metaopt.evaluation
+
+    monkeypatch.setattr(metaopt.evaluation, "evaluate", lambda *a, **k: next(results))
+    cache = tmp_path / "scores.json"
+    m = _flaml.FlamlZeroShot(["rf"], check_content=False, cache=cache)
+    m.fit(_FakeKB(), None)
+    m._tasks = {"t1": object()}
+    task = HeldOutTask("t1", "binary", "g1", {})
+    failed = ("flaml:rf", {"class": "x.Y", "params": {"a": 1}})
+    assert m.score_outside_pool(task, failed) == 0.0
+    assert m.score_outside_pool(task, ("flaml:rf", {"class": "x.Y", "params": {"a": 2}})) == 1.0
+    stored = json.loads(cache.read_text())["scores"]
+    assert sorted(v["score"] for v in stored.values() if v["score"] is not None) == [0.9]
+    assert [v["status"] for v in stored.values() if v["score"] is None] == ["error"]
+    again = _flaml.FlamlZeroShot(["rf"], check_content=False, cache=cache)
+    again.fit(_FakeKB(), None)
+    assert again.score_outside_pool(task, failed) == 0.0 and again.cache_hits_ == 1
