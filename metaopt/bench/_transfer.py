@@ -21,6 +21,10 @@ Variants (:data:`TRANSFER_VARIANTS`):
     ordered for this dataset's meta-features, no adaptation.
 ``prior+rank``
     Both: what the shipped optimizer does.
+``prior+rank(count)``
+    As ``prior+rank``, with the rank evidence counted in pairs rather than as a
+    fraction (``rank_evidence="count"``, ``beta = 1``): not shipped, measured as a
+    candidate.
 ``oracle``
     Fixed weights from the held-out task's *true* rank discordance to each training task
     over the whole pool (``exp(−50 · discordance)``), which no method can know: the
@@ -52,6 +56,7 @@ TRANSFER_VARIANTS: dict[str, dict[str, Any]] = {
     "rank": {"beta": 20.0, "prior_sharpness": 0.0},
     "prior": {"beta": 0.0, "prior_sharpness": 2.0},
     "prior+rank": {"beta": 20.0, "prior_sharpness": 2.0},
+    "prior+rank(count)": {"beta": 1.0, "prior_sharpness": 2.0, "rank_evidence": "count"},
     "oracle": {"beta": 0.0, "prior_sharpness": 0.0, "oracle": 50.0},
 }
 

@@ -177,3 +177,25 @@ def test_fit_to_shape_clips_into_the_data_s_ranges() -> None:
     assert got["n_neighbors"] == int(p.high)
     assert got["weights"] == "distance"
     assert config_id("knn", got) == config_id("knn", get_space("knn").validate(got, tiny))
+
+
+def test_rank_evidence_counted_in_pairs(pool, train_ids) -> None:
+    """``count``: weights ∝ prior · exp(−beta · discordant pairs), sharper as trials come in."""
+    frac = TransferPortfolio(prior_sharpness=0.0, beta=1.0).fit(pool, train_ids)
+    count = TransferPortfolio(prior_sharpness=0.0, beta=1.0, rank_evidence="count").fit(pool, train_ids)
+    runs = [tp.start(pool.shape("bin09")) for tp in (frac, count)]
+    for _ in range(5):
+        alg, params = runs[1].propose()
+        v = pool.score("bin09", alg, params)
+        for run in runs:
+            run.observe(alg, params, v)
+    cols = np.array(runs[1]._observed)
+    vals = np.array(runs[1]._values)
+    i, j = np.triu_indices(len(cols), 1)
+    s = runs[1].pool.scores[:, cols]
+    pairs = ((np.sign(s[:, i] - s[:, j]) * np.sign(vals[i] - vals[j])) < 0).sum(axis=1)
+    expected = np.exp(-(pairs - pairs.min()))
+    assert np.allclose(runs[1].weights(), expected / expected.sum())
+    assert np.allclose(runs[0].weights(), np.exp(-pairs / len(i)) / np.exp(-pairs / len(i)).sum())
+    with pytest.raises(ValueError, match="rank_evidence"):
+        TransferPortfolio(rank_evidence="votes")
