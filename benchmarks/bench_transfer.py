@@ -4,7 +4,9 @@ Runs :func:`metaopt.bench.transfer_stage_curves` (numpy only, no Optuna): the st
 greedy portfolio, rank-agreement weights, the learned-similarity prior, both (what the
 learned optimizer and ``metaopt suggest`` use), and an oracle that knows each held-out
 task's true ranking of the pool (a bound on re-weighting the training tasks), over
-several fold seeds. Prints mean (and median, per kind) regret at 1..20 trials and
+several fold seeds, and how well the learned similarity ranks the training tasks
+(:func:`metaopt.bench.similarity_quality`). Prints mean (and median, per kind) regret
+at 1..20 trials and
 writes ``{out}/transfer_ldo.{md,json}`` and ``{out}/transfer_ldo.png``.
 
 Usage::
@@ -45,7 +47,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args(argv)
 
-    from metaopt.bench import transfer_stage_curves, transfer_summary
+    from metaopt.bench import similarity_quality, transfer_stage_curves, transfer_summary
 
     seeds = [int(s) for s in args.fold_seeds.split(",") if s.strip()]
     t0 = time.perf_counter()
@@ -55,6 +57,11 @@ def main(argv: list[str] | None = None) -> None:
                                   progress=lambda m, s=seed: print(f"[fold seed {s}] {m}", flush=True))
         parts.append(c.assign(fold_seed=seed))
     curves = pd.concat(parts, ignore_index=True)
+    quality = pd.concat([similarity_quality(args.kb, folds=args.folds, fold_seed=s).assign(fold_seed=s)
+                         for s in seeds], ignore_index=True)
+    sim_table = (quality.groupby("kind")[["learned", "distance"]].mean()
+                 .rename(columns={"learned": "learned similarity", "distance": "meta-feature distance"})
+                 .reset_index())
     # average each task's curve over the fold seeds first, then summarise over tasks
     per_task = (curves.groupby(["variant", "task_id", "kind"], sort=False)["regret"]
                 .apply(lambda s: np.mean(np.stack(s.to_numpy()), axis=0)).reset_index())
@@ -77,6 +84,13 @@ def main(argv: list[str] | None = None) -> None:
         "## Median regret", "", _markdown(median), "",
         "## Mean regret per kind", "", _markdown(by_kind), "",
         "## Mean regret per fold seed", "", _markdown(per_seed), "",
+        "## Learned similarity vs meta-feature distance",
+        "",
+        "Spearman correlation, over the training tasks of a held-out task's kind, between the true "
+        "rank discordance of the two tasks' pool scores and the learned model's prediction (or the "
+        "plain distance of the scaled meta-features); mean over held-out tasks and fold seeds.",
+        "",
+        _markdown(sim_table), "",
     ]
     text = "\n".join(md)
     print(text)
@@ -87,6 +101,7 @@ def main(argv: list[str] | None = None) -> None:
            "seconds": round(seconds, 1),
            "mean": mean.to_dict("records"), "median": median.to_dict("records"),
            "by_kind": by_kind.to_dict("records"), "per_seed": per_seed.to_dict("records"),
+           "similarity_spearman": sim_table.to_dict("records"),
            "curves": {v: np.stack(g["regret"].to_numpy()).mean(axis=0).round(6).tolist()
                       for v, g in per_task.groupby("variant", sort=False)}}
     (out / "transfer_ldo.json").write_text(json.dumps(doc, indent=1) + "\n")

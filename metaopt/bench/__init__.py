@@ -28,7 +28,12 @@ from metaopt.bench._methods import (
     MetaoptMethod,
     Recommendation,
 )
-from metaopt.bench._transfer import TRANSFER_VARIANTS, transfer_stage_curves, transfer_summary
+from metaopt.bench._transfer import (
+    TRANSFER_VARIANTS,
+    similarity_quality,
+    transfer_stage_curves,
+    transfer_summary,
+)
 from metaopt.bench._tune import TuningResult, leave_dataset_out_tuning
 from metaopt.bench._tune_methods import TuneMethod, TuneTask, default_tuning_methods
 
@@ -49,6 +54,7 @@ __all__ = [
     "ldo_folds",
     "leave_dataset_out_benchmark",
     "leave_dataset_out_tuning",
+    "similarity_quality",
     "transfer_stage_curves",
     "transfer_summary",
 ]

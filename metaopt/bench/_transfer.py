@@ -48,7 +48,7 @@ import pandas as pd
 from metaopt.bench._ldo import BenchmarkError, ldo_folds
 from metaopt.kb import KnowledgeBase
 
-__all__ = ["TRANSFER_VARIANTS", "transfer_stage_curves", "transfer_summary"]
+__all__ = ["TRANSFER_VARIANTS", "similarity_quality", "transfer_stage_curves", "transfer_summary"]
 
 #: name → TransferPortfolio parameters (``oracle``: weights from the held-out task's truth).
 TRANSFER_VARIANTS: dict[str, dict[str, Any]] = {
@@ -169,3 +169,49 @@ def transfer_summary(
         row.update({f"@{c}": float(vals[c - 1]) for c in checkpoints if c <= mat.shape[1]})
         out.append(row)
     return pd.DataFrame(out)
+
+
+def similarity_quality(
+    kb: KnowledgeBase | str, *, folds: int = 5, fold_seed: int = 0
+) -> pd.DataFrame:
+    """How well the learned task similarity ranks the training tasks, leave-dataset-out.
+
+    For each held-out task, the Spearman correlation over the fold's training tasks of
+    its kind between the true rank discordance (:func:`~metaopt.learn.rank_discordance`
+    of the two tasks' pool scores) and (a) the discordance the fold's
+    :class:`~metaopt.learn.TaskSimilarity` predicts from meta-features, (b) the plain
+    Euclidean distance of the scaled meta-features.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per held-out task: ``task_id``, ``kind``, ``fold``, ``learned``,
+        ``distance`` (NaN where a correlation is undefined).
+    """
+    from scipy.stats import spearmanr
+
+    from metaopt.learn import PoolTable, TransferPortfolio, rank_discordance
+
+    kb = kb if isinstance(kb, KnowledgeBase) else KnowledgeBase.open(kb)
+    pool = PoolTable(kb)
+    usable = [t for t in pool.task_ids if pool.best(t) >= 1.0 - 1e-9]
+    tasks = pool.data.tasks[pool.data.tasks["task_id"].astype(str).isin(usable)].drop_duplicates("task_id")
+    plan = ldo_folds(tasks.reset_index(drop=True), folds, fold_seed)
+    rows: list[dict[str, Any]] = []
+    for f, (train, test) in enumerate(plan):
+        tp = TransferPortfolio().fit(pool, [t for t in train if t in usable])
+        for t in test:
+            kind = pool.kind(t)
+            if kind not in tp.similarity_.kinds:
+                continue
+            kp = tp.pools_[kind]
+            truth = np.array([pool.score(t, a, p) for a, p in zip(kp.algorithms, kp.params, strict=True)])
+            true_d = rank_discordance(np.nan_to_num(truth)[None, :], kp.scores)[0]
+            z = np.nan_to_num(tp.encoder_.scale_metafeatures(pool.metafeatures(t))[0], nan=0.0)
+            learned = tp.similarity_.discordance(kind, z)
+            dist = np.sqrt(((tp.similarity_.metafeatures_[kind] - z) ** 2).sum(axis=1))
+            with np.errstate(all="ignore"):
+                r_l = spearmanr(learned, true_d)[0] if np.ptp(learned) > 0 else np.nan
+                r_d = spearmanr(dist, true_d)[0] if np.ptp(dist) > 0 else np.nan
+            rows.append({"task_id": t, "kind": kind, "fold": f, "learned": float(r_l), "distance": float(r_d)})
+    return pd.DataFrame(rows, columns=["task_id", "kind", "fold", "learned", "distance"])

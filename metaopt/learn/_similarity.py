@@ -3,8 +3,8 @@
 Meta-feature distance is a weak guide to which earlier datasets behave like a new one:
 on the 265-task knowledge base the Spearman correlation between the (scaled,
 Euclidean) meta-feature distance of a held-out task to each training task and how
-differently the two rank the pool is 0.02 on binary tasks, 0.08 on multiclass and
-0.23 on regression. :class:`TaskSimilarity` learns that relation instead (the idea of
+differently the two rank the pool is 0.02 on binary tasks, 0.09 on multiclass and
+0.24 on regression. :class:`TaskSimilarity` learns that relation instead (the idea of
 learning dataset distances for warm starts, Feurer et al. 2015, with a rank target as
 in RGPE, Feurer, Letham & Bakshy 2018):
 
@@ -19,9 +19,11 @@ in RGPE, Feurer, Letham & Bakshy 2018):
   exported to numpy arrays (:mod:`metaopt.learn._trees`), so predicting needs neither
   scikit-learn nor pickle.
 
-Leave-dataset-out on the 265 tasks (5 grouped folds), the predicted discordance of a
-held-out task to the training tasks correlates with the real one at 0.41 (binary),
-0.60 (multiclass) and 0.74 (regression). Weighting the training tasks by
+Leave-dataset-out on the 265 tasks (5 grouped folds × 3 fold seeds,
+:func:`metaopt.bench.similarity_quality` in ``benchmarks/bench_transfer.py``), the
+predicted discordance of a
+held-out task to the training tasks correlates with the real one at 0.40 (binary),
+0.61 (multiclass) and 0.76 (regression). Weighting the training tasks by
 ``exp(−sharpness · standardized predicted discordance)`` (:meth:`TaskSimilarity.weights`)
 before a greedy portfolio step lowered the first configuration's mean regret from
 0.040–0.043 (uniform weights: the static portfolio's first member) to 0.031–0.035 on

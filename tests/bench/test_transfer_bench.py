@@ -37,3 +37,12 @@ def test_oracle_and_prior_beat_the_static_portfolio_on_the_planted_sides(curves)
 def test_summary_median_and_checkpoints(curves) -> None:
     med = transfer_summary(curves, checkpoints=(1, 3, 99), stat="median")
     assert list(med.columns) == ["variant", "tasks", "@1", "@3"]
+
+
+def test_similarity_quality_correlates_on_the_planted_sides(bench_kb) -> None:
+    from metaopt.bench import similarity_quality
+
+    q = similarity_quality(bench_kb.kb, folds=4)
+    assert set(q["kind"]) == {"binary"}  # 2 regression tasks: too few for a model
+    assert q["learned"].between(-1, 1).all()
+    assert q["learned"].mean() > 0.5  # predicted discordance follows the true one
