@@ -21,9 +21,8 @@ in RGPE, Feurer, Letham & Bakshy 2018):
 
 Leave-dataset-out on the 265 tasks (5 grouped folds × 3 fold seeds,
 :func:`metaopt.bench.similarity_quality` in ``benchmarks/bench_transfer.py``), the
-predicted discordance of a
-held-out task to the training tasks correlates with the real one at 0.40 (binary),
-0.61 (multiclass) and 0.76 (regression). Weighting the training tasks by
+predicted discordance of a held-out task to the training tasks correlates with the
+real one at 0.40 (binary), 0.61 (multiclass) and 0.76 (regression). Weighting the training tasks by
 ``exp(−sharpness · standardized predicted discordance)`` (:meth:`TaskSimilarity.weights`)
 before a greedy portfolio step lowered the first configuration's mean regret from
 0.040–0.043 (uniform weights: the static portfolio's first member) to 0.031–0.035 on
