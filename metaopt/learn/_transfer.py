@@ -193,6 +193,7 @@ class TransferPortfolio:
         self.encoder_ = pool.encoder
         self.pools_: dict[str, _KindPool] = {}
         self.similarity_ = TaskSimilarity()
+        self.__dict__.pop("_prior_cache", None)  # priors of the previous fit
         if ev.empty:
             return self
         params = config_table(ev)["params"]

@@ -199,3 +199,13 @@ def test_rank_evidence_counted_in_pairs(pool, train_ids) -> None:
     assert np.allclose(runs[0].weights(), np.exp(-pairs / len(i)) / np.exp(-pairs / len(i)).sum())
     with pytest.raises(ValueError, match="rank_evidence"):
         TransferPortfolio(rank_evidence="votes")
+
+
+def test_refitting_forgets_the_cached_priors(pool, train_ids) -> None:
+    tp = TransferPortfolio()
+    mf = pool.metafeatures("bin09")
+    tp.fit(pool, train_ids)
+    first = tp.prior_log_weights("binary", mf)
+    assert np.array_equal(tp.prior_log_weights("binary", mf), first)  # cached, same values
+    tp.fit(pool, [t for t in train_ids if t != "bin00"])
+    assert tp.prior_log_weights("binary", mf).shape == (first.size - 1,)
