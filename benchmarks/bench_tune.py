@@ -12,7 +12,7 @@ Usage::
 
     python benchmarks/bench_tune.py [--kb datasets/kb] [--folds 5] [--seeds 5]
         [--trials 50] [--random-trials 100] [--max-tasks N] [-j 2]
-        [--iterations N] [--methods random,tpe,...] [--out benchmarks/results]
+        [--iterations N] [--methods random,tpe,...] [--fold-seed 0] [--out benchmarks/results]
 """
 
 from __future__ import annotations
@@ -38,6 +38,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--trials", type=int, default=50)
     parser.add_argument("--random-trials", type=int, default=100)
     parser.add_argument("--max-tasks", type=int, default=None)
+    parser.add_argument("--fold-seed", type=int, default=0, help="shuffles the groups before they are dealt to folds")
     parser.add_argument("-j", "--n-jobs", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--iterations", type=int, default=None,
                         help="learned-optimizer meta-training updates per fold "
@@ -70,7 +71,7 @@ def main(argv: list[str] | None = None) -> None:
     result = leave_dataset_out_tuning(
         args.kb, folds=args.folds, seeds=args.seeds, trials=args.trials,
         random_trials=args.random_trials, methods=methods, max_tasks=args.max_tasks,
-        n_jobs=args.n_jobs, optimizer_params=opt_params,
+        n_jobs=args.n_jobs, optimizer_params=opt_params, fold_seed=args.fold_seed,
         progress=lambda m: print(f"[{time.perf_counter() - t0:6.0f} s] {m}", flush=True),
     )
     print(result.to_markdown())
