@@ -133,3 +133,35 @@ def _row(task_id: str, alg: str, cid: str, params: dict, metric: str, score: flo
 def synthetic(tmp_path_factory: pytest.TempPathFactory) -> SyntheticKB:
     """The synthetic knowledge base (shared; do not write to it)."""
     return build_synthetic_kb(tmp_path_factory.mktemp("learn") / "kb")
+
+
+#: Held out of the transfer and similarity tests' training tasks: one of each side.
+HELD_OUT = ("bin03", "bin09")  # side A, side B
+
+
+@pytest.fixture(scope="module")
+def held_out() -> tuple[str, str]:
+    """Two binary tasks left out of ``train_ids``: ``bin03`` (side A), ``bin09`` (side B)."""
+    return HELD_OUT
+
+
+@pytest.fixture(scope="module")
+def pool(synthetic):  # -> PoolTable
+    """The synthetic knowledge base's pool table."""
+    from metaopt.learn import PoolTable
+
+    return PoolTable(synthetic.kb)
+
+
+@pytest.fixture(scope="module")
+def train_ids(pool) -> list[str]:
+    """Every task of the pool but the :data:`HELD_OUT` ones."""
+    return [t for t in pool.task_ids if t not in HELD_OUT]
+
+
+@pytest.fixture(scope="module")
+def portfolio(pool, train_ids):  # -> TransferPortfolio
+    """A transfer portfolio (default parameters) fitted on ``train_ids``."""
+    from metaopt.learn import TransferPortfolio
+
+    return TransferPortfolio().fit(pool, train_ids)

@@ -8,16 +8,11 @@ import numpy as np
 import pytest
 
 from metaopt import ConfigError, ModelError, ModelVersionError
-from metaopt.learn import LearnedOptimizer, PoolTable, rollout_regret, training_data
+from metaopt.learn import LearnedOptimizer, rollout_regret, training_data
 from metaopt.learn._optimizer import _history_features
 from metaopt.spaces import DataShape, get_space
 
 SMALL = {"iterations": 120, "horizon": 6, "tasks_per_batch": 8, "rollouts": 4, "hidden_size": 32}
-
-
-@pytest.fixture(scope="module")
-def pool(synthetic) -> PoolTable:
-    return PoolTable(synthetic.kb)
 
 
 @pytest.fixture(scope="module")

@@ -8,7 +8,6 @@ import pytest
 
 from metaopt._exceptions import ModelError
 from metaopt.learn import (
-    PoolTable,
     TaskSimilarity,
     TransferPortfolio,
     rank_discordance,
@@ -16,8 +15,6 @@ from metaopt.learn import (
 )
 from metaopt.learn._transfer import fit_to_shape
 from metaopt.spaces import DataShape, config_id, get_space
-
-HELD_OUT = ("bin03", "bin09")  # side A, side B
 
 
 def _brute(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -44,14 +41,7 @@ def test_rank_discordance_counts_opposite_pairs() -> None:
         rank_discordance(a, b[:, :5])
 
 
-@pytest.fixture(scope="module")
-def pool(synthetic) -> PoolTable:
-    return PoolTable(synthetic.kb)
-
-
-@pytest.fixture(scope="module")
-def train_ids(pool) -> list[str]:
-    return [t for t in pool.task_ids if t not in HELD_OUT]
+# fixtures pool, train_ids (all but held_out: bin03, bin09) and portfolio: tests/learn/conftest.py
 
 
 @pytest.fixture(scope="module")
@@ -67,9 +57,9 @@ def _z(pool, task) -> np.ndarray:
     return pool.encoder.scale_metafeatures(pool.metafeatures(task))[0]
 
 
-def test_similarity_learns_which_tasks_rank_the_pool_alike(fitted, pool, synthetic) -> None:
+def test_similarity_learns_which_tasks_rank_the_pool_alike(fitted, pool, synthetic, held_out) -> None:
     sim, ids = fitted
-    for task in HELD_OUT:
+    for task in held_out:
         d = sim.discordance("binary", _z(pool, task))
         same = [di for di, t in zip(d, ids, strict=True) if synthetic.side[t] == synthetic.side[task]]
         other = [di for di, t in zip(d, ids, strict=True) if synthetic.side[t] != synthetic.side[task]]
@@ -100,11 +90,6 @@ def test_kinds_with_too_few_tasks_get_no_model() -> None:
 
 
 # -- the prior in the transfer stage ------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def portfolio(pool, train_ids) -> TransferPortfolio:
-    return TransferPortfolio().fit(pool, train_ids)
 
 
 def test_meta_features_steer_the_first_proposal(portfolio, pool) -> None:

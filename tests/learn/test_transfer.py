@@ -7,27 +7,12 @@ import json
 import numpy as np
 import pytest
 
-from metaopt.learn import LearnedOptimizer, PoolTable, TransferPortfolio, score_matrix
+from metaopt.learn import LearnedOptimizer, TransferPortfolio, score_matrix
 from metaopt.spaces import DataShape, config_id, get_space
 
 BIN_SHAPE = DataShape(n_rows=1000, n_features=10, kind="binary", n_classes=2)
 SMALL = {"iterations": 20, "horizon": 4, "tasks_per_batch": 4, "rollouts": 2, "hidden_size": 16}
-HELD_OUT = ("bin03", "bin09")  # side A, side B
-
-
-@pytest.fixture(scope="module")
-def pool(synthetic) -> PoolTable:
-    return PoolTable(synthetic.kb)
-
-
-@pytest.fixture(scope="module")
-def train_ids(pool) -> list[str]:
-    return [t for t in pool.task_ids if t not in HELD_OUT]
-
-
-@pytest.fixture(scope="module")
-def portfolio(pool, train_ids) -> TransferPortfolio:
-    return TransferPortfolio().fit(pool, train_ids)
+# fixtures pool, train_ids (all but bin03, bin09) and portfolio: tests/learn/conftest.py
 
 
 def _pool_score(pool, task, alg, params) -> float:
@@ -48,7 +33,9 @@ def test_first_proposal_is_the_best_config_on_average(portfolio, pool, train_ids
     assert (got_alg, config_id(got_alg, got_params)) == (alg, cid)
 
 
-def test_the_trials_seen_pull_the_weights_to_tasks_that_rank_them_alike(portfolio, pool, synthetic):
+def test_the_trials_seen_pull_the_weights_to_tasks_that_rank_them_alike(
+    portfolio, pool, train_ids, synthetic
+):
     """On a side-B task the first two pool trials rank knn over hgb: side B takes over."""
     task = "bin09"
     assert synthetic.side[task] == "B"
@@ -57,7 +44,7 @@ def test_the_trials_seen_pull_the_weights_to_tasks_that_rank_them_alike(portfoli
         alg, params = run.propose()
         run.observe(alg, params, _pool_score(pool, task, alg, params))
     w = run.weights()
-    ids = [t for t in pool.task_ids if t not in HELD_OUT and pool.kind(t) == "binary"]
+    ids = [t for t in train_ids if pool.kind(t) == "binary"]
     on_b = sum(wi for wi, t in zip(w, ids, strict=True) if synthetic.side[t] == "B")
     assert on_b > 0.9
     assert w.sum() == pytest.approx(1.0)
