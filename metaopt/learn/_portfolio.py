@@ -21,46 +21,57 @@ from metaopt.learn._baselines import (
 __all__ = ["GreedyPortfolio", "greedy_portfolio"]
 
 
-def greedy_portfolio(scores: np.ndarray, size: int) -> tuple[list[int], list[float]]:
+def greedy_portfolio(
+    scores: np.ndarray,
+    size: int,
+    weights: np.ndarray | None = None,
+    available: np.ndarray | None = None,
+) -> tuple[list[int], list[float]]:
     """Greedy forward selection of columns of a task × config matrix of normalized scores.
 
-    At each step, add the column that minimises the mean over tasks (rows) of the
-    portfolio's regret, ``1 - max`` normalized score among the columns picked so far;
-    ties go to the larger mean score of the column itself, then to the lower column
-    index. Once every task's regret is 0 the selection goes on by mean score.
+    At each step, add the column that minimises the (weighted) mean over tasks (rows) of
+    the portfolio's regret, ``1 - max`` normalized score among the columns picked so
+    far; ties go to the larger (weighted) mean score of the column itself, then to the
+    lower column index. Once every task's regret is 0 the selection goes on by mean
+    score.
 
     Parameters
     ----------
     scores
         ``(n_tasks, n_configs)`` normalized scores in [0, 1]; no NaN (fill with 0).
     size
-        Number of columns to pick (at most ``n_configs``).
+        Number of columns to pick (at most the number of available ones).
+    weights
+        ``(n_tasks,)`` task weights summing to 1 (default uniform).
+    available
+        ``(n_configs,)`` boolean mask of the columns that may be picked (default all).
 
     Returns
     -------
     picks, regrets
-        Column indices in pick order, and the mean portfolio regret after each pick
-        (non-increasing).
+        Column indices in pick order, and the (weighted) mean portfolio regret after
+        each pick (non-increasing).
     """
     scores = np.asarray(scores, dtype=float)
     n_tasks, n_configs = scores.shape
-    size = min(int(size), n_configs)
+    w = np.full(n_tasks, 1.0 / max(n_tasks, 1)) if weights is None else np.asarray(weights, float)
+    open_ = np.ones(n_configs, dtype=bool) if available is None else np.asarray(available, bool).copy()
+    size = min(int(size), int(open_.sum()))
     best = np.zeros(n_tasks)
-    col_mean = scores.mean(axis=0) if n_tasks else np.zeros(n_configs)
-    available = np.ones(n_configs, dtype=bool)
+    col_mean = w @ scores if n_tasks else np.zeros(n_configs)
     picks: list[int] = []
     regrets: list[float] = []
     for _ in range(size):
         port = np.maximum(best[:, None], scores)  # (tasks, configs)
-        objective = 1.0 - port.mean(axis=0) if n_tasks else np.zeros(n_configs)
-        objective = np.where(available, objective, np.inf)
+        objective = 1.0 - w @ port if n_tasks else np.zeros(n_configs)
+        objective = np.where(open_, objective, np.inf)
         # lexicographic: objective, then -mean score, then index (np.lexsort: last key first)
         order = np.lexsort((np.arange(n_configs), -col_mean, np.round(objective, 12)))
         choice = int(order[0])
         picks.append(choice)
-        available[choice] = False
+        open_[choice] = False
         best = np.maximum(best, scores[:, choice])
-        regrets.append(float(1.0 - best.mean()) if n_tasks else 0.0)
+        regrets.append(float(1.0 - w @ best) if n_tasks else 0.0)
     return picks, regrets
 
 

@@ -70,6 +70,7 @@ import pandas as pd
 from metaopt._exceptions import ConfigError, ModelError
 from metaopt.learn._encoding import ConfigEncoder
 from metaopt.learn._pool import block_weights, nearest_config
+from metaopt.learn._portfolio import greedy_portfolio
 from metaopt.learn._similarity import TaskSimilarity
 from metaopt.spaces import DataShape, get_space
 
@@ -370,21 +371,13 @@ class TransferPortfolio:
         if pool is None:
             return []
         s = pool.scores
-        mask = np.ones(s.shape[1], dtype=bool) if usable is None else np.asarray(usable, bool).copy()
+        mask = np.ones(s.shape[1], dtype=bool) if usable is None else np.asarray(usable, bool)
         if mask.shape != (s.shape[1],):
             raise ValueError(f"usable has shape {mask.shape}, the {kind} pool {s.shape[1]} columns")
         lw = self.prior_log_weights(kind, metafeatures, sharpness)
         w = np.exp(lw - lw.max())
-        w /= w.sum()
-        cur = np.zeros(s.shape[0])
-        out: list[tuple[int, float]] = []
-        for _ in range(min(int(k), int(mask.sum()))):
-            gain = np.where(mask, w @ np.maximum(s, cur[:, None]), -np.inf)
-            j = int(np.argmax(gain))
-            out.append((j, float(gain[j])))
-            mask[j] = False
-            cur = np.maximum(cur, s[:, j])
-        return out
+        picks, regrets = greedy_portfolio(s, k, weights=w / w.sum(), available=mask)
+        return [(j, 1.0 - r) for j, r in zip(picks, regrets, strict=True)]
 
     def column(self, kind: str, j: int) -> tuple[str, dict[str, Any]]:
         """Column ``j`` of ``kind``'s pool: ``(algorithm, params)`` as evaluated."""
