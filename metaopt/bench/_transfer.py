@@ -101,18 +101,11 @@ def transfer_stage_curves(
     BenchmarkError
         If the knowledge base has fewer than 2 groups of usable tasks.
     """
-    from metaopt.learn import PoolTable, TransferPortfolio, rank_discordance
+    from metaopt.learn import TransferPortfolio, rank_discordance
 
     say = progress or (lambda _m: None)
-    kb = kb if isinstance(kb, KnowledgeBase) else KnowledgeBase.open(kb)
     variants = dict(TRANSFER_VARIANTS if variants is None else variants)
-    pool = PoolTable(kb)
-    data = pool.data
-    usable = [t for t in pool.task_ids if pool.best(t) >= 1.0 - 1e-9]
-    tasks = data.tasks[data.tasks["task_id"].astype(str).isin(usable)].drop_duplicates("task_id")
-    if tasks.empty:
-        raise BenchmarkError("no usable task in the knowledge base", "build tasks with `metaopt kb build`")
-    plan = ldo_folds(tasks.reset_index(drop=True), folds, fold_seed)
+    pool, usable, plan = _folds(kb, folds, fold_seed)
     rows: list[dict[str, Any]] = []
     started = time.perf_counter()
     for f, (train, test) in enumerate(plan):
@@ -123,7 +116,7 @@ def transfer_stage_curves(
                 continue
             shape, algs, mf = pool.shape(t), pool.algorithms(t), pool.metafeatures(t)
             kp = fitted.pools_[kind]
-            truth = np.array([pool.score(t, a, p) for a, p in zip(kp.algorithms, kp.params, strict=True)])
+            truth = _truth(pool, t, fitted, kind)
             for name, params in variants.items():
                 params = dict(params)
                 oracle = params.pop("oracle", None)
@@ -151,6 +144,24 @@ def transfer_stage_curves(
                              "regret": np.asarray(curve, dtype=float)})
         say(f"fold {f + 1}/{len(plan)}: {len(test)} tasks ({time.perf_counter() - started:.0f} s)")
     return pd.DataFrame(rows, columns=["variant", "task_id", "kind", "fold", "regret"])
+
+
+def _folds(kb: KnowledgeBase | str, folds: int, fold_seed: int) -> tuple[Any, list[str], list[Any]]:
+    """The pool table, its usable task ids (some config reached the task's best) and the folds."""
+    from metaopt.learn import PoolTable
+
+    kb = kb if isinstance(kb, KnowledgeBase) else KnowledgeBase.open(kb)
+    pool = PoolTable(kb)
+    usable = [t for t in pool.task_ids if pool.best(t) >= 1.0 - 1e-9]
+    tasks = pool.data.tasks[pool.data.tasks["task_id"].astype(str).isin(usable)].drop_duplicates("task_id")
+    if tasks.empty:
+        raise BenchmarkError("no usable task in the knowledge base", "build tasks with `metaopt kb build`")
+    return pool, usable, ldo_folds(tasks.reset_index(drop=True), folds, fold_seed)
+
+
+def _truth(pool: Any, task_id: str, portfolio: Any, kind: str) -> np.ndarray:
+    """The held-out task's normalized score on each column of ``portfolio``'s ``kind`` pool."""
+    return np.array([pool.score(task_id, a, p) for a, p in portfolio.columns(kind)])
 
 
 def transfer_summary(
@@ -190,13 +201,9 @@ def similarity_quality(
     """
     from scipy.stats import spearmanr
 
-    from metaopt.learn import PoolTable, TransferPortfolio, rank_discordance
+    from metaopt.learn import TransferPortfolio, rank_discordance
 
-    kb = kb if isinstance(kb, KnowledgeBase) else KnowledgeBase.open(kb)
-    pool = PoolTable(kb)
-    usable = [t for t in pool.task_ids if pool.best(t) >= 1.0 - 1e-9]
-    tasks = pool.data.tasks[pool.data.tasks["task_id"].astype(str).isin(usable)].drop_duplicates("task_id")
-    plan = ldo_folds(tasks.reset_index(drop=True), folds, fold_seed)
+    pool, usable, plan = _folds(kb, folds, fold_seed)
     rows: list[dict[str, Any]] = []
     for f, (train, test) in enumerate(plan):
         tp = TransferPortfolio().fit(pool, [t for t in train if t in usable])
@@ -204,9 +211,8 @@ def similarity_quality(
             kind = pool.kind(t)
             if kind not in tp.similarity_.kinds:
                 continue
-            kp = tp.pools_[kind]
-            truth = np.array([pool.score(t, a, p) for a, p in zip(kp.algorithms, kp.params, strict=True)])
-            true_d = rank_discordance(np.nan_to_num(truth)[None, :], kp.scores)[0]
+            true_d = rank_discordance(np.nan_to_num(_truth(pool, t, tp, kind))[None, :],
+                                      tp.pools_[kind].scores)[0]
             z = np.nan_to_num(tp.encoder_.scale_metafeatures(pool.metafeatures(t))[0], nan=0.0)
             learned = tp.similarity_.discordance(kind, z)
             dist = np.sqrt(((tp.similarity_.metafeatures_[kind] - z) ** 2).sum(axis=1))
