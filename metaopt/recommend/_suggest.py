@@ -297,10 +297,9 @@ def suggest(
             surrogate, mf, task.kind, [c for c, _ in rest], top - len(ranked),
             prior=[pr for _, pr in rest], prior_weight=weight,
         )
-    for a, p, _, _ in ranked:
-        cid = config_id(a, p)
-        if cid not in fit_time_by_id:
-            fit_time_by_id[cid] = float(surrogate.expected_fit_time(mf, [(a, p)], task.n_rows)[0])
+    missing = [(a, p) for a, p, _, _ in ranked if config_id(a, p) not in fit_time_by_id]
+    for (a, p), t in zip(missing, surrogate.expected_fit_time(mf, missing, task.n_rows), strict=True):
+        fit_time_by_id[config_id(a, p)] = float(t)
 
     # -- evidence and specs ----------------------------------------------------------------
     try:
