@@ -211,8 +211,6 @@ class MetaoptMethod(BenchMethod):
             ]
 
     def recommend(self, task: HeldOutTask, k: int) -> list[Recommendation]:
-        if self.ranker == "similarity":
-            return self._recommend_similarity(task, k)
         pool = self.pool_.get(task.kind, [])
         if not pool:
             from metaopt._exceptions import ModelError
@@ -221,6 +219,8 @@ class MetaoptMethod(BenchMethod):
                 f"no training task of kind {task.kind!r} in this fold, so no candidate pool",
                 "use more folds' worth of tasks of that kind",
             )
+        if self.ranker == "similarity":
+            return self._recommend_similarity(task, k)
         rank = _rank_candidates()
         if rank is not None:
             from metaopt.spaces import config_id
@@ -238,14 +238,7 @@ class MetaoptMethod(BenchMethod):
         from metaopt.recommend._rank import diversify_order
 
         tp = self.transfer_
-        if task.kind not in tp.kinds:
-            from metaopt._exceptions import ModelError
-
-            raise ModelError(
-                f"no training task of kind {task.kind!r} in this fold, so no candidate pool",
-                "use more folds' worth of tasks of that kind",
-            )
-        cols = tp.columns(task.kind)
+        cols = tp.columns(task.kind)  # the fold's pool of this kind (recommend checked it exists)
         order = [j for j, _ in tp.order(task.kind, len(cols), task.metafeatures)]
         if self.diversify:
             order = diversify_order([a for a, _ in cols], order, k)
