@@ -11,7 +11,9 @@ JSON and PNG plots. A new recommender is a :class:`BenchMethod` (two methods).
 Optuna samplers (random, TPE, warm-started TPE, WS-CMA-ES, MetaSampler) on the held-out
 tasks' evaluated pools, summarised by :class:`TuningResult`; a new tuning method is a
 :class:`TuneMethod`. :func:`transfer_stage_curves` runs the learned optimizer's transfer
-stage alone (numpy, no Optuna) to compare its variants against an oracle bound.
+stage alone (numpy, no Optuna) to compare its variants against an oracle bound;
+:func:`split_fold_curves` scores picks on a held-out CV fold of the held-out task, next to
+the task's own ranking of its other folds, to show how much regret is evaluation noise.
 """
 
 from metaopt.bench._ldo import (
@@ -28,6 +30,7 @@ from metaopt.bench._methods import (
     MetaoptMethod,
     Recommendation,
 )
+from metaopt.bench._noise import NOISE_VARIANTS, noise_table, split_fold_curves
 from metaopt.bench._transfer import (
     TRANSFER_VARIANTS,
     similarity_quality,
@@ -44,6 +47,7 @@ __all__ = [
     "BenchmarkResult",
     "HeldOutTask",
     "MetaoptMethod",
+    "NOISE_VARIANTS",
     "Recommendation",
     "TRANSFER_VARIANTS",
     "TuneMethod",
@@ -54,7 +58,9 @@ __all__ = [
     "ldo_folds",
     "leave_dataset_out_benchmark",
     "leave_dataset_out_tuning",
+    "noise_table",
     "similarity_quality",
+    "split_fold_curves",
     "transfer_stage_curves",
     "transfer_summary",
 ]

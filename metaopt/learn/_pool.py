@@ -67,6 +67,7 @@ class _TaskPool:
     configs: np.ndarray  # (n, width) config block without the algorithm one-hot, NaN = undefined
     scores: np.ndarray  # (n,) normalized scores
     params: list[dict[str, Any]]
+    config_ids: list[str]
 
 
 class PoolTable:
@@ -146,6 +147,7 @@ class PoolTable:
                 configs=block.astype(np.float64),
                 scores=rows["normalized"].to_numpy(dtype=np.float64),
                 params=[dict(p) for p in params],
+                config_ids=rows["config_id"].astype(str).tolist(),
             )
         self.task_ids = [t for t in self.task_ids if t in self._pools]
         self._onehot_weight = block_weights(self.encoder)
@@ -180,6 +182,14 @@ class PoolTable:
             (self.encoder.algorithms[a], dict(params), float(s))
             for a, params, s in zip(p.algorithms, p.params, p.scores, strict=True)
         ]
+
+    def pool_algorithms(self, task_id: str) -> list[str]:
+        """The algorithm of each row of :meth:`pool`."""
+        return [self.encoder.algorithms[a] for a in self._pools[task_id].algorithms]
+
+    def config_ids(self, task_id: str) -> list[str]:
+        """The ``config_id`` of each row of :meth:`pool` (keys into the KB's evaluations)."""
+        return list(self._pools[task_id].config_ids)
 
     # -- scoring -----------------------------------------------------------------------
 
