@@ -6,12 +6,22 @@ the rows of a task drawn twice weigh twice), so that the spread of the members s
 how much the prediction depends on which datasets happened to be in the knowledge
 base. Its predicted σ is
 
-``sqrt(member_std² + floor² + (ood_scale · excess_distance)²)``
+``sqrt(σ_err² + (ood_scale · excess_distance)²)``
 
-* ``member_std``: the members' standard deviation;
-* ``floor``: calibrated out of bag at fit time (the part of the held-out squared error
-  that the members' spread does not explain), so σ is not overconfident on
-  typical tasks;
+* ``σ_err`` (``uncertainty="heteroscedastic"``, the default): the expected size of the
+  error for *this* row. A small boosted-tree head, fitted on the out-of-bag squared
+  errors (each training row predicted by the members whose bootstrap left its group
+  out), predicts ``E[error²]`` from the row, the members' mean and their spread;
+  ``σ_err = c · sqrt(max(head, 0) + f²)``. The head is two halves — the out-of-bag rows
+  split in two by group, one head fitted on each, their mean used — so that every row
+  has a prediction from the half that did not see its group, and the scale ``c`` and
+  floor ``f`` are chosen by the Gaussian log-likelihood of those cross-fitted rows. Errors are heavy-tailed — most configs are predicted
+  within a few hundredths, a few (failures, a task unlike the others) far off — so one
+  σ for every row is either too wide for the many or too narrow for the few (README,
+  "Benchmarks", for the measured coverage and log-likelihood of both).
+  ``uncertainty="floor"`` (and models saved before the head):
+  ``σ_err² = member_std² + floor²``, ``floor`` calibrated out of bag so that σ² matches
+  the mean squared error;
 * ``excess_distance``: how much farther the query's scaled meta-features lie from the
   nearest training task than training tasks typically lie from each other (0 for
   in-distribution queries). Trees extrapolate flat, so without this term a dataset
@@ -76,6 +86,11 @@ _FORMAT_VERSION = 1
 _MANIFEST = "manifest.json"
 _WEIGHTS = "weights.npz"
 _RETRAIN = "retrain with `metaopt train`"
+_UNCERTAINTY = ("heteroscedastic", "floor")
+#: The error head's trees (small: it learns a scale, not a score) and the floors tried.
+_SIGMA_HEAD = {"max_iter": 100, "learning_rate": 0.1, "max_leaf_nodes": 15, "min_samples_leaf": 40,
+               "l2_regularization": 0.0, "max_features": 1.0}
+_SIGMA_FLOORS = (0.005, 0.01, 0.02, 0.03, 0.05, 0.1)
 
 #: Environment variable naming the surrogate directory to use.
 SURROGATE_ENV = "METAOPT_SURROGATE"
@@ -273,7 +288,11 @@ class Surrogate:
         Weight of the out-of-distribution term of σ (per unit of excess RMS distance in
         robust-scaled meta-features); 0 disables it.
     calibrate_floor
-        Calibrate the σ floor out of bag (else the floor is 0).
+        With ``uncertainty="floor"``: calibrate the σ floor out of bag (else it is 0).
+    uncertainty
+        ``"heteroscedastic"`` (a per-row error head, see the module) or ``"floor"``
+        (member spread plus one calibrated floor). The head needs ``n_members > 1`` and
+        out-of-bag rows of at least 4 groups; otherwise the floor is used.
     random_state
         Seed of the bootstraps and members.
     """
@@ -282,6 +301,11 @@ class Surrogate:
     members_: list[dict[str, np.ndarray]]
     n_features_in_: int
     std_floor_: float
+    #: ``uncertainty="heteroscedastic"``: the error head's two halves (empty: σ uses the
+    #: floor) and its calibrated scale ``c`` and floor ``f`` (see the module).
+    sigma_models_: list[TreeArrays]
+    sigma_scale_: float
+    sigma_floor_: float
     #: After :meth:`fit` (not saved): per input row, the mean prediction of the members
     #: whose bootstrap left the row's group out (NaN when every member saw it) — a
     #: leave-group-out prediction, used to choose the prior weight
@@ -315,6 +339,7 @@ class Surrogate:
         weight_decay: float = 1e-4,
         ood_scale: float = 0.1,
         calibrate_floor: bool = True,
+        uncertainty: str = "heteroscedastic",
         random_state: int = 0,
     ) -> None:
         self.model = model
@@ -331,6 +356,7 @@ class Surrogate:
         self.weight_decay = weight_decay
         self.ood_scale = ood_scale
         self.calibrate_floor = calibrate_floor
+        self.uncertainty = uncertainty
         self.random_state = random_state
 
     # -- scikit-learn style parameters ---------------------------------------------
@@ -388,6 +414,10 @@ class Surrogate:
         y = np.asarray(y, dtype=np.float64)
         if X.ndim != 2 or X.shape[0] != y.shape[0]:
             raise ValueError(f"X {X.shape} and y {y.shape} do not match")
+        if self.uncertainty not in _UNCERTAINTY:
+            raise ValueError(
+                f"uncertainty must be one of {', '.join(_UNCERTAINTY)}, got {self.uncertainty!r}"
+            )
         kind = self._kind()
         g = np.arange(len(y)) if groups is None else np.asarray(groups)
         keep = np.isfinite(y)
@@ -427,6 +457,11 @@ class Surrogate:
             resid2 = float(np.mean((oob_mean - y[has]) ** 2))
             spread2 = float(np.mean(preds[:, has].var(axis=0)))
             self.std_floor_ = math.sqrt(max(resid2 - spread2, 0.0))
+        self.sigma_models_, self.sigma_scale_, self.sigma_floor_ = [], 1.0, 0.0
+        if self.uncertainty == "heteroscedastic" and self.n_members > 1 and has.any():
+            self._fit_sigma_head(
+                X[has], y[has], oob_rows[has], preds[:, has].std(axis=0), gidx[has], rng
+            )
         # out-of-distribution reference
         self.n_metafeatures_ = 0
         self.train_metafeatures_ = np.zeros((0, 0))
@@ -462,10 +497,47 @@ class Surrogate:
             "y_mean": float(y.mean()),
             "y_std": float(y.std()),
             "std_floor": self.std_floor_,
+            "sigma_head": bool(self.sigma_models_),
+            "sigma_scale": self.sigma_scale_,
+            "sigma_floor": self.sigma_floor_,
             "ood_reference": self.ood_reference_,
             "fit_time_rows": 0 if ft is None else int(np.isfinite(ft).sum()),
         }
         return self
+
+    def _fit_sigma_head(
+        self,
+        X: np.ndarray,
+        y: np.ndarray,
+        oob: np.ndarray,
+        spread: np.ndarray,
+        groups: np.ndarray,
+        rng: np.random.Generator,
+    ) -> None:
+        """Fit the heteroscedastic error head on out-of-bag rows (see the module)."""
+        uniq = np.unique(groups)
+        if len(uniq) < 4:
+            return
+        F = np.column_stack([X, oob, spread])
+        r2 = (oob - y) ** 2
+        params = {**self.get_params(), **_SIGMA_HEAD}
+        half = np.isin(groups, rng.permutation(uniq)[: len(uniq) // 2])
+        heads, base2 = [], np.zeros(len(r2))
+        for side in (half, ~half):  # each half's head predicts the other half's rows
+            heads.append(_fit_gbt(F[side], r2[side], None, params, int(rng.integers(0, 2**31 - 1))))
+            base2[~side] = np.maximum(predict_trees(heads[-1], F[~side]), 0.0)
+        best = (np.inf, 1.0, 0.0)
+        for f in _SIGMA_FLOORS:
+            b2 = base2 + f * f
+            c2 = float(np.mean(r2 / b2))
+            if not np.isfinite(c2) or c2 <= 0:
+                continue
+            nll = float(np.mean(0.5 * r2 / (c2 * b2) + 0.5 * np.log(c2 * b2)))
+            if nll < best[0]:
+                best = (nll, math.sqrt(c2), f)
+        if np.isfinite(best[0]):
+            self.sigma_models_ = heads
+            self.sigma_scale_, self.sigma_floor_ = best[1], best[2]
 
     # -- prediction ----------------------------------------------------------------
 
@@ -515,8 +587,14 @@ class Surrogate:
         mean = preds.mean(axis=0)
         spread = preds.std(axis=0)
         ood = float(self.ood_scale) * self.ood_distance(X)
-        std = np.sqrt(spread**2 + self.std_floor_**2 + ood**2)
-        return mean, std
+        heads = getattr(self, "sigma_models_", [])
+        if heads:
+            F = np.column_stack([X, mean, spread])
+            e2 = np.mean([np.maximum(predict_trees(h, F), 0.0) for h in heads], axis=0)
+            err2 = self.sigma_scale_**2 * (e2 + self.sigma_floor_**2)
+        else:
+            err2 = spread**2 + self.std_floor_**2
+        return mean, np.sqrt(err2 + ood**2)
 
     def predict_log_fit_time(self, X: np.ndarray) -> np.ndarray:
         """Predicted ``log(fit seconds per 1,000 rows)`` (NaN without a fit-time head)."""
@@ -663,6 +741,8 @@ class Surrogate:
             arrays.update({f"m{k}_{key}": np.asarray(a) for key, a in m.items()})
         if self.fit_time_model_ is not None:
             arrays.update(self.fit_time_model_.to_arrays("ft_"))
+        for k, head in enumerate(getattr(self, "sigma_models_", [])):
+            arrays.update(head.to_arrays(f"sig{k}_"))
         arrays["train_metafeatures"] = np.asarray(self.train_metafeatures_, dtype=np.float64)
         return arrays
 
@@ -699,6 +779,9 @@ class Surrogate:
                 "std_floor": float(self.std_floor_),
                 "ood_reference": float(self.ood_reference_),
                 "has_fit_time": self.fit_time_model_ is not None,
+                "n_sigma_heads": len(getattr(self, "sigma_models_", [])),
+                "sigma_scale": float(getattr(self, "sigma_scale_", 1.0)),
+                "sigma_floor": float(getattr(self, "sigma_floor_", 0.0)),
             },
             "encoder": enc.to_json() if enc is not None else None,
             "training": getattr(self, "training_", {}),
@@ -777,6 +860,7 @@ class Surrogate:
             )
         params = dict(manifest["params"])
         params["hidden"] = tuple(params["hidden"])
+        params.setdefault("uncertainty", "floor")  # saved before the error head
         unknown = sorted(set(params) - set(cls._param_names()))
         if params.get("model") not in MEMBER_KINDS or unknown:
             raise ModelVersionError(
@@ -801,9 +885,14 @@ class Surrogate:
                 TreeArrays.from_arrays(arrays, "ft_") if state["has_fit_time"] else None
             )
             model.train_metafeatures_ = np.asarray(arrays["train_metafeatures"])
+            model.sigma_models_ = [
+                TreeArrays.from_arrays(arrays, f"sig{k}_") for k in range(int(state.get("n_sigma_heads", 0)))
+            ]
         model.n_features_in_ = int(state["n_features_in"])
         model.n_metafeatures_ = int(state["n_metafeatures"])
         model.std_floor_ = float(state["std_floor"])
+        model.sigma_scale_ = float(state.get("sigma_scale", 1.0))
+        model.sigma_floor_ = float(state.get("sigma_floor", 0.0))
         model.ood_reference_ = float(state["ood_reference"])
         model.training_ = manifest.get("training") or {}
         model.kb_info_ = manifest.get("kb")
@@ -958,7 +1047,10 @@ def leave_dataset_out(
     -------
     pandas.DataFrame
         One row per candidate: ``spearman`` (mean over tasks), ``regret`` (mean top-1
-        regret), ``rmse``, ``coverage_1sd`` (share of |error| ≤ σ), ``n_tasks``.
+        regret), ``rmse``, ``coverage_1sd`` / ``coverage_2sd`` / ``coverage_3sd`` (share
+        of |error| ≤ σ, 2σ, 3σ), ``nll`` (mean Gaussian negative log-likelihood of the
+        held-out scores, constant dropped: lower is better), ``median_sigma``,
+        ``n_tasks``.
     """
     import pandas as pd
     from sklearn.model_selection import GroupKFold
@@ -983,6 +1075,7 @@ def leave_dataset_out(
             sp.append(_spearman(mean[m], y[m]))
             rg.append(1.0 - y[m][int(np.argmax(mean[m]))])
         err = mean - y
+        sd = np.maximum(std, 1e-6)  # a zero σ (no floor, members agree) would make it infinite
         rows.append(
             {
                 "candidate": name,
@@ -990,6 +1083,10 @@ def leave_dataset_out(
                 "regret": float(np.mean(rg)),
                 "rmse": float(np.sqrt(np.mean(err**2))),
                 "coverage_1sd": float(np.mean(np.abs(err) <= std)),
+                "coverage_2sd": float(np.mean(np.abs(err) <= 2 * std)),
+                "coverage_3sd": float(np.mean(np.abs(err) <= 3 * std)),
+                "nll": float(np.mean(0.5 * (err / sd) ** 2 + np.log(sd))),
+                "median_sigma": float(np.median(std)),
                 "n_tasks": len(np.unique(tasks)),
             }
         )

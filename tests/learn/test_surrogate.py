@@ -138,6 +138,74 @@ def test_std_grows_far_from_training_tasks(data):
     assert model.std_floor_ >= 0.0
 
 
+@pytest.fixture(scope="module")
+def noisy_fits():
+    """90 synthetic tasks, scores noisier (0.15) where m0 > 0: 60 to fit on, 30 held out."""
+    enc, X, y, tasks = synthetic(90, seed=2)
+    noisy = X[:, 0] > 0  # the scaled m0 has the sign of the raw one
+    y = y + np.where(noisy, np.random.default_rng(3).normal(0, 0.15, len(y)), 0.0)
+    train = np.isin(tasks, np.unique(tasks)[:60])
+    fits = {
+        u: Surrogate(**FAST, uncertainty=u).fit(
+            X[train], y[train], tasks[train], n_metafeatures=enc.n_metafeatures
+        )
+        for u in ("heteroscedastic", "floor")
+    }
+    return fits, (enc, X[~train], y[~train], tasks[~train], noisy[~train])
+
+
+def test_error_head_gives_noisy_tasks_the_wider_sigma(noisy_fits) -> None:
+    fits, (_enc, Xt, yt, _tt, noisy) = noisy_fits
+    het, floor = fits["heteroscedastic"], fits["floor"]
+    assert len(het.sigma_models_) == 2 and floor.sigma_models_ == []
+    assert het.training_["sigma_head"] and het.sigma_floor_ > 0 and het.sigma_scale_ > 0
+    mean_h, sd_h = het.predict(Xt)
+    _mean_f, sd_f = floor.predict(Xt)
+    err = np.abs(mean_h - yt)
+    # held-out errors are far larger on the noisy tasks: the head's σ follows, and is
+    # sharper than the single floor's where the errors are small; one floor for all
+    # rows cannot tell the parts apart
+    assert np.sqrt(np.mean(err[noisy] ** 2)) > 3 * np.sqrt(np.mean(err[~noisy] ** 2))
+    assert np.median(sd_h[noisy]) > 1.5 * np.median(sd_h[~noisy])
+    assert np.median(sd_h[~noisy]) < 0.7 * np.median(sd_f[~noisy])
+    assert np.median(sd_f[noisy]) < 1.2 * np.median(sd_f[~noisy])
+    assert 0.85 <= np.mean(err <= 2 * sd_h) <= 1.0
+
+    def nll(sd, mean):
+        return np.mean(0.5 * ((mean - yt) / sd) ** 2 + np.log(sd))
+
+    assert nll(sd_h, mean_h) < nll(sd_f, floor.predict(Xt)[0])
+
+
+def test_error_head_round_trips_and_old_models_load_with_the_floor(noisy_fits, tmp_path) -> None:
+    fits, (_enc, Xt, *_rest) = noisy_fits
+    het = fits["heteroscedastic"]
+    het.mf_version_ = "test-mf"
+    het.save(tmp_path / "h")
+    loaded = Surrogate.load(tmp_path / "h", metafeature_version="test-mf")
+    assert loaded.uncertainty == "heteroscedastic" and len(loaded.sigma_models_) == 2
+    np.testing.assert_array_equal(loaded.predict(Xt)[1], het.predict(Xt)[1])
+    # a manifest written before the error head: no `uncertainty` parameter, no head state
+    manifest_path = tmp_path / "h" / "manifest.json"
+    manifest = json.loads(manifest_path.read_text())
+    del manifest["params"]["uncertainty"]
+    for key in ("n_sigma_heads", "sigma_scale", "sigma_floor"):
+        del manifest["state"][key]
+    manifest_path.write_text(json.dumps(manifest))
+    old = Surrogate.load(tmp_path / "h", metafeature_version="test-mf")
+    assert old.uncertainty == "floor" and old.sigma_models_ == []
+    mean, std = old.predict(Xt)
+    np.testing.assert_array_equal(mean, het.predict(Xt)[0])
+    spread = old._member_predictions(Xt).std(axis=0)
+    np.testing.assert_allclose(std, np.sqrt(spread**2 + old.std_floor_**2 + (0.1 * old.ood_distance(Xt)) ** 2))
+
+
+def test_unknown_uncertainty_is_refused(data) -> None:
+    _enc, X, y, tasks, *_ = data
+    with pytest.raises(ValueError, match="uncertainty must be one of heteroscedastic, floor"):
+        Surrogate(**FAST, uncertainty="bayes").fit(X, y, tasks)
+
+
 def test_save_load_round_trip_identical(data, tmp_path):
     enc, X, y, tasks, Xt, yt, tt, model = data
     model.mf_version_ = "test-mf"
