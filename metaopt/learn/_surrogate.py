@@ -569,13 +569,16 @@ class Surrogate:
         d = np.where(np.isfinite(d), d, 0.0)
         return np.maximum(d - self.ood_reference_, 0.0)
 
-    def predict(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def predict(self, X: np.ndarray, *, return_spread: bool = False) -> Any:
         """Mean and σ of the normalized score for encoded rows ``X``.
 
         Returns
         -------
         (numpy.ndarray, numpy.ndarray)
-            ``mean`` and ``std``, each of shape ``(n,)``.
+            ``mean`` and ``std``, each of shape ``(n,)``; with ``return_spread``, a third
+            array: the members' standard deviation alone (how much the prediction
+            depends on which training tasks were drawn — the recommender breaks ties
+            between equal means with it, so that the σ model never reorders them).
         """
         self._check_fitted()
         X = np.asarray(X, dtype=np.float64)
@@ -594,7 +597,8 @@ class Surrogate:
             err2 = self.sigma_scale_**2 * (e2 + self.sigma_floor_**2)
         else:
             err2 = spread**2 + self.std_floor_**2
-        return mean, np.sqrt(err2 + ood**2)
+        std = np.sqrt(err2 + ood**2)
+        return (mean, std, spread) if return_spread else (mean, std)
 
     def predict_log_fit_time(self, X: np.ndarray) -> np.ndarray:
         """Predicted ``log(fit seconds per 1,000 rows)`` (NaN without a fit-time head)."""
@@ -715,11 +719,16 @@ class Surrogate:
         self,
         metafeatures: Mapping[str, float],
         algorithm_param_pairs: Sequence[tuple[str, Mapping[str, Any]]],
-    ) -> tuple[np.ndarray, np.ndarray]:
-        """Mean and σ of the normalized score of each ``(algorithm, params)`` on one task."""
+        *,
+        return_spread: bool = False,
+    ) -> Any:
+        """Mean and σ of the normalized score of each ``(algorithm, params)`` on one task.
+
+        With ``return_spread``, also the members' standard deviation (see :meth:`predict`).
+        """
         if len(algorithm_param_pairs) == 0:
-            return np.zeros(0), np.zeros(0)
-        return self.predict(self.encode(metafeatures, algorithm_param_pairs))
+            return (np.zeros(0),) * (3 if return_spread else 2)
+        return self.predict(self.encode(metafeatures, algorithm_param_pairs), return_spread=return_spread)
 
     def expected_fit_time(
         self,

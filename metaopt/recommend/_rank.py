@@ -2,7 +2,7 @@
 
 Diversification rule (documented once, here): candidates are sorted by predicted mean
 normalized score (optionally blended with a prior, see :func:`rank_candidates`; ties:
-smaller σ, then input order), then picked greedily; an
+smaller ensemble spread, then input order), then picked greedily; an
 algorithm may fill at most ``ceil(top / 2)`` of the ``top`` places while other
 algorithms still have candidates left. When fewer algorithms than needed are
 available, the remaining places are filled from the skipped candidates in the same
@@ -137,12 +137,14 @@ def rank_candidates(
             unique_prior.append(float(prior[j]) if prior is not None else 0.0)
     if not unique or top == 0:
         return []
-    mean, std = surrogate.predict_configs(metafeatures, unique)
+    mean, std, spread = surrogate.predict_configs(metafeatures, unique, return_spread=True)
     mean = np.nan_to_num(np.asarray(mean, dtype=np.float64), nan=-np.inf)
     std = np.nan_to_num(np.asarray(std, dtype=np.float64), nan=np.inf)
+    spread = np.nan_to_num(np.asarray(spread, dtype=np.float64), nan=np.inf)
     w = min(max(float(prior_weight), 0.0), 1.0) if prior is not None else 0.0
     key = (1.0 - w) * mean + w * np.nan_to_num(np.asarray(unique_prior), nan=0.0)
-    order = sorted(range(len(unique)), key=lambda i: (-key[i], std[i], i))
+    # equal means: the one the members agree on first (the σ model never reorders them)
+    order = sorted(range(len(unique)), key=lambda i: (-key[i], spread[i], i))
     if diversify:
         order = diversify_order([a for a, _ in unique], order, top)
     else:

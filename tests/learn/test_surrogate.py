@@ -372,3 +372,13 @@ def test_surrogate_contract(kind, data, tmp_path, monkeypatch):
     loaded = Surrogate.load(metafeature_version="v")
     for u, v in zip(a.predict(Xt), loaded.predict(Xt), strict=True):
         np.testing.assert_array_equal(u, v)
+
+
+def test_predict_can_return_the_member_spread(noisy_fits) -> None:
+    fits, (_enc, Xt, *_rest) = noisy_fits
+    model = fits["heteroscedastic"]
+    mean, std, spread = model.predict(Xt, return_spread=True)
+    np.testing.assert_array_equal(mean, model.predict(Xt)[0])
+    np.testing.assert_array_equal(std, model.predict(Xt)[1])
+    np.testing.assert_allclose(spread, model._member_predictions(Xt).std(axis=0))
+    assert not np.allclose(spread, std)  # σ is the error head's, not the spread

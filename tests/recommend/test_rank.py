@@ -64,3 +64,23 @@ def test_rank_rejects_bad_kind_and_prior_length(ranked_inputs) -> None:
         rank_candidates(bundle.surrogate, mf, "binary", cands, 3, prior=[0.0])
     assert rank_candidates(bundle.surrogate, mf, "binary", [], 3) == []
     assert get_space("hgb")  # the pool's algorithms are real spaces
+
+
+class _TiedSurrogate:
+    """Three candidates with the same mean; σ and member spread ordered oppositely."""
+
+    def predict_configs(self, metafeatures, pairs, *, return_spread=False):
+        import numpy as np
+
+        mean = np.full(len(pairs), 0.9)
+        std = np.array([0.01, 0.02, 0.03])[: len(pairs)]
+        spread = np.array([0.3, 0.2, 0.1])[: len(pairs)]
+        return (mean, std, spread) if return_spread else (mean, std)
+
+
+def test_equal_means_are_ordered_by_member_spread_not_sigma() -> None:
+    cands = [("hgb", {"learning_rate": lr}) for lr in (0.01, 0.1, 0.3)]
+    out = rank_candidates(_TiedSurrogate(), {}, "binary", cands, 3, diversify=False)
+    # the members agree most on the last one; σ (which the error head sets) is not the key
+    assert [p["learning_rate"] for _, p, *_ in out] == [0.3, 0.1, 0.01]
+    assert [s for *_, s in out] == [0.03, 0.02, 0.01]  # the reported σ stays the surrogate's
