@@ -13,7 +13,7 @@ Usage::
 
     python benchmarks/bench_suggest.py [--kb datasets/kb] [--folds 5] [--no-flaml]
         [--flaml-learners lgbm,rf,xgboost,extra_tree] [--no-timing]
-        [--flaml-cache benchmarks/results/flaml_scores.json] [--timing-only]
+        [--flaml-cache benchmarks/results/flaml_scores.json] [--timing-only] [--timing-repeats 3]
 """
 
 from __future__ import annotations
@@ -75,6 +75,7 @@ def main() -> None:
     parser.add_argument("--flaml-cache", type=Path, default=RESULTS / "flaml_scores.json",
                         help="FLAML score cache (default: benchmarks/results/flaml_scores.json)")
     parser.add_argument("--timing-only", action="store_true", help="only time `metaopt suggest` (no benchmark)")
+    parser.add_argument("--timing-repeats", type=int, default=3, help="cold processes per timed command")
     args = parser.parse_args()
 
     from metaopt.cli._benchmark import benchmark
@@ -85,7 +86,7 @@ def main() -> None:
                   no_flaml=args.no_flaml, flaml_learners=args.flaml_learners, flaml_cache=args.flaml_cache)
         print(f"\nbenchmark: {time.perf_counter() - t0:.0f} s")
     if not args.no_timing:
-        timing = time_suggest()
+        timing = time_suggest(repeats=max(1, args.timing_repeats))
         if timing is not None:
             (RESULTS / "suggest_timing.json").write_text(json.dumps(timing, indent=1) + "\n")
             print(f"metaopt suggest, 10,000 x 50 CSV, cold: {', '.join(f'{w:.2f}' for w in timing['wall_s'])} s "
