@@ -33,15 +33,6 @@ COLORS = {"self": "black", "random": "tab:blue", "static": "tab:orange", "simila
 STAGE = 20  # the transfer stage's length: its curves are carried after it
 
 
-def _markdown(frame: pd.DataFrame) -> str:
-    cols = list(frame.columns)
-    lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
-    for _, row in frame.iterrows():
-        cells = [f"{v:.4f}" if isinstance(v, float) else str(v) for v in row]
-        lines.append("| " + " | ".join(cells) + " |")
-    return "\n".join(lines)
-
-
 def _first_reaching(curve: np.ndarray, level: float, limit: int) -> str:
     hit = np.flatnonzero(curve[:limit] <= level + 1e-12)
     return str(int(hit[0]) + 1) if hit.size else f"> {limit}"
@@ -55,7 +46,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args(argv)
 
-    from metaopt.bench import noise_table, split_fold_curves
+    from metaopt.bench import markdown_table, noise_curves, noise_table, split_fold_curves
 
     seeds = [int(s) for s in args.fold_seeds.split(",") if s.strip()]
     t0 = time.perf_counter()
@@ -67,10 +58,8 @@ def main(argv: list[str] | None = None) -> None:
     table = noise_table(curves, CHECKPOINTS)
     by_kind = pd.concat([noise_table(g, (1, 5, 10)).assign(kind=k) for k, g in curves.groupby("kind")])
     by_kind = by_kind[by_kind["evaluation"] == "split"][["kind", "variant", "tasks", "@1", "@5", "@10"]]
-    mean_curves = {
-        f"{e}/{v}": np.stack(g.groupby("task_id")["regret"].apply(
-            lambda s: np.mean(np.stack(s.to_numpy()), axis=0)).to_numpy()).mean(axis=0)
-        for (e, v), g in curves.groupby(["evaluation", "variant"], sort=False)}
+    mean_curves = {f"{r.evaluation}/{r.variant}": r.regret
+                   for r in noise_curves(curves).itertuples(index=False)}
     at = table.set_index(["evaluation", "variant"])
     targets = []
     for e in ("full", "split"):
@@ -100,8 +89,8 @@ def main(argv: list[str] | None = None) -> None:
         "stop at 20 trials (value carried). `python benchmarks/bench_noise_floor.py` "
         f"({seconds:.0f} s, {platform.machine()}, Python {platform.python_version()}).",
         "",
-        "## Mean regret", "", _markdown(table), "",
-        "## Mean regret on a held-out fold, per kind", "", _markdown(by_kind), "",
+        "## Mean regret", "", markdown_table(table), "",
+        "## Mean regret on a held-out fold, per kind", "", markdown_table(by_kind), "",
         "## Against the issue targets",
         "",
         "Within one evaluation: best-of-5 relative to the static portfolio's first 5 (issue 6 asks "
@@ -110,7 +99,7 @@ def main(argv: list[str] | None = None) -> None:
         "ratio is the stricter one), and the first trial whose mean regret reaches random search's "
         "100-trial regret (issue 7 asks ≤ 8; the transfer-stage variants stop at 20).",
         "",
-        _markdown(targets), "",
+        markdown_table(targets), "",
     ]
     text = "\n".join(md)
     print(text)

@@ -29,15 +29,6 @@ import pandas as pd
 RESULTS = Path(__file__).parent / "results"
 
 
-def _markdown(frame: pd.DataFrame) -> str:
-    cols = list(frame.columns)
-    lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
-    for _, row in frame.iterrows():
-        cells = [f"{v:.4f}" if isinstance(v, float) else str(v) for v in row]
-        lines.append("| " + " | ".join(cells) + " |")
-    return "\n".join(lines)
-
-
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--kb", default="datasets/kb")
@@ -47,7 +38,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args(argv)
 
-    from metaopt.bench import similarity_quality, transfer_stage_curves, transfer_summary
+    from metaopt.bench import (
+        markdown_table,
+        similarity_quality,
+        transfer_stage_curves,
+        transfer_summary,
+    )
 
     seeds = [int(s) for s in args.fold_seeds.split(",") if s.strip()]
     t0 = time.perf_counter()
@@ -80,17 +76,17 @@ def main(argv: list[str] | None = None) -> None:
         "fold seeds). `python benchmarks/bench_transfer.py` "
         f"({seconds:.0f} s, {platform.machine()}, Python {platform.python_version()}).",
         "",
-        "## Mean regret", "", _markdown(mean), "",
-        "## Median regret", "", _markdown(median), "",
-        "## Mean regret per kind", "", _markdown(by_kind), "",
-        "## Mean regret per fold seed", "", _markdown(per_seed), "",
+        "## Mean regret", "", markdown_table(mean), "",
+        "## Median regret", "", markdown_table(median), "",
+        "## Mean regret per kind", "", markdown_table(by_kind), "",
+        "## Mean regret per fold seed", "", markdown_table(per_seed), "",
         "## Learned similarity vs meta-feature distance",
         "",
         "Spearman correlation, over the training tasks of a held-out task's kind, between the true "
         "rank discordance of the two tasks' pool scores and the learned model's prediction (or the "
         "plain distance of the scaled meta-features); mean over held-out tasks and fold seeds.",
         "",
-        _markdown(sim_table), "",
+        markdown_table(sim_table), "",
     ]
     text = "\n".join(md)
     print(text)

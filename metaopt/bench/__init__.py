@@ -22,6 +22,7 @@ from metaopt.bench._ldo import (
     default_methods,
     ldo_folds,
     leave_dataset_out_benchmark,
+    markdown_table,
 )
 from metaopt.bench._methods import (
     BaselineMethod,
@@ -30,7 +31,7 @@ from metaopt.bench._methods import (
     MetaoptMethod,
     Recommendation,
 )
-from metaopt.bench._noise import NOISE_VARIANTS, noise_table, split_fold_curves
+from metaopt.bench._noise import NOISE_VARIANTS, noise_curves, noise_table, split_fold_curves
 from metaopt.bench._transfer import (
     TRANSFER_VARIANTS,
     similarity_quality,
@@ -58,6 +59,8 @@ __all__ = [
     "ldo_folds",
     "leave_dataset_out_benchmark",
     "leave_dataset_out_tuning",
+    "markdown_table",
+    "noise_curves",
     "noise_table",
     "similarity_quality",
     "split_fold_curves",

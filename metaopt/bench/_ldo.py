@@ -34,7 +34,14 @@ from metaopt.kb import KnowledgeBase
 from metaopt.learn import score_matrix, training_data
 from metaopt.spaces import config_id
 
-__all__ = ["BenchmarkError", "BenchmarkResult", "default_methods", "ldo_folds", "leave_dataset_out_benchmark"]
+__all__ = [
+    "BenchmarkError",
+    "BenchmarkResult",
+    "default_methods",
+    "ldo_folds",
+    "leave_dataset_out_benchmark",
+    "markdown_table",
+]
 
 
 class BenchmarkError(MetaoptError):
@@ -495,6 +502,16 @@ def _fmt(value: Any, spec: str = ".3f") -> str:
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "—"
     return format(value, spec)
+
+
+def markdown_table(frame: pd.DataFrame) -> str:
+    """A GitHub table of ``frame``'s columns (not its index), floats to 4 decimals."""
+    cols = [str(c) for c in frame.columns]
+    lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
+    for _, row in frame.iterrows():
+        cells = [f"{v:.4f}" if isinstance(v, float) else str(v) for v in row]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
 
 
 def _markdown(frame: pd.DataFrame, int_columns: Sequence[str] = ()) -> str:

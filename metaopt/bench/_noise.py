@@ -51,10 +51,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from metaopt.bench._transfer import _folds
+from metaopt.bench._transfer import _folds, _pad, _stage_curve
 from metaopt.kb import KnowledgeBase
 
-__all__ = ["NOISE_VARIANTS", "noise_table", "split_fold_curves"]
+__all__ = ["NOISE_VARIANTS", "noise_curves", "noise_table", "split_fold_curves"]
 
 #: Transfer-stage variants scored by :func:`split_fold_curves`: name → TransferPortfolio parameters.
 NOISE_VARIANTS: dict[str, dict[str, float]] = {
@@ -141,10 +141,10 @@ def split_fold_curves(
                 tp = copy.copy(fitted)
                 for key, value in params.items():
                     setattr(tp, key, value)
-                add(name, "full", _stage_curve(tp, pool, t, full, full))
+                add(name, "full", _stage_curve(_start(tp, pool, t), pool, t, full, full, trials))
                 add(name, "split", np.mean(
-                    [_pad(_stage_curve(tp, pool, t, c, e), trials) for e, c in zip(held, chosen, strict=True)],
-                    axis=0))
+                    [_stage_curve(_start(tp, pool, t), pool, t, c, e, trials)
+                     for e, c in zip(held, chosen, strict=True)], axis=0))
         say(f"fold {f + 1}/{len(plan)}: {len(test)} tasks ({time.perf_counter() - started:.0f} s)")
     return pd.DataFrame(rows, columns=["variant", "evaluation", "task_id", "kind", "fold", "cv_folds", "regret"])
 
@@ -184,6 +184,11 @@ def _fold_scores(pool: Any) -> dict[str, np.ndarray]:
     return out
 
 
+def _start(portfolio: Any, pool: Any, task_id: str) -> Any:
+    """A transfer run for the held-out task, with its meta-features' prior."""
+    return portfolio.start(pool.shape(task_id), pool.algorithms(task_id), pool.metafeatures(task_id))
+
+
 def _normalize(values: np.ndarray, complete: np.ndarray) -> np.ndarray:
     """Min-max over the complete rows (1 for all when they tie); incomplete rows 0."""
     v = values[complete]
@@ -192,37 +197,25 @@ def _normalize(values: np.ndarray, complete: np.ndarray) -> np.ndarray:
     return np.where(complete, np.clip(norm, 0.0, 1.0), 0.0)
 
 
-def _stage_curve(portfolio: Any, pool: Any, task_id: str, observed: np.ndarray,
-                 evaluated: np.ndarray) -> np.ndarray:
-    """Regret (on ``evaluated``) of the stage's picks, fed ``observed`` scores as trial values."""
-    run = portfolio.start(pool.shape(task_id), pool.algorithms(task_id), pool.metafeatures(task_id))
-    best, curve = 0.0, []
-    while True:
-        proposed = run.propose()
-        if proposed is None:
-            break
-        a, p = proposed
-        i = pool.nearest(task_id, a, p)
-        run.observe(a, p, None if i is None else float(observed[i]))
-        best = max(best, 0.0 if i is None else float(evaluated[i]))
-        curve.append(1.0 - best)
-    return np.asarray(curve if curve else [1.0])
+def noise_curves(curves: pd.DataFrame) -> pd.DataFrame:
+    """Mean regret curve per (evaluation, variant), over tasks.
 
-
-def _pad(curve: np.ndarray, n: int) -> np.ndarray:
-    curve = np.asarray(curve, dtype=float)[:n]
-    return np.concatenate([curve, np.full(n - len(curve), curve[-1])]) if len(curve) < n else curve
+    Each task's rows are averaged first (e.g. over fold seeds). Columns: ``evaluation``,
+    ``variant``, ``tasks``, ``regret`` (the mean curve), in order of first appearance.
+    """
+    per_task = (curves.groupby(["evaluation", "variant", "task_id"], sort=False)["regret"]
+                .apply(lambda s: np.mean(np.stack(s.to_numpy()), axis=0)).reset_index())
+    rows = [{"evaluation": e, "variant": v, "tasks": len(g),
+             "regret": np.stack(g["regret"].to_numpy()).mean(axis=0)}
+            for (e, v), g in per_task.groupby(["evaluation", "variant"], sort=False)]
+    return pd.DataFrame(rows, columns=["evaluation", "variant", "tasks", "regret"])
 
 
 def noise_table(curves: pd.DataFrame, checkpoints: Sequence[int]) -> pd.DataFrame:
-    """Mean regret per (evaluation, variant) at ``checkpoints`` (each task's curves first averaged
-    over any repeated rows, e.g. fold seeds)."""
-    per_task = (curves.groupby(["evaluation", "variant", "task_id"], sort=False)["regret"]
-                .apply(lambda s: np.mean(np.stack(s.to_numpy()), axis=0)).reset_index())
+    """Mean regret per (evaluation, variant) at ``checkpoints`` (see :func:`noise_curves`)."""
     out = []
-    for (evaluation, variant), g in per_task.groupby(["evaluation", "variant"], sort=False):
-        mat = np.stack(g["regret"].to_numpy())
-        row: dict[str, Any] = {"evaluation": evaluation, "variant": variant, "tasks": len(g)}
-        row.update({f"@{c}": float(mat[:, c - 1].mean()) for c in checkpoints if c <= mat.shape[1]})
+    for r in noise_curves(curves).itertuples(index=False):
+        row: dict[str, Any] = {"evaluation": r.evaluation, "variant": r.variant, "tasks": r.tasks}
+        row.update({f"@{c}": float(r.regret[c - 1]) for c in checkpoints if c <= len(r.regret)})
         out.append(row)
     return pd.DataFrame(out).sort_values(["evaluation", "variant"], ignore_index=True)

@@ -117,6 +117,7 @@ def transfer_stage_curves(
             shape, algs, mf = pool.shape(t), pool.algorithms(t), pool.metafeatures(t)
             kp = fitted.pools_[kind]
             truth = _truth(pool, t, fitted, kind)
+            scores = np.asarray([s for _a, _p, s in pool.pool(t)], dtype=float)
             for name, params in variants.items():
                 params = dict(params)
                 oracle = params.pop("oracle", None)
@@ -128,20 +129,8 @@ def transfer_stage_curves(
                     run.log_prior = -float(oracle) * rank_discordance(
                         np.nan_to_num(truth)[None, :], kp.scores
                     )[0]
-                best, curve = 0.0, []
-                for _ in range(trials):
-                    proposed = run.propose()
-                    if proposed is None:
-                        break
-                    a, p = proposed
-                    score = pool.score(t, a, p)
-                    value = None if not np.isfinite(score) else float(score)
-                    run.observe(a, p, value)
-                    best = max(best, 0.0 if value is None else value)
-                    curve.append(1.0 - best)
-                curve += [curve[-1] if curve else 1.0] * (trials - len(curve))
                 rows.append({"variant": name, "task_id": t, "kind": kind, "fold": f,
-                             "regret": np.asarray(curve, dtype=float)})
+                             "regret": _stage_curve(run, pool, t, scores, scores, trials)})
         say(f"fold {f + 1}/{len(plan)}: {len(test)} tasks ({time.perf_counter() - started:.0f} s)")
     return pd.DataFrame(rows, columns=["variant", "task_id", "kind", "fold", "regret"])
 
@@ -157,6 +146,33 @@ def _folds(kb: KnowledgeBase | str, folds: int, fold_seed: int) -> tuple[Any, li
     if tasks.empty:
         raise BenchmarkError("no usable task in the knowledge base", "build tasks with `metaopt kb build`")
     return pool, usable, ldo_folds(tasks.reset_index(drop=True), folds, fold_seed)
+
+
+def _stage_curve(run: Any, pool: Any, task_id: str, observed: np.ndarray, evaluated: np.ndarray,
+                 trials: int) -> np.ndarray:
+    """Regret after each of ``trials`` picks of a started transfer run on a held-out task.
+
+    Each proposal is the task's nearest pool row; the run observes its ``observed`` score
+    and the regret is ``1 −`` the best ``evaluated`` score so far (both indexed like
+    :meth:`~metaopt.learn.PoolTable.pool`). The last value is carried once the stage ends.
+    """
+    best, curve = 0.0, []
+    while len(curve) < trials:
+        proposed = run.propose()
+        if proposed is None:
+            break
+        a, p = proposed
+        i = pool.nearest(task_id, a, p)
+        run.observe(a, p, None if i is None else float(observed[i]))
+        best = max(best, 0.0 if i is None else float(evaluated[i]))
+        curve.append(1.0 - best)
+    return _pad(np.asarray(curve if curve else [1.0]), trials)
+
+
+def _pad(curve: np.ndarray, n: int) -> np.ndarray:
+    """``curve`` cut or extended to length ``n`` (its last value carried)."""
+    curve = np.asarray(curve, dtype=float)[:n]
+    return np.concatenate([curve, np.full(n - len(curve), curve[-1])]) if len(curve) < n else curve
 
 
 def _truth(pool: Any, task_id: str, portfolio: Any, kind: str) -> np.ndarray:
