@@ -57,6 +57,13 @@ class HGBSpace(SearchSpace):
     columns is handled natively, and a numeric column without any value at fit time is
     set to 0 (:class:`~metaopt.preprocessing.EmptyColumnFiller`; scikit-learn's binning
     fails on it).
+
+    Regression targets are standardised (``TransformedTargetRegressor`` with a
+    ``StandardScaler``). Boosting with the squared error is otherwise equivariant in the
+    target's scale, but early stopping is not: scikit-learn compares validation losses
+    with an absolute ``tol`` (1e-7), which a target of scale 1e-4 (losses near 1e-8)
+    never beats, so such a model stopped after about ``n_iter_no_change`` iterations.
+    On the standardised target the stopping rule means the same on every scale.
     """
 
     name = "hgb"
@@ -97,12 +104,9 @@ class HGBSpace(SearchSpace):
     def build(self, params: dict[str, Any], task: Task, *, seed: int = 0) -> BaseEstimator:
         from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
 
-        cls = (
-            HistGradientBoostingRegressor
-            if task.kind == "regression"
-            else HistGradientBoostingClassifier
-        )
-        return cls(
+        regression = task.kind == "regression"
+        cls = HistGradientBoostingRegressor if regression else HistGradientBoostingClassifier
+        model = cls(
             learning_rate=params["learning_rate"],
             max_iter=params["max_iter"],
             max_leaf_nodes=params["max_leaf_nodes"],
@@ -117,3 +121,9 @@ class HGBSpace(SearchSpace):
             n_iter_no_change=10,
             random_state=seed,
         )
+        if not regression:
+            return model
+        from sklearn.compose import TransformedTargetRegressor
+        from sklearn.preprocessing import StandardScaler
+
+        return TransformedTargetRegressor(regressor=model, transformer=StandardScaler())

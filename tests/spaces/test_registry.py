@@ -70,19 +70,27 @@ def test_forest_max_features_is_an_exponent(make_task) -> None:
 def test_hgb_max_depth_none_and_categorical_features(make_task) -> None:
     task = make_task("regression", n_rows=60, n_numeric=3, n_categorical=2)
     hgb = get_space("hgb")
-    model = hgb.to_estimator({}, task).named_steps["model"]
+    wrapper = hgb.to_estimator({}, task).named_steps["model"]
+    # regression targets are standardised: early stopping's absolute tol is scale-free then
+    assert type(wrapper).__name__ == "TransformedTargetRegressor"
+    assert type(wrapper.transformer).__name__ == "StandardScaler"
+    model = wrapper.regressor
     assert model.max_depth is None and model.categorical_features == [3, 4]
     assert (
-        hgb.to_estimator({"limit_depth": True, "max_depth": 4}, task).named_steps["model"].max_depth
+        hgb.to_estimator({"limit_depth": True, "max_depth": 4}, task)
+        .named_steps["model"]
+        .regressor.max_depth
         == 4
     )
     assert model.early_stopping is False  # 60 rows: no validation split
     assert (
         hgb.to_estimator({}, make_task("regression", n_rows=400))
         .named_steps["model"]
-        .early_stopping
+        .regressor.early_stopping
         is True
     )
+    classifier = hgb.to_estimator({}, make_task("binary", n_rows=60)).named_steps["model"]
+    assert type(classifier).__name__ == "HistGradientBoostingClassifier"
 
 
 def test_size_cap_lowers_only_size_parameters(make_task) -> None:
