@@ -1,4 +1,4 @@
-"""The exceptions metaopt raises on purpose.
+r"""The exceptions metaopt raises on purpose.
 
 Every error that a user can cause (a bad file, a wrong option, a stale knowledge base)
 is a :class:`MetaoptError`. Its message names the rule that was broken and the
@@ -9,17 +9,20 @@ else that escapes is a bug in metaopt.
 The tree::
 
     MetaoptError
-    ├── DataError                  the data cannot be turned into a Task
+    ├── DataError (ValueError)     the data cannot be turned into a Task
     │   ├── DataFormatError        unreadable file: missing, empty, binary, malformed
     │   ├── TargetError            the target column is absent, empty, constant, ...
     │   └── ColumnError            a feature column is unusable (duplicate names, ...)
-    ├── ConfigError                an algorithm name, parameter or option is invalid
-    ├── EvaluationError            an evaluation protocol cannot be applied to a task
+    ├── ConfigError (ValueError)   an algorithm name, parameter or option is invalid
+    ├── EvaluationError (ValueError) an evaluation protocol cannot be applied to a task
     ├── SourceError                a task source cannot deliver (OpenML offline, ...)
     ├── KnowledgeBaseError         the knowledge base is missing or corrupt
     │   └── SchemaVersionError     written by another metaopt version
     └── ModelError                 a learned model is missing or mismatched
         └── ModelVersionError      trained for another KB / meta-feature version
+
+Errors about the data, a parameter or an option are also :class:`ValueError`\ s
+(scikit-learn's convention), so ``except ValueError`` catches them as users expect.
 """
 
 from __future__ import annotations
@@ -63,7 +66,7 @@ class MetaoptError(Exception):
         return self.message
 
 
-class DataError(MetaoptError):
+class DataError(MetaoptError, ValueError):
     """The data cannot be turned into a valid :class:`~metaopt.tasks.Task`."""
 
 
@@ -79,11 +82,11 @@ class ColumnError(DataError):
     """A feature column is unusable (duplicate names, nothing left after cleaning, ...)."""
 
 
-class ConfigError(MetaoptError):
+class ConfigError(MetaoptError, ValueError):
     """An algorithm name, hyperparameter value or option is invalid."""
 
 
-class EvaluationError(MetaoptError):
+class EvaluationError(MetaoptError, ValueError):
     """An evaluation protocol cannot be applied to this task (e.g. too few rows)."""
 
 

@@ -4,7 +4,8 @@
 done by the scikit-learn-free ``_core.PreparerLogic``, which :mod:`metaopt.tasks` calls
 directly, so that loading data (and ``metaopt suggest``) does not import scikit-learn.
 :class:`EmptyColumnFiller` (also loaded on first use) is the ``hgb`` pipelines' guard
-against numeric columns without any value.
+against numeric columns without any value. :class:`LabelEncodedClassifier` fits a
+classifier on integer class codes, for estimators that fail on some label codings.
 """
 
 from __future__ import annotations
@@ -14,12 +15,19 @@ from typing import Any
 
 from metaopt.preprocessing._coerce import MISSING_TOKENS
 
-__all__ = ["MISSING_TOKENS", "ROLES", "EmptyColumnFiller", "TabularPreparer"]
+__all__ = [
+    "MISSING_TOKENS",
+    "ROLES",
+    "EmptyColumnFiller",
+    "LabelEncodedClassifier",
+    "TabularPreparer",
+]
 
 _LAZY = {
     "ROLES": "metaopt.preprocessing._preparer",
     "TabularPreparer": "metaopt.preprocessing._preparer",
     "EmptyColumnFiller": "metaopt.preprocessing._empty",
+    "LabelEncodedClassifier": "metaopt.preprocessing._labels",
 }
 
 

@@ -85,6 +85,31 @@ class PreparerLogic:
             frame = frame.set_axis(names, axis=1)
         return frame
 
+    def _name_array_columns(
+        self, X: Any, frame: pd.DataFrame, names: list[str], alternative: list[str] | None = None
+    ) -> pd.DataFrame:
+        """Name the columns of an array without names (numpy) by position.
+
+        An array has no column names, so its columns are taken to be ``names`` (the
+        columns the pipeline was fitted on) in that order — or ``alternative`` (the
+        columns of ``roles``) — when their number matches; otherwise
+        :class:`ColumnError` says what is expected.
+        """
+        if isinstance(X, (pd.DataFrame, pd.Series)) or self.roles is None:
+            return frame
+        if alternative is not None and frame.shape[1] == len(alternative) != len(names):
+            names = alternative
+        if frame.shape[1] != len(names):
+            shown = ", ".join(repr(c) for c in names[:10])
+            more = f", ... ({len(names)} in all)" if len(names) > 10 else ""
+            raise ColumnError(
+                f"the data is an array without column names with {frame.shape[1]} column(s), "
+                f"but the pipeline needs {len(names)}: {shown}{more}",
+                "pass a DataFrame with those column names, or an array with exactly those "
+                "columns in that order",
+            )
+        return frame.set_axis(names, axis=1)
+
     def _check_roles(self, frame: pd.DataFrame) -> dict[str, str]:
         if self.roles is None:
             return {
@@ -127,6 +152,8 @@ class PreparerLogic:
     def _fit_frame(self, X: Any) -> None:
         """Learn roles, categories and datetime parts from ``X`` (the work of ``fit``)."""
         frame = self._as_frame(X)
+        if self.roles is not None:
+            frame = self._name_array_columns(X, frame, [str(k) for k in dict(self.roles)])
         roles = self._check_roles(frame)
         missing = self._missing_columns(frame, roles)
         if missing:
@@ -159,6 +186,9 @@ class PreparerLogic:
     def _transform_frame(self, X: Any) -> pd.DataFrame:
         """Prepare ``X`` with the fitted state (the work of ``transform``)."""
         frame = self._as_frame(X)
+        frame = self._name_array_columns(
+            X, frame, [str(c) for c in self.feature_names_in_], list(self.roles_)
+        )
         if self.roles is None and frame.shape[1] != self.n_features_in_:
             raise ValueError(
                 f"X has {frame.shape[1]} features, but TabularPreparer is expecting "

@@ -30,6 +30,10 @@ class ForestSpace(SearchSpace):
     (``friedman_mse`` is deprecated as an alias of it in scikit-learn 1.9, and
     ``absolute_error`` / ``poisson`` are too slow or need positive targets).
 
+    ``class_weight="balanced"`` forests are wrapped in
+    :class:`~metaopt.preprocessing.LabelEncodedClassifier` (fitted on integer class
+    codes), since scikit-learn 1.9 rejects that preset on digit-string labels.
+
     Missing values are handled natively by scikit-learn's trees (≥ 1.6 for extra
     trees); categorical columns are ordinal-encoded with unknown and missing → NaN.
     """
@@ -94,9 +98,13 @@ class ForestSpace(SearchSpace):
         }
         if classification:
             kwargs["criterion"] = params["criterion"]
-            # scikit-learn 1.9's forests reject "balanced" when the labels are strings
-            # that look like integers ("0", "1"); metaopt always fits on integer class
-            # codes, and pandas reads such labels from a CSV as integers, so the preset
-            # is passed as it is.
             kwargs["class_weight"] = params["class_weight"]
-        return cls(**kwargs)
+        model = cls(**kwargs)
+        if classification and params["class_weight"] == "balanced":
+            # scikit-learn 1.9's forests fail with "balanced" on labels that are strings
+            # looking like integers ("0", "1"): fit on the class codes instead (the
+            # same model, whatever the user's label coding).
+            from metaopt.preprocessing import LabelEncodedClassifier
+
+            return LabelEncodedClassifier(model)
+        return model

@@ -66,7 +66,13 @@ def test_hgb_predictions_unchanged_without_empty_columns() -> None:
     task = load_xy(X, y, kind="regression")
     space = get_space("hgb")
     pipe = space.to_estimator(space.default("regression"), task, seed=0).fit(task.X, task.y)
-    bare = HistGradientBoostingRegressor(early_stopping=True, validation_fraction=0.1, n_iter_no_change=10,
-                                         l2_regularization=1e-6, random_state=0)
+    from sklearn.compose import TransformedTargetRegressor
+    from sklearn.preprocessing import StandardScaler
+
+    bare = TransformedTargetRegressor(
+        HistGradientBoostingRegressor(early_stopping=True, validation_fraction=0.1,
+                                      n_iter_no_change=10, l2_regularization=1e-6, random_state=0),
+        transformer=StandardScaler(),
+    )
     bare.fit(task.X.to_numpy(), task.y)
     np.testing.assert_array_equal(pipe.predict(task.X), bare.predict(task.X.to_numpy()))

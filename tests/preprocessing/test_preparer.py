@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -135,3 +136,38 @@ def test_in_pipeline_with_numeric_model(raw: pd.DataFrame) -> None:
 @pytest.mark.filterwarnings("ignore::sklearn.exceptions.SkipTestWarning")
 def test_check_estimator() -> None:
     check_estimator(TabularPreparer())
+
+
+def test_numpy_input_with_the_columns_in_order_is_accepted_or_refused_clearly() -> None:
+    """A spec's pipeline takes an array without names when its columns match by position."""
+    from metaopt import load_task
+    from metaopt._exceptions import ColumnError
+    from metaopt.spaces import get_space
+
+    penguins = Path(__file__).resolve().parents[2] / "datasets" / "examples" / "penguins.csv"
+    raw = pd.read_csv(penguins)
+    X, y = raw.drop(columns=["species"]), raw["species"]
+    task = load_task(penguins)
+    for algorithm in ("hgb", "linear"):
+        fitted = get_space(algorithm).to_estimator({}, task).fit(X, y)
+        assert (fitted.predict(X.to_numpy()) == fitted.predict(X)).all()
+        on_array = get_space(algorithm).to_estimator({}, task).fit(X.to_numpy(), y)
+        assert (on_array.predict(X.to_numpy()) == fitted.predict(X)).all()
+        with pytest.raises(ColumnError, match="array without column names with 3 column") as err:
+            fitted.predict(X.to_numpy()[:, :3])
+        assert isinstance(err.value, ValueError)  # scikit-learn's convention
+        assert "'island', 'bill_length_mm'" in str(err.value)
+
+
+def test_data_and_config_errors_are_value_errors() -> None:
+    from metaopt._exceptions import (
+        ColumnError,
+        ConfigError,
+        DataError,
+        DataFormatError,
+        EvaluationError,
+        TargetError,
+    )
+
+    for cls in (DataError, DataFormatError, TargetError, ColumnError, ConfigError, EvaluationError):
+        assert issubclass(cls, ValueError), cls
