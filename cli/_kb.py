@@ -1,4 +1,4 @@
-"""``metaopt kb info | build | compact | export | merge``: inspect and fill the knowledge base."""
+"""``metaopt kb info | build | compact | export | merge | remeasure``: inspect and fill the knowledge base."""
 
 from __future__ import annotations
 
@@ -216,3 +216,53 @@ def merge(
         for src in sources:
             copied = store.merge(src)
             typer.echo(f"{src}: " + ", ".join(f"{t} +{n}" for t, n in copied.items()))
+
+
+@kb_app.command("remeasure")
+def remeasure(
+    kb: KBOption = None,
+    algorithms: Annotated[list[str] | None, typer.Option(
+        "--algorithms", "-a", help="Only these algorithms (repeat, or comma-separated); default all.",
+    )] = None,
+    kinds: Annotated[list[str] | None, typer.Option(
+        "--kind", help="Only tasks of this kind: binary, multiclass or regression (repeatable).",
+    )] = None,
+    tasks: Annotated[list[str] | None, typer.Option(
+        "--tasks", help="Only tasks whose id matches these shell patterns (repeatable).",
+    )] = None,
+    measured_before: Annotated[str | None, typer.Option(
+        "--measured-before",
+        help="Only rows measured before this ISO time (default: now); repeat it to resume.",
+    )] = None,
+    n_jobs: Annotated[int, typer.Option("--n-jobs", "-j", help="Local worker processes.")] = 1,
+    out: Annotated[Path | None, typer.Option(
+        "--out", help="Write every re-measured row's old and new score to this CSV file.",
+    )] = None,
+) -> None:
+    """Re-evaluate stored rows under the current code and replace them (after a fixed defect).
+
+    Prints, per algorithm and kind, how many rows were re-measured, how many moved by
+    more than 0.01 and the largest move.
+    """
+    from metaopt.kb import KnowledgeBase
+    from metaopt.kb import remeasure as run
+
+    store = KnowledgeBase.open(kb)
+    split = [a.strip() for item in algorithms or [] for a in item.split(",") if a.strip()] or None
+    with store.writer():
+        report = run(
+            store, algorithms=split, kinds=kinds, tasks=tasks, measured_before=measured_before,
+            n_jobs=n_jobs, progress=lambda line: print(line, file=sys.stderr, flush=True),
+        )
+    typer.echo(
+        f"{report.selected} rows selected, {report.already_done} already re-measured "
+        f"(measured after {report.measured_before}), {len(report.moves)} re-measured now"
+    )
+    if report.tasks_failed:
+        typer.echo(f"tasks that failed to load: {', '.join(report.tasks_failed)}")
+    summary = report.summary()
+    if len(summary):
+        typer.echo(summary.to_string(index=False, float_format=lambda v: f"{v:.4f}"))
+    if out is not None and len(report.moves):
+        report.moves.to_csv(out, index=False)
+        typer.echo(f"wrote {out}")

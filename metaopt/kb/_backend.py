@@ -33,8 +33,11 @@ class KBBackend(abc.ABC):
     readers atomically, all or nothing. :meth:`read` returns every stored row of a table
     in write order, duplicates included (the KnowledgeBase resolves keys with
     :func:`~metaopt.kb._schema.dedupe`). :meth:`compact` rewrites a table as fewer
-    batches without changing what a deduplicating reader sees, even when interrupted.
-    One process writes at a time; any number may read.
+    batches without changing what a deduplicating reader sees, even when interrupted;
+    given ``replace`` rows it substitutes them for the stored rows of the same keys
+    (re-measured evaluations: the one way a stored row changes). An interrupted
+    replacement leaves the old rows in force. One process writes at a time (a compaction
+    keeps batches appended while it runs); any number may read.
     """
 
     @abc.abstractmethod
@@ -46,8 +49,11 @@ class KBBackend(abc.ABC):
         """Every row of ``table`` in write order (``columns`` limits the columns read)."""
 
     @abc.abstractmethod
-    def compact(self, table: str) -> int:
-        """Merge ``table``'s batches into one deduplicated batch; return how many were merged."""
+    def compact(self, table: str, replace: pd.DataFrame | None = None) -> int:
+        """Merge ``table``'s batches into one deduplicated batch; return how many were merged.
+
+        ``replace``: rows that take the place of the stored rows with the same keys.
+        """
 
 
 class ParquetDirectoryBackend(KBBackend):
@@ -139,15 +145,25 @@ class ParquetDirectoryBackend(KBBackend):
             return frames[0].reset_index(drop=True)
         return pd.concat(frames, ignore_index=True, sort=False)
 
-    def compact(self, table: str) -> int:
+    def compact(self, table: str, replace: pd.DataFrame | None = None) -> int:
         old = self.parts(table)
         directory = self.table_dir(table)
         self._remove_stale_temporaries(directory)
-        if len(old) <= 1:
+        if len(old) <= 1 and (replace is None or replace.empty):
             return len(old)
-        merged = dedupe(table, self.read(table))
+        merged = dedupe(table, pd.concat([self._read_part(p, table, None) for p in old],
+                                         ignore_index=True) if old else pd.DataFrame())
+        if replace is not None and not replace.empty:
+            key = list(table_spec(table).key)
+            new = normalise_records(table, replace).reset_index(drop=True)
+            new = new[~new.duplicated(key, keep="last").to_numpy()]
+            if not merged.empty:
+                merged_keys = pd.MultiIndex.from_frame(merged[key].astype(str))
+                drop = merged_keys.isin(pd.MultiIndex.from_frame(new[key].astype(str)))
+                merged = merged[~drop]
+            merged = pd.concat([merged, new], ignore_index=True)
         # Write the merged part first, then remove the old ones: a crash in between
-        # leaves duplicates that readers resolve to the same rows.
+        # leaves duplicates that readers resolve to the old rows (the first ok ones).
         self.append(table, merged)
         for path in old:
             path.unlink(missing_ok=True)

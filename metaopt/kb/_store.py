@@ -16,7 +16,7 @@ from metaopt._exceptions import KnowledgeBaseError, SchemaVersionError
 from metaopt._paths import data_path
 from metaopt._version import __version__
 from metaopt.kb._backend import KBBackend, ParquetDirectoryBackend
-from metaopt.kb._schema import SCHEMA_VERSION, TABLES, dedupe, table_spec
+from metaopt.kb._schema import SCHEMA_VERSION, TABLES, dedupe, normalise_records, table_spec
 
 __all__ = ["KB_ENV", "KnowledgeBase", "default_kb_path"]
 
@@ -247,6 +247,21 @@ class KnowledgeBase:
         merged = {t: self.backend.compact(t) for t in (tables or TABLES)}
         self.update_manifest()
         return merged
+
+    def replace(self, table: str, rows: Sequence[Mapping[str, Any]] | pd.DataFrame) -> int:
+        """Substitute ``rows`` for the stored rows with the same keys (re-measured rows).
+
+        The table is compacted with the new rows in place of the old ones; rows whose
+        key is not stored yet are added. Parts appended by a writer while this runs are
+        kept. Killed half-way, the old rows stay in force. Returns the number of rows
+        given.
+        """
+        frame = normalise_records(table, rows)
+        if frame.empty:
+            return 0
+        self.backend.compact(table, replace=frame)
+        self.update_manifest()
+        return len(frame)
 
     # -- reading ---------------------------------------------------------------
     def read(self, table: str, columns: list[str] | None = None) -> pd.DataFrame:
