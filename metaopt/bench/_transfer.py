@@ -156,7 +156,8 @@ def _stage_curve(run: Any, pool: Any, task_id: str, observed: np.ndarray, evalua
     and the regret is ``1 −`` the best ``evaluated`` score so far (both indexed like
     :meth:`~metaopt.learn.PoolTable.pool`). The last value is carried once the stage ends.
     """
-    best, curve = 0.0, []
+    best = 0.0
+    curve: list[float] = []
     while len(curve) < trials:
         proposed = run.propose()
         if proposed is None:
@@ -231,6 +232,7 @@ def similarity_quality(
                                       tp.pools_[kind].scores)[0]
             z = np.nan_to_num(tp.encoder_.scale_metafeatures(pool.metafeatures(t))[0], nan=0.0)
             learned = tp.similarity_.discordance(kind, z)
+            assert learned is not None  # the kind has a model: checked above
             dist = np.sqrt(((tp.similarity_.metafeatures_[kind] - z) ** 2).sum(axis=1))
             with np.errstate(all="ignore"):
                 r_l = spearmanr(learned, true_d)[0] if np.ptp(learned) > 0 else np.nan

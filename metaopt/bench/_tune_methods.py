@@ -225,13 +225,14 @@ class CmaEsSourceMethod(TuneMethod):
         return None
 
     def sampler(self, task: TuneTask, seed: int) -> BaseSampler:
-        from optuna.distributions import FloatDistribution
+        from optuna.distributions import BaseDistribution, FloatDistribution
         from optuna.trial import FrozenTrial, TrialState
 
         source = None
         if task.source is not None and len(task.source[2]):
             names, unit, values = task.source
-            dist = {n: FloatDistribution(0.0, 1.0) for n in names}  # shared: read-only
+            # shared: read-only
+            dist: dict[str, BaseDistribution] = {n: FloatDistribution(0.0, 1.0) for n in names}
             # what optuna.trial.create_trial builds, without re-validating 55 × ~700 values
             source = [
                 FrozenTrial(number=i, state=TrialState.COMPLETE, value=float(v), datetime_start=None,

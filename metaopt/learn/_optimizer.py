@@ -691,9 +691,9 @@ class LearnedOptimizer:
         path = Path(path)
         path.mkdir(parents=True, exist_ok=True)
         tmp = path / f".{_WEIGHTS}.tmp"
+        transfer: TransferPortfolio | None = getattr(self, "transfer_", None)
         with open(tmp, "wb") as fh:
             arrays = {k: np.asarray(v, dtype=np.float32) for k, v in self.weights_.items()}
-            transfer = getattr(self, "transfer_", None)
             if transfer is not None:
                 arrays.update(  # scores as float32; tree arrays keep their dtype (exact routing)
                     {
@@ -714,9 +714,7 @@ class LearnedOptimizer:
             "params": self.get_params(),
             "encoder": self.encoder_.to_json(),
             "training": self.training_,
-            "transfer": None
-            if getattr(self, "transfer_", None) is None
-            else self.transfer_.to_json(),
+            "transfer": None if transfer is None else transfer.to_json(),
             "weights": {
                 "file": _WEIGHTS,
                 "sha256": hashlib.sha256((path / _WEIGHTS).read_bytes()).hexdigest(),

@@ -81,8 +81,8 @@ def _direction_matrix(d: int, bits: int) -> np.ndarray:
                 f"polynomial), got bits={bits}; pass more bits or fewer dimensions"
             )
         # coef[k - 1] = a_k for k < s, 1 for k = s (the x**0 term), 0 beyond.
-        k = np.arange(1, top + 1)[:, None]
-        coef = np.where(k <= deg, (p >> (deg - np.minimum(k, deg)).astype(np.uint64)) & one, 0)
+        ks = np.arange(1, top + 1)[:, None]
+        coef = np.where(ks <= deg, (p >> (deg - np.minimum(ks, deg)).astype(np.uint64)) & one, 0)
         coef = coef.astype(np.uint64)
         cols = np.arange(d - 1)
         w = v[:, 1:]
@@ -114,7 +114,8 @@ def _scramble(
     """
     d, dtype = sv.shape[0], sv.dtype
     bg = parent.bit_generator
-    seed_seq = getattr(bg, "seed_seq", None) or bg._seed_seq  # public from numpy 1.25
+    # public from numpy 1.25
+    seed_seq = getattr(bg, "seed_seq", None) or bg._seed_seq  # type: ignore[attr-defined]
     child = np.random.Generator(type(bg)(seed_seq.spawn(1)[0]))
     lsb_first = np.uint64(1) << np.arange(bits, dtype=np.uint64)
     shift_bits = child.integers(2, size=(d, bits), dtype=dtype)
