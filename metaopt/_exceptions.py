@@ -16,6 +16,7 @@ The tree::
     ├── ConfigError (ValueError)   an algorithm name, parameter or option is invalid
     ├── EvaluationError (ValueError) an evaluation protocol cannot be applied to a task
     ├── SourceError                a task source cannot deliver (OpenML offline, ...)
+    ├── MissingDependencyError (ImportError) an optional extra is not installed
     ├── KnowledgeBaseError         the knowledge base is missing or corrupt
     │   └── SchemaVersionError     written by another metaopt version
     └── ModelError                 a learned model is missing or mismatched
@@ -35,6 +36,7 @@ __all__ = [
     "EvaluationError",
     "KnowledgeBaseError",
     "MetaoptError",
+    "MissingDependencyError",
     "ModelError",
     "ModelVersionError",
     "SchemaVersionError",
@@ -92,6 +94,14 @@ class EvaluationError(MetaoptError, ValueError):
 
 class SourceError(MetaoptError):
     """A task source cannot deliver a task (OpenML unreachable and not cached, ...)."""
+
+
+class MissingDependencyError(MetaoptError, ImportError):
+    """A feature needs an optional dependency that is not installed.
+
+    The hint names the extra that installs it (``pip install "metaopt[openml]"``).
+    Also an :class:`ImportError`, so ``except ImportError`` still catches it.
+    """
 
 
 class KnowledgeBaseError(MetaoptError):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import difflib
 import hashlib
+import os
 import re
 from collections import Counter
 from collections.abc import Sequence
@@ -359,6 +360,7 @@ def load_task(
     drop_rare_classes: bool = False,
     max_rows: int | None = None,
     random_state: int = 0,
+    openml_cache: str | os.PathLike[str] | None = None,
 ) -> Task:
     """Load a dataset into a validated :class:`Task`.
 
@@ -366,8 +368,11 @@ def load_task(
     ----------
     data
         A path to a CSV/TSV/``.txt``/``.dat`` file (encoding and delimiter sniffed),
-        a Parquet file or an ARFF file; a pandas DataFrame; or an ``(X, y)`` pair of
-        arrays / frames (see :func:`load_xy`).
+        a Parquet file or an ARFF file; ``"openml:ID"`` (an OpenML dataset, its
+        target and kind from OpenML's metadata) or ``"openml-task:ID"`` (an OpenML
+        task's dataset and target), read from openml-python's cache when it holds
+        them; a pandas DataFrame; or an ``(X, y)`` pair of arrays / frames (see
+        :func:`load_xy`).
     target
         Name of the target column. Default: the last column.
     kind
@@ -387,6 +392,12 @@ def load_task(
         classification).
     random_state
         Seed of the subsample.
+    openml_cache
+        openml-python's cache folder for ``openml:`` data (default:
+        ``$METAOPT_OPENML_CACHE``, else openml-python's configured cache). OpenML data
+        is used as published: rows with a missing target and classes seen once are
+        dropped (with a notice) whatever ``drop_missing_target`` and
+        ``drop_rare_classes`` say.
 
     Returns
     -------
@@ -404,6 +415,11 @@ def load_task(
         Duplicate column names, or no usable feature column.
     ConfigError
         An invalid option (``kind``, ``max_rows``).
+    SourceError
+        ``openml:`` data that is neither cached nor downloadable, or a reference that
+        names no single dataset or task.
+    MissingDependencyError
+        ``openml:`` data without openml-python installed (the ``openml`` extra).
 
     Examples
     --------
@@ -432,6 +448,13 @@ def load_task(
             where="the DataFrame",
             **options,  # type: ignore[arg-type]
         )
+    if isinstance(data, str | Path) and _is_openml_ref(data):
+        from metaopt.tasks._openml import load_openml_ref
+
+        return load_openml_ref(
+            str(data), target=target, kind=kind, cache_dir=openml_cache,
+            max_rows=max_rows, random_state=random_state,
+        )
     if isinstance(data, str | Path):
         table, sha = read_table(data)
         path = Path(data).expanduser()
@@ -457,6 +480,14 @@ def load_task(
         f"cannot load data of type {type(data).__name__}",
         "pass a file path, a pandas DataFrame, or an (X, y) pair of arrays",
     )
+
+
+_OPENML_REF = re.compile(r"^\s*openml(-task|-suite)?:", re.IGNORECASE)
+
+
+def _is_openml_ref(data: str | Path) -> bool:
+    """``openml:...`` / ``openml-task:...`` that is not the name of an existing file."""
+    return bool(_OPENML_REF.match(str(data))) and not Path(data).expanduser().exists()
 
 
 def load_xy(

@@ -24,10 +24,11 @@ from pathlib import Path
 from typing import Any
 
 from metaopt._exceptions import SourceError
+from metaopt._optional import import_optional
 from metaopt.tasks._sources import SourceEntry, TaskSource, _as_entry, task_from_frame
 from metaopt.tasks._task import Task
 
-__all__ = ["OPENML_CACHE_ENV", "OpenMLSource", "load_openml"]
+__all__ = ["OPENML_CACHE_ENV", "OpenMLSource", "load_openml", "load_openml_ref"]
 
 OPENML_CACHE_ENV = "METAOPT_OPENML_CACHE"
 
@@ -41,11 +42,15 @@ def _resolve_cache(cache_dir: str | os.PathLike[str] | None) -> Path | None:
     return Path(env).expanduser() if env else None
 
 
+def _openml() -> Any:
+    """The ``openml`` module, or a MissingDependencyError naming the ``openml`` extra."""
+    return import_optional("openml", extra="openml", purpose="reading OpenML data")
+
+
 @contextlib.contextmanager
 def _openml_cache(cache_dir: Path | None) -> Iterator[Any]:
     """Point openml-python at ``cache_dir`` for the duration of the block."""
-    import openml
-
+    openml = _openml()
     if cache_dir is None:
         yield openml
         return
@@ -58,9 +63,7 @@ def _openml_cache(cache_dir: Path | None) -> Iterator[Any]:
 
 
 def _server_cache_dir() -> Path:
-    import openml
-
-    return Path(openml.config.get_cache_directory())
+    return Path(_openml().config.get_cache_directory())
 
 
 def _is_network_error(exc: BaseException) -> bool:
@@ -110,6 +113,9 @@ def load_openml(
     cache_dir: str | os.PathLike[str] | None = None,
     entry: SourceEntry | None = None,
     task_type: str | None = None,
+    kind: str | None = None,
+    max_rows: int | None = None,
+    random_state: int = 0,
 ) -> Task:
     """Load one OpenML dataset as a Task.
 
@@ -125,12 +131,19 @@ def load_openml(
         The source entry to stamp on the task (default ``openml:<id>``).
     task_type
         ``classification`` or ``regression`` when an OpenML task fixes it.
+    kind
+        ``binary``, ``multiclass`` or ``regression`` to override what OpenML's
+        metadata says (a nominal target is classification, a numeric one regression).
+    max_rows, random_state
+        Subsample, as in :func:`metaopt.load_task`.
 
     Raises
     ------
     SourceError
         The dataset is neither cached nor downloadable, has no (single) default target,
         or its target type does not match the task type.
+    MissingDependencyError
+        openml-python is not installed (the ``openml`` extra).
     """
     cache = _resolve_cache(cache_dir)
     did = int(dataset_id)
@@ -180,7 +193,9 @@ def load_openml(
             f"OpenML dataset {did}: the task is regression but target {target!r} is nominal",
             "use a classification task for this dataset",
         )
-    kind = _kind_of(frame[target], bool(nominal))
+    if kind is not None:
+        nominal = kind != "regression"
+    kind = kind or _kind_of(frame[target], bool(nominal))
     if nominal and not isinstance(frame[target].dtype, __import__("pandas").CategoricalDtype):
         frame[target] = frame[target].astype("category")
     if entry is None:
@@ -205,7 +220,48 @@ def load_openml(
     }
     notices = [f"OpenML marks {c!r} as row id / ignore attribute; left out" for c in dropped]
     return task_from_frame(
-        frame, target, entry=entry, kind=kind, provenance=provenance, notices=notices
+        frame, target, entry=entry, kind=kind, provenance=provenance, notices=notices,
+        max_rows=max_rows, random_state=random_state,
+    )
+
+
+def load_openml_ref(
+    ref: str,
+    *,
+    target: str | None = None,
+    kind: str | None = None,
+    cache_dir: str | os.PathLike[str] | None = None,
+    max_rows: int | None = None,
+    random_state: int = 0,
+) -> Task:
+    """Load ``openml:ID`` (a dataset) or ``openml-task:ID`` (a task's dataset and target).
+
+    What :func:`metaopt.load_task` does with such a string; the other parameters are
+    those of :func:`load_openml`.
+
+    Raises
+    ------
+    SourceError
+        ``ref`` names no single dataset or task (a suite, a name), or the data is not
+        cached and openml.org cannot be reached.
+    """
+    scheme, _, arg = str(ref).partition(":")
+    scheme, arg = scheme.strip().lower(), arg.strip()
+    if scheme not in ("openml", "openml-task") or not arg.isdigit():
+        raise SourceError(
+            f"{str(ref)!r} does not name one OpenML dataset or task",
+            "write openml:ID for a dataset (e.g. openml:61) or openml-task:ID for a task "
+            "(e.g. openml-task:59); suites are for `metaopt kb build --source`",
+        )
+    options: dict[str, Any] = dict(
+        cache_dir=cache_dir, kind=kind, max_rows=max_rows, random_state=random_state
+    )
+    if scheme == "openml":
+        return load_openml(int(arg), target=target, **options)
+    meta = OpenMLSource(tasks=[arg], cache_dir=cache_dir)._task_meta(int(arg))
+    return load_openml(
+        meta["dataset_id"], target=target or meta["target"], task_type=meta["task_type"],
+        **options,
     )
 
 
@@ -250,6 +306,7 @@ class OpenMLSource(TaskSource):
         self.tasks = [self._int(t, "task") for t in (tasks or [])]
         self.suite = suite
         self.cache_dir = _resolve_cache(cache_dir)
+        _openml()  # a missing openml-python fails here, before anything is built
 
     @staticmethod
     def _int(value: int | str, what: str) -> int:
@@ -321,9 +378,7 @@ class OpenMLSource(TaskSource):
     def _suite_file(self) -> Path:
         root = self.cache_dir
         if root is None:
-            import openml
-
-            root = Path(openml.config._root_cache_directory)
+            root = Path(_openml().config._root_cache_directory)
         key = re.sub(r"[^A-Za-z0-9_.-]", "_", str(self.suite))
         return root / "metaopt" / "suites" / f"{key}.json"
 

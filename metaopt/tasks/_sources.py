@@ -137,6 +137,8 @@ def task_from_frame(
     notices: list[str] | None = None,
     drop_missing_target: bool = True,
     drop_rare_classes: bool = True,
+    max_rows: int | None = None,
+    random_state: int = 0,
 ) -> Task:
     """Turn a DataFrame into a Task through :func:`metaopt.tasks.load_task` and stamp it.
 
@@ -154,6 +156,8 @@ def task_from_frame(
         name=entry.name,
         drop_missing_target=drop_missing_target,
         drop_rare_classes=drop_rare_classes,
+        max_rows=max_rows,
+        random_state=random_state,
     )
     prov = dict(task.provenance)
     prov.update(provenance or {})

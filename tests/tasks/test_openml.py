@@ -1,13 +1,14 @@
 """OpenML source against a cache folder in openml-python's own on-disk format.
 
-The tests write ``org/openml/www/datasets/<id>/description.xml`` + ``dataset.arff``
-(and ``tasks/<id>/task.xml``) themselves, and make every HTTP call of openml-python
-raise, so that a test that would reach the network fails loudly.
+The fake cache and the network block live in ``openml_fakes.py`` (shared with the CLI
+tests): every HTTP call of openml-python raises, so that a test that would reach the
+network fails loudly.
 """
 
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 import pandas as pd
@@ -19,129 +20,19 @@ from metaopt.tasks._sources import SourceEntry, get_source
 
 openml = pytest.importorskip("openml")
 
-
-class _NoNetwork(ConnectionError):
-    pass
+sys.path.insert(0, str(Path(__file__).parent))
+import openml_fakes  # noqa: E402
 
 
 @pytest.fixture(autouse=True)
 def no_network(monkeypatch):
     """Any request openml-python tries to send raises (a ConnectionError subclass)."""
-    import openml._api_calls as api
-
-    calls: list[str] = []
-
-    def refuse(*args, **kwargs):
-        calls.append(str(args[:2]))
-        raise _NoNetwork(f"test: network disabled ({args[:2]})")
-
-    monkeypatch.setattr(api, "_send_request", refuse)
-    monkeypatch.setattr(api, "_download_minio_file", refuse, raising=False)
-    monkeypatch.setattr(api, "_download_minio_bucket", refuse, raising=False)
-    yield calls
-
-
-def _description(did: int, name: str, target: str, *, row_id=None, ignore=None) -> str:
-    extra = ""
-    if row_id:
-        extra += f"  <oml:row_id_attribute>{row_id}</oml:row_id_attribute>\n"
-    if ignore:
-        extra += f"  <oml:ignore_attribute>{ignore}</oml:ignore_attribute>\n"
-    return f"""<oml:data_set_description xmlns:oml="http://openml.org/openml">
-  <oml:id>{did}</oml:id>
-  <oml:name>{name}</oml:name>
-  <oml:version>1</oml:version>
-  <oml:description>test fixture</oml:description>
-  <oml:format>ARFF</oml:format>
-  <oml:upload_date>2014-04-06T23:19:24</oml:upload_date>
-  <oml:licence>Public</oml:licence>
-  <oml:url>https://invalid.invalid/data/v1/download/{did}/{name}.arff</oml:url>
-  <oml:file_id>{did}</oml:file_id>
-  <oml:default_target_attribute>{target}</oml:default_target_attribute>
-{extra}  <oml:visibility>public</oml:visibility>
-  <oml:status>active</oml:status>
-</oml:data_set_description>
-"""
-
-
-def _write_dataset(root: Path, did: int, name: str, target: str, arff: str, **kw) -> None:
-    d = root / "org" / "openml" / "www" / "datasets" / str(did)
-    d.mkdir(parents=True, exist_ok=True)
-    (d / "description.xml").write_text(_description(did, name, target, **kw))
-    (d / "dataset.arff").write_text(arff)
-
-
-def _classification_arff(n: int = 40) -> str:
-    rows = []
-    for i in range(n):
-        colour = ["red", "green", "blue"][i % 3]
-        cls = "good" if i % 2 == 0 else "bad"
-        rows.append(f"{i},{i * 0.5:.1f},{colour},{100 + i},{cls}")
-    return (
-        "@RELATION credit\n"
-        "@ATTRIBUTE row_id NUMERIC\n"
-        "@ATTRIBUTE amount NUMERIC\n"
-        "@ATTRIBUTE colour {red,green,blue}\n"
-        "@ATTRIBUTE junk NUMERIC\n"
-        "@ATTRIBUTE class {good,bad}\n"
-        "@DATA\n" + "\n".join(rows) + "\n"
-    )
-
-
-def _regression_arff(n: int = 40) -> str:
-    rows = [f"{i % 7}.0,{['a', 'b'][i % 2]},{i * 1.5 + 0.25}" for i in range(n)]
-    return (
-        "@RELATION houses\n"
-        "@ATTRIBUTE rooms NUMERIC\n"
-        "@ATTRIBUTE zone {a,b}\n"
-        "@ATTRIBUTE price NUMERIC\n"
-        "@DATA\n" + "\n".join(rows) + "\n"
-    )
-
-
-def _task_xml(tid: int, did: int, target: str, ttype: str = "Supervised Classification") -> str:
-    type_id = 1 if "Classification" in ttype else 2
-    return f"""<oml:task xmlns:oml="http://openml.org/openml">
-  <oml:task_id>{tid}</oml:task_id>
-  <oml:task_name>Task {tid}</oml:task_name>
-  <oml:task_type_id>{type_id}</oml:task_type_id>
-  <oml:task_type>{ttype}</oml:task_type>
-  <oml:input name="source_data">
-    <oml:data_set>
-      <oml:data_set_id>{did}</oml:data_set_id>
-      <oml:target_feature>{target}</oml:target_feature>
-    </oml:data_set>
-  </oml:input>
-  <oml:input name="estimation_procedure">
-    <oml:estimation_procedure>
-      <oml:id>1</oml:id>
-      <oml:type>crossvalidation</oml:type>
-      <oml:data_splits_url>https://invalid.invalid/api_splits/get/{tid}/Task_{tid}_splits.arff</oml:data_splits_url>
-      <oml:parameter name="number_repeats">1</oml:parameter>
-      <oml:parameter name="number_folds">10</oml:parameter>
-      <oml:parameter name="percentage"></oml:parameter>
-      <oml:parameter name="stratified_sampling">true</oml:parameter>
-    </oml:estimation_procedure>
-  </oml:input>
-  <oml:input name="evaluation_measures">
-    <oml:evaluation_measures>
-      <oml:evaluation_measure>predictive_accuracy</oml:evaluation_measure>
-    </oml:evaluation_measures>
-  </oml:input>
-</oml:task>
-"""
+    return openml_fakes.disable_network(monkeypatch)
 
 
 @pytest.fixture
 def cache(tmp_path: Path) -> Path:
-    root = tmp_path / "openml-cache"
-    _write_dataset(root, 9001, "credit-mini", "class", _classification_arff(),
-                   row_id="row_id", ignore="junk")
-    _write_dataset(root, 9002, "houses-mini", "price", _regression_arff())
-    t = root / "org" / "openml" / "www" / "tasks" / "77"
-    t.mkdir(parents=True)
-    (t / "task.xml").write_text(_task_xml(77, 9001, "class"))
-    return root
+    return openml_fakes.make_cache(tmp_path / "openml-cache")
 
 
 def test_dataset_from_cache_nominal_target(cache, no_network):
@@ -229,3 +120,86 @@ def test_bad_specs():
         OpenMLSource(datasets=["abc"])
     with pytest.raises(SourceError):
         get_source("nosuch:1")
+
+
+# -- load_task("openml:ID"): the same loader as every file ------------------------------
+
+
+def test_load_task_accepts_an_openml_dataset_id(cache, no_network):
+    from metaopt import load_task
+
+    task = load_task("openml:9001", openml_cache=cache)
+    assert task.task_id == "openml:9001" and task.name == "credit-mini"
+    assert task.kind == "binary" and task.target == "class"
+    assert "row_id" not in task.X.columns
+    assert load_task(Path("openml:9002"), openml_cache=cache).kind == "regression"
+    assert no_network == []
+
+
+def test_load_task_openml_options(cache, no_network):
+    from metaopt import load_task
+
+    small = load_task("openml:9001", openml_cache=cache, max_rows=10)
+    assert small.n_rows == 10 and any("subsampled 10 of 40" in n for n in small.notices)
+    assert load_task("openml:9002", "rooms", openml_cache=cache).target == "rooms"
+    forced = load_task("openml:9002", "rooms", kind="multiclass", openml_cache=cache)
+    assert forced.kind == "multiclass"
+
+
+def test_load_task_accepts_an_openml_task_id(cache, no_network):
+    from metaopt import load_task
+
+    task = load_task("openml-task:77", openml_cache=cache)
+    assert task.task_id == "openml:9001" and task.target == "class"
+    assert no_network == []
+
+
+def test_load_task_env_var_names_the_cache(cache, monkeypatch):
+    from metaopt import load_task
+
+    monkeypatch.setenv("METAOPT_OPENML_CACHE", str(cache))
+    assert load_task("openml:9001").task_id == "openml:9001"
+
+
+def test_load_task_openml_not_cached_names_the_option(cache, no_network):
+    from metaopt import load_task
+
+    with pytest.raises(SourceError, match="OpenML dataset 31 is not in the cache") as info:
+        load_task("openml:31", openml_cache=cache)
+    assert "--openml-cache" in str(info.value)
+
+
+@pytest.mark.parametrize("ref", ["openml:OpenML-CC18", "openml:task/3", "openml-suite:99", "openml:"])
+def test_load_task_rejects_what_is_not_one_dataset(ref, cache):
+    from metaopt import load_task
+
+    with pytest.raises(SourceError, match="does not name one OpenML dataset or task") as info:
+        load_task(ref, openml_cache=cache)
+    assert "openml:ID" in str(info.value)
+
+
+def test_an_existing_file_named_like_a_reference_is_a_file(tmp_path, monkeypatch):
+    from metaopt import load_task
+
+    monkeypatch.chdir(tmp_path)
+    Path("openml:5").write_text("a,b\n1,x\n2,y\n3,x\n4,y\n")
+    assert load_task("openml:5").source == "file"
+
+
+# -- openml-python missing: the openml extra ---------------------------------------------
+
+
+def test_missing_openml_names_the_extra(cache, monkeypatch):
+    from metaopt import MetaoptError, MissingDependencyError, load_task
+
+    monkeypatch.setitem(sys.modules, "openml", None)
+    with pytest.raises(MissingDependencyError) as info:
+        load_task("openml:9001", openml_cache=cache)
+    msg = str(info.value)
+    assert isinstance(info.value, MetaoptError) and isinstance(info.value, ImportError)
+    assert "'openml'" in msg and 'pip install "metaopt[openml]"' in msg
+    assert "\n" not in msg
+    with pytest.raises(MissingDependencyError, match=r"metaopt\[openml\]"):
+        get_source("openml:9001", openml_cache=cache)
+    with pytest.raises(MissingDependencyError, match=r"metaopt\[openml\]"):
+        load_openml(9001, cache_dir=cache)
