@@ -10,7 +10,7 @@ import typer
 
 from metaopt._exceptions import ConfigError
 from metaopt.cli._app import app
-from metaopt.cli._options import DataArg, KindOpt, TargetOpt
+from metaopt.cli._options import DataArg, KindOpt, OpenMLCacheOpt, TargetOpt
 
 if TYPE_CHECKING:
     from metaopt.evaluation import Evaluation
@@ -130,6 +130,7 @@ def evaluate(
     ] = 0,
     n_jobs: Annotated[int, typer.Option("--n-jobs", "-j", help="Parallel worker processes.")] = 1,
     as_json: Annotated[bool, typer.Option("--json", help="Print the evaluation records as JSON.")] = False,
+    openml_cache: OpenMLCacheOpt = None,
 ) -> None:
     """Evaluate one config (or --configs N) of an algorithm on a dataset by cross-validation.
 
@@ -150,7 +151,7 @@ def evaluate(
         time_limit=time_limit, memory_limit=memory_limit,
     )
     space = get_space(algorithm)
-    loaded = load_task(data, target, kind=task.value if task else None)
+    loaded = load_task(data, target, kind=task.value if task else None, openml_cache=openml_cache)
     if configs:
         # the design is drawn for the rows the protocol uses (bounds may depend on size)
         shape = DataShape.of(loaded)._replace(n_rows=len(protocol.subsample(loaded)))

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 import typer
 
 from metaopt.cli._app import app
-from metaopt.cli._options import DataArg, KindOpt, TargetOpt
+from metaopt.cli._options import DataArg, KindOpt, OpenMLCacheOpt, TargetOpt
 
 __all__ = ["info"]
 
@@ -108,6 +108,7 @@ def info(
         int | None, typer.Option("--max-rows", min=2, help="Subsample to this many rows.")
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print a JSON document.")] = False,
+    openml_cache: OpenMLCacheOpt = None,
 ) -> None:
     """Show what metaopt understands about a dataset: columns, target, kind, issues."""
     from metaopt.tasks import load_task
@@ -120,6 +121,7 @@ def info(
         drop_missing_target=drop_missing_target,
         drop_rare_classes=drop_rare_classes,
         max_rows=max_rows,
+        openml_cache=openml_cache,
     )
     summary = describe_task(loaded)
     if as_json:

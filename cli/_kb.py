@@ -9,7 +9,8 @@ from typing import Annotated, Any
 
 import typer
 
-from metaopt.cli._app import app
+from metaopt.cli._app import app, fail
+from metaopt.cli._options import OpenMLCacheOpt
 
 __all__ = ["kb_app"]
 
@@ -144,11 +145,12 @@ def build(
     )] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress output.")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the build report as JSON.")] = False,
+    openml_cache: OpenMLCacheOpt = None,
 ) -> None:
     """Evaluate default + N design configs per algorithm on every task of a source.
 
     Resumable: run it again after an interruption (even SIGKILL) and it finishes what is
-    missing, duplicating nothing.
+    missing, duplicating nothing. Exits with code 1 when no selected task could be loaded.
     """
     import dataclasses
 
@@ -165,18 +167,24 @@ def build(
         kb, source, algorithms=algs, configs_per_algorithm=configs_per_algorithm, n_jobs=n_jobs,
         scheduler=scheduler, protocol=protocol, tasks=tasks, limit_tasks=limit_tasks,
         max_rows=max_rows, shard=parse_shard(shard), batch_size=batch_size,
-        retry_failed=retry_failed, compact=compact, progress=mode,
+        retry_failed=retry_failed, compact=compact, progress=mode, openml_cache=openml_cache,
     )
+    nothing_loaded = report.tasks_selected > 0 and report.tasks_loaded == 0
     if as_json:
         typer.echo(json.dumps(report.to_dict(), indent=2))
-        return
-    typer.echo(
-        f"{report.kb}: {report.tasks_selected} tasks ({report.tasks_loaded} loaded, "
-        f"{report.tasks_failed} failed, {report.tasks_complete_before} already complete); "
-        f"{report.evaluations_run} evaluations run ({report.evaluations_ok} ok, "
-        f"{report.evaluations_failed} failed), {report.evaluations_present} already present, "
-        f"{report.skipped_rows} skipped-algorithm rows; {report.seconds:.1f} s"
-    )
+    else:
+        typer.echo(
+            f"{report.kb}: {report.tasks_selected} tasks ({report.tasks_loaded} loaded, "
+            f"{report.tasks_failed} failed, {report.tasks_complete_before} already complete); "
+            f"{report.evaluations_run} evaluations run ({report.evaluations_ok} ok, "
+            f"{report.evaluations_failed} failed), {report.evaluations_present} already present, "
+            f"{report.skipped_rows} skipped-algorithm rows; {report.seconds:.1f} s"
+        )
+    if nothing_loaded:
+        why = " ".join(report.first_failure.split())  # one line, whatever the error held
+        fail(f"no task of {source!r} could be loaded ({report.tasks_selected} selected, "
+             f"{report.tasks_failed} failed); first failure: {why}")
+        raise typer.Exit(1)
 
 
 @kb_app.command("compact")

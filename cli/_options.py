@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-__all__ = ["DataArg", "Kind", "KindOpt", "TargetOpt"]
+__all__ = ["DataArg", "Kind", "KindOpt", "OpenMLCacheOpt", "TargetOpt"]
 
 
 class Kind(str, Enum):
@@ -19,8 +19,22 @@ class Kind(str, Enum):
     regression = "regression"
 
 
-DataArg = Annotated[Path, typer.Argument(help="CSV/TSV/Parquet/ARFF file.")]
+DataArg = Annotated[
+    Path,
+    typer.Argument(
+        help="CSV/TSV/Parquet/ARFF file, or openml:ID (an OpenML dataset) / openml-task:ID."
+    ),
+]
 TargetOpt = Annotated[
     str | None, typer.Option("--target", "-t", help="Target column (default: the last).")
 ]
 KindOpt = Annotated[Kind | None, typer.Option("--task", help="Task kind (default: inferred).")]
+OpenMLCacheOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--openml-cache",
+        help="openml-python cache folder to read OpenML data from (default: "
+        "$METAOPT_OPENML_CACHE, else openml-python's own cache).",
+        show_default=False,
+    ),
+]

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from metaopt.cli._app import app
-from metaopt.cli._options import DataArg, KindOpt, TargetOpt
+from metaopt.cli._options import DataArg, KindOpt, OpenMLCacheOpt, TargetOpt
 
 if TYPE_CHECKING:
     from metaopt.recommend import Suggestion
@@ -117,13 +117,14 @@ def suggest(
     ] = False,
     folds: Annotated[int, typer.Option("--folds", help="Folds for --evaluate.")] = 5,
     as_json: Annotated[bool, typer.Option("--json", help="Print a JSON document with every spec.")] = False,
+    openml_cache: OpenMLCacheOpt = None,
 ) -> None:
     """Recommend algorithms and hyperparameters for a dataset, best first."""
     from metaopt.recommend import suggest as _suggest
     from metaopt.recommend import suggestions_document
     from metaopt.tasks import load_task
 
-    loaded = load_task(data, target, kind=task.value if task else None)
+    loaded = load_task(data, target, kind=task.value if task else None, openml_cache=openml_cache)
     algs = [a for a in algorithms.split(",") if a.strip()] if algorithms else None
     suggestions = _suggest(loaded, top=top, algorithms=algs, time_budget=time_budget, models=models)
     real: dict[str, Any] | None = None

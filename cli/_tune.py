@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from metaopt.cli._app import app
-from metaopt.cli._options import DataArg, KindOpt, TargetOpt
+from metaopt.cli._options import DataArg, KindOpt, OpenMLCacheOpt, TargetOpt
 
 if TYPE_CHECKING:
     from metaopt.integrations.optuna import TuneResult
@@ -104,6 +104,7 @@ def tune(
     ] = None,
     seed: Annotated[int | None, typer.Option("--seed", help="Seed of the sampler.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the result as a JSON document.")] = False,
+    openml_cache: OpenMLCacheOpt = None,
 ) -> None:
     """Tune hyperparameters with Optuna, warm-started and sampled by metaopt."""
     import optuna
@@ -117,7 +118,7 @@ def tune(
         target=target, kind=task.value if task else None, n_trials=trials, sampler=sampler,
         warm_start=warm_start, algorithms=algs, storage=storage, study_name=study_name,
         n_jobs=n_jobs, folds=folds, time_limit=time_limit, metric=metric, seed=seed,
-        models=models, optimizer=opt_dir, output=output,
+        models=models, optimizer=opt_dir, output=output, openml_cache=openml_cache,
     )
     if as_json:
         result = _tune(data, **kwargs)

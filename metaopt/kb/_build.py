@@ -59,9 +59,11 @@ class BuildComponents:
     """The parts of metaopt that the builder drives (a seam for tests and alternatives).
 
     :func:`default_components` wires in the real ones; tests may replace any of them.
+    ``get_source`` is called as ``get_source(spec)``, or as
+    ``get_source(spec, openml_cache=DIR)`` when the build names an OpenML cache.
     """
 
-    get_source: Callable[[str], Any]
+    get_source: Callable[..., Any]
     extract: Callable[[Any], Any]
     mf_version: str
     algorithms: Sequence[str]
@@ -175,6 +177,13 @@ class BuildReport:
     skipped_rows: int = 0
     parts_written: int = 0
     seconds: float = 0.0
+    #: Why the first task that was not loaded was not (its load error, ...); "" if none.
+    first_failure: str = ""
+
+    def not_loaded(self, task_id: str, why: str) -> None:
+        """Remember why a task was not loaded, if it is the first."""
+        if not self.first_failure:
+            self.first_failure = f"{task_id}: {why}"
 
     def to_dict(self) -> dict[str, Any]:
         """The report as plain data."""
@@ -375,6 +384,7 @@ def build(
     window_jobs: int | None = None,
     progress: str = "none",
     components: BuildComponents | None = None,
+    openml_cache: str | os.PathLike[str] | None = None,
 ) -> BuildReport:
     """Fill a knowledge base from a task source; resumable and idempotent.
 
@@ -421,10 +431,15 @@ def build(
         per task, for ``nohup`` runs) or ``"none"``.
     components
         Replacement components (tests); the real ones by default.
+    openml_cache
+        openml-python's cache folder for ``openml*`` sources (default:
+        ``$METAOPT_OPENML_CACHE``, else openml-python's own cache).
 
     Returns
     -------
     BuildReport
+        ``tasks_loaded == 0`` with ``tasks_selected > 0`` means that no task could be
+        loaded; ``first_failure`` then says why (``metaopt kb build`` exits with 1).
 
     Raises
     ------
@@ -447,7 +462,11 @@ def build(
     pid = str(protocol.protocol_id)
 
     # List the tasks first: a bad source spec must not leave an empty KB behind.
-    task_source = comp.get_source(source)
+    task_source = (
+        comp.get_source(source)
+        if openml_cache is None
+        else comp.get_source(source, openml_cache=openml_cache)
+    )
     entries = _select(list(task_source.entries()), tasks, limit_tasks, max_rows, shard)
 
     if isinstance(kb, KnowledgeBase):
@@ -517,6 +536,8 @@ def _prepare_task(store: KnowledgeBase, comp: BuildComponents, task_source: Any,
     status = task_status.get(entry.task_id)
     if status is not None and status != "ok" and not retry_failed:
         report.tasks_failed += 1
+        report.not_loaded(entry.task_id, "failed to load in an earlier build (pass --retry-failed "
+                           "to load it again)")
         bar.planned(0)
         return None
     try:
@@ -527,10 +548,12 @@ def _prepare_task(store: KnowledgeBase, comp: BuildComponents, task_source: Any,
             store.append("tasks", [_task_row(entry, None, "error", _error_text(exc))])
             task_status[entry.task_id] = "error"
         report.tasks_failed += 1
+        report.not_loaded(entry.task_id, _error_text(exc))
         bar.planned(0)
         return None
     if max_rows is not None and task.n_rows > max_rows:
         logger.info("task %s has %d rows > max_rows %d: not built", entry.task_id, task.n_rows, max_rows)
+        report.not_loaded(entry.task_id, f"{task.n_rows} rows, more than --max-rows {max_rows}")
         bar.planned(0)
         return None
     mf_key = (task.task_id, comp.mf_version)
@@ -543,6 +566,7 @@ def _prepare_task(store: KnowledgeBase, comp: BuildComponents, task_source: Any,
                 store.append("tasks", [_task_row(entry, task, "error", "meta-features: " + _error_text(exc))])
                 task_status[entry.task_id] = "error"
             report.tasks_failed += 1
+            report.not_loaded(entry.task_id, "meta-features: " + _error_text(exc))
             bar.planned(0)
             return None
         version = str(getattr(mf, "version", comp.mf_version))

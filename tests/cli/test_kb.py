@@ -92,6 +92,25 @@ def test_build_bad_options_exit_2(tmp_path):
     assert result.exit_code == 2
 
 
+def test_build_exits_1_when_no_task_loads(tmp_path):
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "a.csv").write_text("y\n1\n2\n3\n")
+    (data / "b.csv").write_text("x,y\n1,2\n")
+    args = ["kb", "build", "--source", f"dir:{data}", "--kb", str(tmp_path / "kb"),
+            "--algorithms", "linear", "-n", "0", "--quiet"]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 1, result.output
+    err = result.stderr
+    assert err.startswith(f"metaopt: error: no task of 'dir:{data}' could be loaded (2 selected, 2 failed)")
+    assert "first failure: dir:a: ColumnError: file" in err and "only the target column" in err
+    assert err.count("\n") == 1
+    # a rerun (nothing retried) still loads nothing, and says how to retry
+    again = runner.invoke(app, [*args, "--json"])
+    assert again.exit_code == 1 and json.loads(again.stdout)["tasks_loaded"] == 0
+    assert "--retry-failed" in again.stderr
+
+
 def test_export_csv_and_parquet(built_kb, tmp_path):
     import pandas as pd
 

@@ -34,6 +34,7 @@ def resolve_task(
     task: Task | None = None,
     *,
     kind: str | None = None,
+    openml_cache: str | os.PathLike[str] | None = None,
 ) -> Task:
     """``task`` if given, else ``data`` loaded with :func:`metaopt.load_task` (a Task as is)."""
     from metaopt.tasks import Task as _Task
@@ -50,7 +51,7 @@ def resolve_task(
         raise ConfigError("no data given", "pass data= (a path or DataFrame) or task= (a loaded Task)")
     if isinstance(data, _Task):
         return data
-    return load_task(data, target, kind=kind)
+    return load_task(data, target, kind=kind, openml_cache=openml_cache)
 
 
 class Objective:

@@ -241,6 +241,7 @@ def tune(
     optimizer: str | os.PathLike[str] | None = None,
     output: str | os.PathLike[str] | None = None,
     progress: ProgressCallback | None = None,
+    openml_cache: str | os.PathLike[str] | None = None,
 ) -> TuneResult:
     """Tune metaopt's algorithms on a dataset with a warm-started, meta-sampled Optuna study.
 
@@ -277,6 +278,9 @@ def tune(
         ``$METAOPT_OPTIMIZER``, else ``datasets/models``).
     progress
         Called as ``progress(finished, n_trials, best_value)`` while the study runs.
+    openml_cache
+        openml-python's cache folder when ``data`` is ``"openml:ID"`` (see
+        :func:`metaopt.load_task`).
 
     Other parameters are those of :func:`objective` and :func:`metaopt.load_task`.
 
@@ -303,7 +307,7 @@ def tune(
     url = DEFAULT_STORAGE if storage is None else str(storage)
     store = open_storage(url)
 
-    loaded = resolve_task(data, target, task, kind=kind)
+    loaded = resolve_task(data, target, task, kind=kind, openml_cache=openml_cache)
     protocol = Protocol(n_splits=folds, time_limit=time_limit, metric=metric)
     obj = Objective(loaded, algorithms, protocol)
     name = study_name or default_study_name(loaded, obj.algorithms, protocol)
