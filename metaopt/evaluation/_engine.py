@@ -150,7 +150,13 @@ def run_folds(
     ``message``, ``fold_scores``, ``fit_times``, ``predict_times``, ``device`` and
     ``versions``. ``deadline`` (a ``time.monotonic()`` value) stops between folds
     with status ``"timeout"``; a worker killed mid-fold is handled by the caller.
+
+    The body runs on one thread: BLAS/OpenMP pools are limited to one thread, and
+    joblib's backend is ``sequential``, so that scikit-learn's inner ``Parallel`` calls
+    (forest trees, ColumnTransformer branches) stay in this worker. Under joblib's Dask
+    backend they would otherwise be sent back to the cluster as tasks of their own.
     """
+    import joblib
     from sklearn.base import clone
     from threadpoolctl import threadpool_limits
 
@@ -165,7 +171,11 @@ def run_folds(
     }
     torch_threads = None
     try:
-        with warnings.catch_warnings(), threadpool_limits(limits=1):
+        with (
+            warnings.catch_warnings(),
+            threadpool_limits(limits=1),
+            joblib.parallel_config(backend="sequential"),
+        ):
             warnings.simplefilter("ignore")
             if "torch" in sys.modules:
                 torch = sys.modules["torch"]

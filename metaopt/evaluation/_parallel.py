@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
 from metaopt._exceptions import ConfigError
+from metaopt._optional import import_optional
 from metaopt.evaluation._engine import (
     EstimatorFactory,
     _Checked,
@@ -133,10 +134,15 @@ def evaluate_many(
     ------
     ConfigError, EvaluationError
         At call time, for an invalid job or a protocol that does not fit a task.
+    MissingDependencyError
+        At call time, for ``backend="dask"`` without dask.distributed installed (the
+        ``dask`` extra).
     """
     protocol = protocol if protocol is not None else Protocol()
     if backend not in ("loky", "dask"):
         raise ConfigError(f"unknown backend {backend!r}", hint="use 'loky' or 'dask'")
+    if backend == "dask":
+        _distributed()
     if n_jobs is None:
         n_jobs = -1 if backend == "dask" else 1
     if not isinstance(n_jobs, int) or isinstance(n_jobs, bool) or n_jobs == 0 or n_jobs < -1:
@@ -283,15 +289,19 @@ def _cpu_results(
     return (evaluation for batch in parallel(calls) for evaluation in batch)
 
 
+def _distributed() -> Any:
+    """The ``distributed`` module, or a MissingDependencyError naming the ``dask`` extra."""
+    import_optional("dask", extra="dask", purpose="backend='dask'")
+    return import_optional("distributed", extra="dask", purpose="backend='dask'")
+
+
 def _dask_client(scheduler: Any, stack: contextlib.ExitStack) -> Any:
     """The ``distributed.Client`` to run on (created from an address if needed)."""
-    try:
-        from distributed import Client, default_client
-    except ImportError as exc:  # pragma: no cover - distributed is a dependency
-        raise ConfigError("backend='dask' needs the 'distributed' package", hint="pip install distributed") from exc
+    distributed = _distributed()
+    Client = distributed.Client
     if scheduler is None:
         try:
-            return default_client()
+            return distributed.default_client()
         except ValueError:
             raise ConfigError(
                 "backend='dask' needs a running dask.distributed cluster, and there is no default client",

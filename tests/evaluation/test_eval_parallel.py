@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import sys
+
 import pytest
 from evaluation_fakes import pid_alive, sklearn_factory
+from sklearn.tree import DecisionTreeClassifier
 
 from metaopt import ConfigError
 from metaopt.evaluation import Job, Protocol, evaluate, evaluate_many
@@ -89,3 +92,61 @@ def test_dask_local_cluster_with_two_worker_processes(binary_task, regression_ta
         assert ev.ok and ev.fold_scores == sequential[key].fold_scores
     assert limited[0].ok and limited[0].fold_scores == _by_key(results)[
         (limited[0].task_id, limited[0].config_id)].fold_scores
+
+
+class _RecordsJoblibBackend(DecisionTreeClassifier):
+    """A tree that records the joblib backend active while it is fitted."""
+
+    seen: list[str] = []
+
+    def fit(self, X, y, **kwargs):
+        import joblib
+
+        backend, _ = joblib.parallel.get_active_backend()
+        _RecordsJoblibBackend.seen.append(type(backend).__name__)
+        return super().fit(X, y, **kwargs)
+
+
+def _recording_factory(algorithm, params, task, seed):
+    from evaluation_fakes import sklearn_factory
+
+    pipeline = sklearn_factory("tree", {"max_depth": 2}, task, seed)
+    pipeline.steps[-1] = (pipeline.steps[-1][0], _RecordsJoblibBackend(max_depth=2))
+    return pipeline
+
+
+def test_evaluation_body_runs_under_the_sequential_joblib_backend(binary_task) -> None:
+    import joblib
+
+    _RecordsJoblibBackend.seen.clear()
+    with joblib.parallel_config(backend="threading", n_jobs=2):
+        ev = evaluate(binary_task, "tree", {}, FAST, estimator_factory=_recording_factory)
+    assert ev.ok, ev.message
+    assert _RecordsJoblibBackend.seen == ["SequentialBackend"] * 3
+
+
+def test_dask_sends_one_task_per_batch_not_the_inner_joblib_calls(binary_task) -> None:
+    """Forests fit their trees through joblib: under the Dask backend those calls used to
+    become dask tasks of their own (hundreds for a few configs); now they stay in the
+    worker that runs the evaluation."""
+    distributed = pytest.importorskip("distributed")
+    jobs = [(binary_task, "random_forest", {"n_estimators": n}) for n in (16, 20, 24)]
+    sequential = _by_key(evaluate_many(jobs, FAST))
+    with distributed.Client(processes=False, n_workers=1, threads_per_worker=2,
+                            dashboard_address=None) as client:
+        with distributed.get_task_stream(client) as stream:
+            results = list(evaluate_many(jobs, FAST, backend="dask", scheduler=client,
+                                         batch_size=1))
+    assert len(stream.data) == len(jobs), sorted({str(t["key"])[:40] for t in stream.data})
+    for key, ev in _by_key(results).items():
+        assert ev.ok and ev.fold_scores == sequential[key].fold_scores
+
+
+def test_dask_backend_without_dask_names_the_extra(binary_task, monkeypatch) -> None:
+    from metaopt import MissingDependencyError
+
+    monkeypatch.setitem(sys.modules, "distributed", None)
+    with pytest.raises(MissingDependencyError) as info:
+        evaluate_many([(binary_task, "linear", {})], FAST, backend="dask")
+    assert 'pip install "metaopt[dask]"' in str(info.value)
+    assert "'distributed'" in str(info.value) and "\n" not in str(info.value)
