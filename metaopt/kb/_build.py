@@ -44,7 +44,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from metaopt._exceptions import ConfigError, KnowledgeBaseError, MetaoptError
+from metaopt._exceptions import (
+    ConfigError,
+    KnowledgeBaseError,
+    MetaoptError,
+    MissingDependencyError,
+)
+from metaopt._optional import import_optional
 from metaopt.kb._store import KnowledgeBase
 
 __all__ = ["BuildComponents", "BuildReport", "TaskPlan", "build", "plan_task"]
@@ -461,6 +467,8 @@ def build(
     protocol = protocol if protocol is not None else comp.default_protocol()
     pid = str(protocol.protocol_id)
 
+    if scheduler:
+        import_optional("distributed", extra="dask", purpose="--scheduler (a dask.distributed cluster)")
     # List the tasks first: a bad source spec must not leave an empty KB behind.
     task_source = (
         comp.get_source(source)
@@ -635,12 +643,16 @@ def _run_window(comp: BuildComponents, window: list[tuple[Any, list[tuple[str, s
     streams: list[Iterable[Any]] = []
     try:
         streams.append(call(window))
+    except MissingDependencyError:
+        raise  # no task's fault: stop the build
     except MetaoptError:
         # Validation failed for some task (too few rows, a class with one example):
         # isolate it by calling task by task.
         for task, jobs in window:
             try:
                 streams.append(call([(task, jobs)]))
+            except MissingDependencyError:
+                raise
             except MetaoptError as exc:
                 streams.append(error_rows(task, jobs, exc))
     for stream in streams:

@@ -244,3 +244,36 @@ def test_progress_modes(tmp_path, capsys, mode):
     if mode == "log":
         err = capsys.readouterr().err
         assert "[kb build] tasks 4/4" in err and "eta" in err
+
+
+def test_report_says_why_no_task_loaded(tmp_path):
+    comp = kb_fakes.components()
+    report = build(tmp_path / "kb", "fake", configs_per_algorithm=1, components=comp)
+    assert report.tasks_loaded == 3 and report.first_failure.startswith("fake:broken: ")
+    only_broken = build(tmp_path / "kb2", "fake", configs_per_algorithm=1, components=comp,
+                        tasks=["fake:broken"])
+    assert only_broken.tasks_selected == 1 and only_broken.tasks_loaded == 0
+    assert "constant" in only_broken.first_failure
+    again = build(tmp_path / "kb2", "fake", configs_per_algorithm=1, components=comp,
+                  tasks=["fake:broken"])
+    assert again.tasks_loaded == 0 and "--retry-failed" in again.first_failure
+
+
+def test_missing_dask_stops_the_build_and_is_not_recorded(tmp_path, monkeypatch):
+    from metaopt import MissingDependencyError
+
+    monkeypatch.setitem(sys.modules, "distributed", None)
+    with pytest.raises(MissingDependencyError, match=r'pip install "metaopt\[dask\]"'):
+        build(tmp_path / "kb", "fake", components=kb_fakes.components(), scheduler="tcp://x:1")
+    assert not (tmp_path / "kb").exists()
+
+    comp = kb_fakes.components()
+
+    def no_dask(*args, **kwargs):
+        raise MissingDependencyError("backend='dask' needs 'distributed'", "pip install ...")
+
+    comp.evaluate_many = no_dask
+    with pytest.raises(MissingDependencyError):
+        build(tmp_path / "kb2", "fake", configs_per_algorithm=1, components=comp)
+    ev = KnowledgeBase(tmp_path / "kb2").evaluations()
+    assert set(ev["status"]) <= {"skipped"}  # no error rows that a resumed build would keep
