@@ -6,12 +6,14 @@ import hashlib
 import json
 import math
 import os
+import random
+import re
 import time
 import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from metaopt._exceptions import ConfigError, EvaluationError, MetaoptError
 
@@ -52,6 +54,23 @@ SPEC_VERSION = 1
 # Trials left RUNNING by a killed run are failed by Optuna once their heartbeat is this old.
 _HEARTBEAT_S = 60
 _GRACE_S = 180
+
+# Two processes that open a new database at once race to create Optuna's schema (and
+# the study): the loser sees "table ... already exists", a unique-constraint violation
+# or a lock. Each attempt finds more of the schema in place, so a few retries succeed.
+_RACE_ATTEMPTS = 6
+_RACE_BACKOFF_S = 0.05
+_RACE_PATTERN = re.compile(
+    r"already exists|database is locked|database table is locked|unique constraint|"
+    r"duplicate key|deadlock",
+    re.IGNORECASE,
+)
+_RACE_HINT = (
+    "another process was creating or writing this database at the same time, and "
+    f"{_RACE_ATTEMPTS} attempts did not get past it; run the command again"
+)
+
+_T = TypeVar("_T")
 
 
 @dataclass
@@ -116,13 +135,48 @@ def _finite(value: Any) -> Any:
     return value
 
 
+def _is_creation_race(exc: BaseException) -> bool:
+    """Whether ``exc`` is what a process sees when another one creates the same schema or
+    study at the same moment (SQLAlchemy's OperationalError "table ... already exists" /
+    "database is locked", IntegrityError "UNIQUE constraint failed", ...)."""
+    try:
+        from sqlalchemy.exc import DBAPIError
+    except ImportError:  # pragma: no cover - optuna's RDB storage needs sqlalchemy
+        return False
+    return isinstance(exc, DBAPIError) and bool(_RACE_PATTERN.search(str(exc)))
+
+
+def _retry_creation(
+    create: Callable[[], _T],
+    *,
+    attempts: int = _RACE_ATTEMPTS,
+    sleep: Callable[[float], None] = time.sleep,
+) -> _T:
+    """``create()``, called again (up to ``attempts`` times in all, with a short
+    randomised exponential backoff) while it fails with a creation race
+    (:func:`_is_creation_race`); any other error, or the last one, is raised."""
+    for attempt in range(attempts):
+        try:
+            return create()
+        except Exception as exc:
+            if attempt == attempts - 1 or not _is_creation_race(exc):
+                raise
+            sleep(_RACE_BACKOFF_S * 2**attempt * (1.0 + random.random()))
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _first_line(exc: BaseException) -> str:
+    return (str(exc).strip().splitlines() or [""])[0]
+
+
 def open_storage(url: str | None = None) -> BaseStorage:
     """An Optuna RDB storage for ``url`` (default :data:`DEFAULT_STORAGE`), or a ConfigError.
 
     SQLite connections wait up to 60 s for a lock and take it at the start of every
     transaction (several worker processes share one file; see :func:`_serialize_sqlite`),
     and trials carry a heartbeat so that those left running by a killed run are
-    marked failed when the study is resumed.
+    marked failed when the study is resumed. Processes that open a new database at
+    the same moment race to create Optuna's tables; the losers retry a few times.
     """
     import optuna
 
@@ -133,7 +187,8 @@ def open_storage(url: str | None = None) -> BaseStorage:
     engine_kwargs: dict[str, Any] = {}
     if url.startswith("sqlite"):
         engine_kwargs["connect_args"] = {"timeout": 60}
-    try:
+
+    def create() -> BaseStorage:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
             storage = optuna.storages.RDBStorage(
@@ -143,10 +198,33 @@ def open_storage(url: str | None = None) -> BaseStorage:
         if url.startswith("sqlite"):
             _serialize_sqlite(storage)
         return storage
+
+    try:
+        return _retry_creation(create)
     except Exception as exc:  # noqa: BLE001 - SQLAlchemy raises many kinds; all mean the same here
-        first = (str(exc).strip().splitlines() or [""])[0]
         raise ConfigError(
-            f"cannot open the Optuna storage {url!r}: {type(exc).__name__}: {first}", hint
+            f"cannot open the Optuna storage {url!r}: {type(exc).__name__}: {_first_line(exc)}",
+            _RACE_HINT if _is_creation_race(exc) else hint,
+        ) from None
+
+
+def _create_study(name: str, storage: BaseStorage, sampler: BaseSampler) -> optuna.Study:
+    """Create study ``name`` or load it, retrying while another process creates it too."""
+    import optuna
+
+    try:
+        return _retry_creation(
+            lambda: optuna.create_study(
+                study_name=name, storage=storage, sampler=sampler, direction="maximize",
+                load_if_exists=True,
+            )
+        )
+    except Exception as exc:
+        if not _is_creation_race(exc):
+            raise
+        raise ConfigError(
+            f"cannot create the Optuna study {name!r}: {type(exc).__name__}: {_first_line(exc)}",
+            _RACE_HINT,
         ) from None
 
 
@@ -293,8 +371,6 @@ def tune(
         ``EvaluationError`` when no trial finished with a score, ``DataError`` for
         unreadable data.
     """
-    import optuna
-
     from metaopt.evaluation import Protocol
     from metaopt.integrations.optuna._objective import Objective, resolve_task
     from metaopt.integrations.optuna._warm_start import warm_start as _warm_start
@@ -330,10 +406,7 @@ def tune(
         sampler, seed=seed, task=None, metafeatures=metafeatures, shape=shape,
         algorithms=obj.algorithms, optimizer=optimizer_ref,
     )
-    study = optuna.create_study(
-        study_name=name, storage=store, sampler=local_sampler, direction="maximize",
-        load_if_exists=True,
-    )
+    study = _create_study(name, store, local_sampler)
     _check_study(study, name, loaded, obj, protocol)
 
     existing = len(study.get_trials(deepcopy=False))
