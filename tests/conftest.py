@@ -6,12 +6,19 @@ something), with numeric (``float64``) and categorical (``category``) columns an
 fraction ``missing`` of feature values set to NaN. ``binary_task``, ``multiclass_task``
 and ``regression_task`` are ready-made ones (200 rows, 4 numeric + 2 categorical
 columns, 5% missing values).
+
+``tuning_root`` (session-scoped, read-only) is the tiny real-task knowledge base of
+``tests/recommend/recommend_fakes.py`` with models and a small learned optimizer
+trained on it (``tests/integrations/integration_fakes.py``'s ``build_root``), shared by
+``tests/integrations`` and ``tests/cli/test_cli_tune.py`` so it is trained once.
 """
 
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 from collections.abc import Callable
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -101,3 +108,17 @@ def multiclass_task() -> Task:
 def regression_task() -> Task:
     """200 rows, 4 numeric + 2 categorical columns, 5% missing, ``float64`` target."""
     return _make_task("regression")
+
+
+@pytest.fixture(scope="session")
+def tuning_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """``data/`` (bin00..bin05.csv, reg10/11.csv), ``kb/``, ``models/`` (with ``optimizer/``).
+
+    Built once per session by ``integration_fakes.build_root``; do not write to it.
+    """
+    fakes = Path(__file__).resolve().parent / "integrations" / "integration_fakes.py"
+    spec = importlib.util.spec_from_file_location("integration_fakes", fakes)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.build_root(tmp_path_factory.mktemp("tuning"))

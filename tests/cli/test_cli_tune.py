@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 from pathlib import Path
 
@@ -14,19 +13,17 @@ from typer.testing import CliRunner
 
 from metaopt.cli import app
 
-_FAKES = Path(__file__).resolve().parents[1] / "integrations" / "integration_fakes.py"
-_spec = importlib.util.spec_from_file_location("integration_fakes", _FAKES)
-assert _spec is not None and _spec.loader is not None
-fakes = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(fakes)
-
 FAST = ["--algorithms", "linear,knn", "--folds", "2", "--seed", "0"]
 
 
 @pytest.fixture(scope="module")
-def root(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Tiny datasets (``data/``), and models with a small learned optimizer (``models/``)."""
-    return fakes.build_root(tmp_path_factory.mktemp("cli_tune"))
+def root(tuning_root: Path) -> Path:
+    """Tiny datasets (``data/``), and models with a small learned optimizer (``models/``).
+
+    The session's ``tuning_root`` (tests/conftest.py), shared with tests/integrations;
+    read-only.
+    """
+    return tuning_root
 
 
 def run(*args: str):

@@ -9,15 +9,19 @@ import optuna
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from integration_fakes import FakeOptimizer, build_root  # noqa: E402
+from integration_fakes import FakeOptimizer  # noqa: E402
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
 
 
 @pytest.fixture(scope="session")
-def root(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """``data/`` (bin00..bin05.csv, reg10/11.csv), ``kb/``, ``models/`` (with ``optimizer/``)."""
-    return build_root(tmp_path_factory.mktemp("integrations"))
+def root(tuning_root: Path) -> Path:
+    """``data/`` (bin00..bin05.csv, reg10/11.csv), ``kb/``, ``models/`` (with ``optimizer/``).
+
+    ``build_root``'s, trained once per session (tests/conftest.py: shared with
+    tests/cli/test_cli_tune.py); read-only.
+    """
+    return tuning_root
 
 
 @pytest.fixture(scope="session")

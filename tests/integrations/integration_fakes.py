@@ -1,10 +1,11 @@
-"""Shared by tests/integrations and tests/cli/test_tune.py: a tiny real-task KB with
+"""Shared by tests/integrations and tests/cli/test_cli_tune.py: a tiny real-task KB with
 trained models (surrogate + a small learned optimizer), and a fake learned optimizer.
 
 ``build_root(path)`` writes the eight small CSV datasets and the knowledge base of
 ``tests/recommend/recommend_fakes.py`` under ``path`` and trains the recommender's
 models into ``path / "models"`` (the optimizer, with a few meta-training updates, into
-``path / "models" / "optimizer"``); about 10-20 s.
+``path / "models" / "optimizer"``); about 10-20 s, so the tests use it once per session
+through ``tuning_root`` (tests/conftest.py).
 
 :class:`FakeOptimizer` has the interface of :class:`metaopt.learn.LearnedOptimizer`
 that :class:`~metaopt.integrations.optuna.MetaSampler` uses (``algorithms``,
