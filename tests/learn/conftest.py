@@ -139,29 +139,30 @@ def synthetic(tmp_path_factory: pytest.TempPathFactory) -> SyntheticKB:
 HELD_OUT = ("bin03", "bin09")  # side A, side B
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def held_out() -> tuple[str, str]:
     """Two binary tasks left out of ``train_ids``: ``bin03`` (side A), ``bin09`` (side B)."""
     return HELD_OUT
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def pool(synthetic):  # -> PoolTable
-    """The synthetic knowledge base's pool table."""
+    """The synthetic knowledge base's pool table (shared; do not modify)."""
     from metaopt.learn import PoolTable
 
     return PoolTable(synthetic.kb)
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def train_ids(pool) -> list[str]:
     """Every task of the pool but the :data:`HELD_OUT` ones."""
     return [t for t in pool.task_ids if t not in HELD_OUT]
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def portfolio(pool, train_ids):  # -> TransferPortfolio
-    """A transfer portfolio (default parameters) fitted on ``train_ids``."""
+    """A transfer portfolio (default parameters) fitted on ``train_ids``, once per session
+    (test_similarity and test_transfer use it; do not refit or modify it)."""
     from metaopt.learn import TransferPortfolio
 
     return TransferPortfolio().fit(pool, train_ids)
