@@ -31,13 +31,21 @@ def root(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def models(root: Path) -> Path:
-    """Models trained by ``metaopt train`` on the tiny knowledge base."""
+    """Models trained by ``metaopt train`` on the tiny knowledge base.
+
+    ``suggest`` never uses the learned optimizer, so it gets 20 meta-training updates,
+    not the default 600 (most of this fixture's time).
+    """
     result = CliRunner().invoke(
-        app, ["train", "--kb", str(root / "kb"), "--out", str(root / "models"), "--members", "2"],
+        app,
+        ["train", "--kb", str(root / "kb"), "--out", str(root / "models"), "--members", "2",
+         "--optimizer-iterations", "20"],
         catch_exceptions=False,
     )
     assert result.exit_code == 0, result.output
     assert "trained on 8 tasks" in result.output
+    opt = json.loads((root / "models" / "optimizer" / "manifest.json").read_text())
+    assert opt["params"]["iterations"] == 20  # the option reaches the optimizer
     return root / "models"
 
 
