@@ -85,7 +85,8 @@ def test_dask_local_cluster_with_two_worker_processes(binary_task, regression_ta
         with distributed.get_task_stream(client) as stream:
             results = list(evaluate_many(jobs, FAST, backend="dask", scheduler=client, batch_size=1))
         assert len(stream.data) >= 3  # the batches ran as tasks on the cluster
-        limited = list(evaluate_many(jobs[:1], Protocol(n_splits=3, time_limit=60), backend="dask",
+        # any time limit sends the job through the killable worker; 600 s never binds here
+        limited = list(evaluate_many(jobs[:1], Protocol(n_splits=3, time_limit=600), backend="dask",
                                      scheduler=client))
     assert len(results) == 3
     for key, ev in _by_key(results).items():
