@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from metaopt._exceptions import KnowledgeBaseError
+from metaopt._exceptions import ConfigError, KnowledgeBaseError
 from metaopt.kb._build import BuildComponents, default_components
 from metaopt.kb._store import KnowledgeBase
 
@@ -118,7 +118,7 @@ def remeasure(
     """
     store = kb if isinstance(kb, KnowledgeBase) else KnowledgeBase(kb)
     comp = components or default_components()
-    cutoff = measured_before or datetime.now(timezone.utc).isoformat(timespec="seconds")
+    cutoff = _normalise_time(measured_before or datetime.now(timezone.utc).isoformat())
     report = RemeasureReport(kb=str(store.path), measured_before=cutoff)
     task_rows = store.tasks(status="ok").set_index("task_id")
     ev = store.evaluations(algorithms=algorithms)
@@ -130,7 +130,7 @@ def remeasure(
     ev = ev[[_matches(t, tasks) for t in ev["task_id"]]]
     report.selected = len(ev)
     started = ev["started_at"] if "started_at" in ev.columns else pd.Series(None, index=ev.index)
-    old = started.isna() | (started.astype(str) < _normalise_time(cutoff))
+    old = started.isna() | (started.astype(str) < cutoff)
     todo = ev[old.to_numpy()]
     report.already_done = len(ev) - len(todo)
     if todo.empty:
@@ -173,7 +173,13 @@ def remeasure(
 
 def _normalise_time(text: str) -> str:
     """An ISO timestamp in the form the evaluations' ``started_at`` uses (UTC, seconds)."""
-    stamp = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    try:
+        stamp = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise ConfigError(
+            f"--measured-before {text!r} is not an ISO time",
+            "write it like 2026-12-03T09:01:43+00:00 (UTC when no offset is given)",
+        ) from None
     if stamp.tzinfo is None:
         stamp = stamp.replace(tzinfo=timezone.utc)
     return stamp.astimezone(timezone.utc).isoformat(timespec="seconds")

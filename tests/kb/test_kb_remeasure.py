@@ -93,3 +93,10 @@ def test_cli_remeasure_prints_the_table(tmp_path, monkeypatch) -> None:
     assert result.exit_code == 0, result.output
     assert "re-measured now" in result.output and "regression" in result.output
     assert out.is_file()
+
+
+def test_a_bad_timestamp_is_a_config_error(store) -> None:
+    from metaopt import ConfigError
+
+    with pytest.raises(ConfigError, match="not an ISO time"):
+        remeasure(store, measured_before="yesterday", components=_shifted(0.0))
