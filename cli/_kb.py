@@ -33,6 +33,11 @@ def _size(n: float) -> str:
     return f"{n:.1f} GB"  # pragma: no cover
 
 
+def _algorithm_list(algorithms: list[str] | None) -> list[str] | None:
+    """``--algorithms`` given repeatedly and/or comma-separated, as one list (None: all)."""
+    return [a.strip() for item in algorithms or [] for a in item.split(",") if a.strip()] or None
+
+
 def _render_info(info: Any) -> None:
     from rich.console import Console
     from rich.markup import escape
@@ -158,7 +163,7 @@ def build(
     from metaopt.kb._build import build as run_build
     from metaopt.kb._build import parse_shard
 
-    algs = [a.strip() for item in (algorithms or []) for a in item.split(",") if a.strip()] or None
+    algs = _algorithm_list(algorithms)
     protocol = Protocol.kb()
     if time_limit is not None:
         protocol = dataclasses.replace(protocol, time_limit=time_limit)
@@ -256,7 +261,7 @@ def remeasure(
     from metaopt.kb import remeasure as run
 
     store = KnowledgeBase.open(kb)
-    split = [a.strip() for item in algorithms or [] for a in item.split(",") if a.strip()] or None
+    split = _algorithm_list(algorithms)
     with store.writer():
         report = run(
             store, algorithms=split, kinds=kinds, tasks=tasks, measured_before=measured_before,

@@ -151,8 +151,7 @@ class ParquetDirectoryBackend(KBBackend):
         self._remove_stale_temporaries(directory)
         if len(old) <= 1 and (replace is None or replace.empty):
             return len(old)
-        merged = dedupe(table, pd.concat([self._read_part(p, table, None) for p in old],
-                                         ignore_index=True) if old else pd.DataFrame())
+        merged = dedupe(table, self.read(table))
         if replace is not None and not replace.empty:
             key = list(table_spec(table).key)
             new = normalise_records(table, replace).reset_index(drop=True)

@@ -123,6 +123,13 @@ class TaskPlan:
         return out
 
 
+def evaluation_record(evaluation: Any, protocol_id: str) -> dict[str, Any]:
+    """An ``evaluate_many`` result as a row of the evaluations table."""
+    record = evaluation.to_record() if hasattr(evaluation, "to_record") else dict(evaluation)
+    record.setdefault("protocol_id", protocol_id)
+    return record
+
+
 def _seed(*parts: str) -> int:
     return int.from_bytes(hashlib.sha256("|".join(parts).encode()).digest()[:4], "little")
 
@@ -657,8 +664,7 @@ def _run_window(comp: BuildComponents, window: list[tuple[Any, list[tuple[str, s
                 streams.append(error_rows(task, jobs, exc))
     for stream in streams:
         for evaluation in stream:
-            record = evaluation.to_record() if hasattr(evaluation, "to_record") else dict(evaluation)
-            record.setdefault("protocol_id", pid)
+            record = evaluation_record(evaluation, pid)
             writer.add(record)
             task_id = str(record["task_id"])
             key = (task_id, str(record["algorithm"]), str(record["config_id"]), pid)

@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 
 from metaopt._exceptions import ConfigError, KnowledgeBaseError
-from metaopt.kb._build import BuildComponents, default_components
+from metaopt.kb._build import BuildComponents, default_components, evaluation_record
 from metaopt.kb._store import KnowledgeBase
 
 __all__ = ["RemeasureReport", "remeasure"]
@@ -165,9 +165,8 @@ def remeasure(
                 done = sum(len(m) for m in moves)
                 progress(f"[kb remeasure] {done}/{len(todo)} rows re-measured "
                          f"({start + len(batch)}/{len(task_ids)} tasks of {spec})")
-    report.moves = pd.concat([m for m in moves if not m.empty], ignore_index=True) if any(
-        not m.empty for m in moves
-    ) else pd.DataFrame()
+    filled = [m for m in moves if not m.empty]
+    report.moves = pd.concat(filled, ignore_index=True) if filled else pd.DataFrame()
     return report
 
 
@@ -215,11 +214,11 @@ def _remeasure_batch(
             old_rows.append(row)
     if not jobs:
         return pd.DataFrame()
-    records = []
-    for evaluation in comp.evaluate_many(jobs, protocol, n_jobs=n_jobs, backend="loky"):
-        record = evaluation.to_record() if hasattr(evaluation, "to_record") else dict(evaluation)
-        record.setdefault("protocol_id", str(protocol.protocol_id))
-        records.append(record)
+    pid = str(protocol.protocol_id)
+    records = [
+        evaluation_record(evaluation, pid)
+        for evaluation in comp.evaluate_many(jobs, protocol, n_jobs=n_jobs, backend="loky")
+    ]
     new = {(str(r["task_id"]), str(r["algorithm"]), str(r["config_id"])): r for r in records}
     rows = []
     for old in old_rows:
