@@ -75,7 +75,7 @@ def _render(
         highlight=False,
     )
     if suggestions and suggestions[0].evidence:
-        console.print("[bold]evidence[/bold] (most similar datasets in the knowledge base)")
+        console.print("[bold]evidence[/bold] (the knowledge-base datasets the learned similarity expects to rank configs like this one)")
         for s in suggestions:
             parts = []
             for e in s.evidence:

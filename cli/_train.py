@@ -32,23 +32,19 @@ def train(
         ),
     ] = 600,
 ) -> None:
-    """Train the surrogate, the baselines and the learned optimizer, and save them."""
-    import json
-
+    """Train the recommender (surrogate, similarity-weighted portfolio, learned optimizer) and save it."""
     from metaopt.kb import KnowledgeBase
-    from metaopt.recommend import train_models
-    from metaopt.recommend._models import default_models_path
+    from metaopt.recommend import Recommender, default_models_path
 
     base = KnowledgeBase.open(kb)
-    target = out if out is not None else default_models_path()
-    path = train_models(
-        base, target, n_members=members, random_state=seed,
+    target = default_models_path(out)
+    rec = Recommender(
+        n_members=members, random_state=seed,
         optimizer_params={"iterations": optimizer_iterations},
-    )
-    manifest = json.loads((path / "manifest.json").read_text(encoding="utf-8"))
-    info = manifest["kb"]
+    ).fit(base).save(target)
+    info = rec.info_
     typer.echo(
         f"trained on {info.get('n_tasks')} tasks ({info.get('n_evaluations')} evaluations, "
-        f"KB fingerprint {info.get('fingerprint')}) in {manifest['train_seconds']} s; "
-        f"wrote {path}"
+        f"KB fingerprint {info.get('fingerprint')}) in {info.get('train_seconds')} s; "
+        f"wrote {target}"
     )

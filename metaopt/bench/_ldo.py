@@ -28,6 +28,7 @@ from metaopt.bench._methods import (
     HeldOutTask,
     MetaoptMethod,
     Recommendation,
+    SurrogateMethod,
     metafeatures_of,
 )
 from metaopt.kb import KnowledgeBase
@@ -59,7 +60,7 @@ def default_methods(flaml: bool = False) -> list[BenchMethod]:
 
     methods: list[BenchMethod] = [
         MetaoptMethod(),
-        MetaoptMethod(ranker="surrogate", name="metaopt_surrogate"),
+        SurrogateMethod(),
         BaselineMethod("library_defaults", LibraryDefaults),
         BaselineMethod("best_default", BestDefault),
         BaselineMethod("portfolio", GreedyPortfolio),
@@ -454,10 +455,8 @@ def leave_dataset_out_benchmark(
     for m in methods:
         notes.extend(getattr(m, "notes", []) or [])
         if isinstance(m, MetaoptMethod):
-            notes.append(f"{m.name}: surrogate {m.surrogate_params}, candidates ranked by `{m.ranker}`"
-                         + (f" (diversify={m.diversify})" if m.ranker == "rank_candidates" else "")
-                         + (f"; prior weight per fold (chosen out of bag): {m.weights_by_fold_}"
-                            if m.prior_blend else "; no prior blend"))
+            notes.append(f"{m.name}: a Recommender per fold ({m.n_members} surrogate members, "
+                         f"{m.surrogate_params}), ranked by Recommender.rank as `metaopt suggest` ranks")
     info = {
         "kb": str(kb.path), "n_tasks": int(len(tasks)),
         "n_groups": int(tasks["group"].astype(str).nunique()) if "group" in tasks else int(len(tasks)),

@@ -27,6 +27,7 @@ __all__ = [
     "HeldOutTask",
     "MetaoptMethod",
     "Recommendation",
+    "SurrogateMethod",
 ]
 
 #: One recommended configuration: ``(algorithm, params)``.
@@ -104,103 +105,82 @@ class BaselineMethod(BenchMethod):
         return self.model_.recommend(task.metafeatures, task.kind, k)
 
 
-def _rank_candidates() -> Callable[..., Any] | None:
-    try:
-        from metaopt.recommend._rank import rank_candidates
-    except ImportError:
-        return None
-    return rank_candidates  # type: ignore[no-any-return]
+#: Cheap surrogate settings of the benchmark's per-fold recommenders.
+BENCH_SURROGATE: dict[str, Any] = {"max_iter": 100, "calibrate_floor": True}
 
 
 class MetaoptMethod(BenchMethod):
-    """metaopt's recommender: the similarity-weighted portfolio, or the surrogate, over the pool.
+    """metaopt as it ships: a :class:`~metaopt.recommend.Recommender` per fold.
 
-    ``ranker="similarity"`` (what ``metaopt suggest`` does): per fold a
-    :class:`~metaopt.learn.TransferPortfolio` is fitted on the training tasks, and the
-    held-out task's suggestions are its prior-weighted greedy portfolio
-    (:meth:`~metaopt.learn.TransferPortfolio.order`: training tasks weighted by the
-    learned similarity of their meta-features to the held-out task's), capped per
-    algorithm as ``rank_candidates`` does when ``diversify``. The surrogate is fitted
-    as well: it supplies the predicted scores and σ (:meth:`predict_pool`, the
-    calibration).
-
-    ``ranker="surrogate"`` (``metaopt suggest`` before the learned similarity):
-    per fold, a :class:`~metaopt.learn.Surrogate` is fitted with
-    ``Surrogate.from_kb(kb, tasks=train, **surrogate_params)`` (cheap settings by
-    default), and the candidates are the training tasks' pool configs of the held-out
-    task's kind. They are ranked by ``metaopt.recommend.rank_candidates`` (exactly what
-    ``metaopt suggest`` does, diversity included) when that module exists, else by the
-    surrogate's predicted mean (``ranker`` is then ``"mean"``). As in ``metaopt
-    train``, the ranking key blends the surrogate with each config's mean score over
-    the fold's training tasks of that kind, with the kind's prior weight chosen from
-    the fold's surrogate out of bag (:func:`metaopt.learn.choose_prior_weights`; kept
-    in :attr:`prior_weights_`, per fold) — when ``prior_blend`` is on. It is off by
-    default: on the 265-task knowledge base it did not help (mean regret@1 0.047 with
-    the blend against 0.042 without, ``benchmarks/bench_suggest.py``), so ``metaopt
-    suggest`` ranks by the surrogate alone.
-
-    Parameters
-    ----------
-    surrogate_params
-        :class:`~metaopt.learn.Surrogate` constructor parameters.
-    diversify
-        Cap each algorithm at ``ceil(k / 2)`` places (``rank_candidates``' rule).
-    ranker
-        ``"similarity"`` or ``"surrogate"`` (see above).
-    prior_blend
-        Blend with the prior as above (default ``False``: the surrogate alone, as
-        ``metaopt suggest`` ranks).
+    Per fold a Recommender is fitted on the training tasks (surrogate with
+    ``n_members`` cheap members, no learned optimizer: the ranking does not use it) and
+    each held-out task is ranked by :meth:`~metaopt.recommend.Recommender.rank` — the
+    call :func:`metaopt.suggest` makes, out-of-distribution fallback and per-algorithm
+    cap included — over the pool configurations as the knowledge base evaluated them
+    (``suggest`` also fits them to the data's shape; ``tests/bench/test_ldo.py`` checks
+    that both give the same ranking).
     """
 
     is_baseline = False
 
     def __init__(
         self,
+        n_members: int = 4,
         surrogate_params: Mapping[str, Any] | None = None,
-        diversify: bool = True,
         name: str = "metaopt",
-        prior_blend: bool = False,
-        ranker: str = "similarity",
     ) -> None:
-        if ranker not in ("similarity", "surrogate"):
-            raise ValueError(f"ranker must be 'similarity' or 'surrogate', got {ranker!r}")
-        self.surrogate_params = dict(
-            surrogate_params
-            if surrogate_params is not None
-            else {"n_members": 4, "max_iter": 100, "calibrate_floor": True}
-        )
-        self.diversify = diversify
-        self.prior_blend = prior_blend
-        self.weights_by_fold_: list[dict[str, float]] = []
+        self.n_members = n_members
+        self.surrogate_params = dict(BENCH_SURROGATE if surrogate_params is None else surrogate_params)
         self.name = name
-        self.ranker = ranker
 
     def fit(self, kb: KnowledgeBase, data: TrainingData) -> None:
-        from metaopt.learn import Surrogate, choose_prior_weights, score_matrix
+        from metaopt.recommend import Recommender
 
         train = sorted(data.tasks["task_id"].astype(str))
-        self.surrogate_ = Surrogate.from_kb(kb, tasks=train, **self.surrogate_params)
-        if self.ranker == "similarity":
-            from metaopt.learn import PoolTable, TransferPortfolio
+        self.recommender_ = Recommender(
+            n_members=self.n_members,
+            surrogate_params=self.surrogate_params,
+            optimizer_params={"iterations": 0},
+        ).fit(kb, train)
 
-            self.transfer_ = TransferPortfolio().fit(PoolTable(data))
-        kinds = data.kinds
-        self.prior_weights_: dict[str, float] = {}
-        self.prior_: dict[tuple[str, str], float] = {}
-        if self.prior_blend:
-            selection = choose_prior_weights(
-                self.surrogate_.training_table_, self.surrogate_.oob_prediction_, dict(kinds)
-            )
-            self.prior_weights_ = {k: float(v["weight"]) for k, v in selection.items()}
-            self.weights_by_fold_.append(dict(self.prior_weights_))
-            for kind in sorted(set(kinds)):
-                matrix = score_matrix(data.evaluations, kind, task_kinds=kinds)
-                if not matrix.empty:
-                    mean = matrix.fillna(0.0).mean(axis=0)
-                    self.prior_.update({(str(a), str(c)): float(v) for (a, c), v in mean.items()})
+    def recommend(self, task: HeldOutTask, k: int) -> list[Recommendation]:
+        ranked = self.recommender_.rank(task.metafeatures, task.kind, k)
+        return [(c.algorithm, dict(c.params)) for c in ranked]
+
+    def predict_pool(
+        self, task: HeldOutTask, pool: Sequence[Recommendation]
+    ) -> tuple[np.ndarray, np.ndarray] | None:
+        mean, std = self.recommender_.surrogate_.predict_configs(task.metafeatures, list(pool))
+        return np.asarray(mean, dtype=float), np.asarray(std, dtype=float)
+
+
+class SurrogateMethod(BenchMethod):
+    """The warm-start surrogate alone ranks the fold's pool (what the similarity replaced).
+
+    Per fold a :class:`~metaopt.learn.Surrogate` is fitted on the training tasks (the
+    cheap settings of :class:`MetaoptMethod`) and the pool configurations of the held-out
+    task's kind are ranked by :func:`metaopt.recommend.rank_candidates` (its
+    per-algorithm cap included). Kept in the benchmark to show what the learned
+    similarity adds.
+    """
+
+    is_baseline = False
+
+    def __init__(self, n_members: int = 4, name: str = "metaopt_surrogate") -> None:
+        self.n_members = n_members
+        self.name = name
+
+    def fit(self, kb: KnowledgeBase, data: TrainingData) -> None:
+        from metaopt.learn import Surrogate
+
+        train = sorted(data.tasks["task_id"].astype(str))
+        self.surrogate_ = Surrogate.from_kb(
+            kb, tasks=train, n_members=self.n_members, max_iter=100, calibrate_floor=True
+        )
         table = config_table(data.evaluations)
         ev = data.evaluations[["task_id", "algorithm", "config_id", "status"]]
         ev = ev[ev["status"].astype(str) != "skipped"]
+        kinds = data.kinds
         self.pool_: dict[str, list[Recommendation]] = {}
         for kind in sorted(set(kinds)):
             ids = set(kinds[kinds == kind].index)
@@ -211,6 +191,8 @@ class MetaoptMethod(BenchMethod):
             ]
 
     def recommend(self, task: HeldOutTask, k: int) -> list[Recommendation]:
+        from metaopt.recommend import rank_candidates
+
         pool = self.pool_.get(task.kind, [])
         if not pool:
             from metaopt._exceptions import ModelError
@@ -219,30 +201,8 @@ class MetaoptMethod(BenchMethod):
                 f"no training task of kind {task.kind!r} in this fold, so no candidate pool",
                 "use more folds' worth of tasks of that kind",
             )
-        if self.ranker == "similarity":
-            return self._recommend_similarity(task, k)
-        rank = _rank_candidates()
-        if rank is not None:
-            from metaopt.spaces import config_id
-
-            weight = self.prior_weights_.get(task.kind, 0.0)
-            prior = [self.prior_.get((a, config_id(a, p)), 0.0) for a, p in pool] if weight else None
-            ranked = rank(self.surrogate_, task.metafeatures, task.kind, pool, k,
-                          diversify=self.diversify, prior=prior, prior_weight=weight)
-            return [(str(r[0]), dict(r[1])) for r in ranked][:k]
-        mean, _ = self.surrogate_.predict_configs(task.metafeatures, pool)
-        order = np.argsort(-mean, kind="stable")[:k]
-        return [pool[i] for i in order]
-
-    def _recommend_similarity(self, task: HeldOutTask, k: int) -> list[Recommendation]:
-        from metaopt.recommend._rank import diversify_order
-
-        tp = self.transfer_
-        cols = tp.columns(task.kind)  # the fold's pool of this kind (recommend checked it exists)
-        order = [j for j, _ in tp.order(task.kind, len(cols), task.metafeatures)]
-        if self.diversify:
-            order = diversify_order([a for a, _ in cols], order, k)
-        return [cols[j] for j in order[:k]]
+        ranked = rank_candidates(self.surrogate_, task.metafeatures, task.kind, pool, k)
+        return [(str(r[0]), dict(r[1])) for r in ranked][:k]
 
     def predict_pool(
         self, task: HeldOutTask, pool: Sequence[Recommendation]

@@ -11,7 +11,7 @@ Protocol: one :class:`~metaopt.learn.PoolTable` over all KB tasks fixes the
 coordinates; tasks are dealt to grouped folds by :func:`metaopt.bench.ldo_folds`
 (variants of one base dataset never on both sides). For each fold, everything
 meta-learned is fitted on the training tasks only: ``metaopt suggest``'s surrogate
-(:class:`metaopt.bench.MetaoptMethod`, for the top-5 warm starts), the
+(a :class:`metaopt.recommend.Recommender` per fold: its ranking gives the top-5 warm starts, its learned optimizer drives MetaSampler), the
 :class:`~metaopt.learn.LearnedOptimizer` behind MetaSampler, and the choice of
 WS-CMA-ES's source tasks (the 3 training tasks nearest in meta-feature space). Then
 each method (:mod:`metaopt.bench._tune_methods`) runs one study per (held-out task,
@@ -47,7 +47,7 @@ from metaopt.bench._ldo import (
     ldo_folds,
     pyplot,
 )
-from metaopt.bench._methods import HeldOutTask, MetaoptMethod, metafeatures_of
+from metaopt.bench._methods import BENCH_SURROGATE, metafeatures_of
 from metaopt.bench._tune_methods import (
     Config,
     MetaMethod,
@@ -415,28 +415,31 @@ def _prepare_fold(
     from metaopt._exceptions import MetaoptError as _Err
 
     out: dict[str, Any] = {"warm": {}, "optimizer": None, "notes": [], "seconds": {}}
+    if not needs & {"warm", "optimizer"}:
+        return out
+    from metaopt.recommend import Recommender
+
+    t0 = time.perf_counter()
+    opt = dict(optimizer_params) if "optimizer" in needs else {"iterations": 0}
+    train = sorted(data.tasks["task_id"].astype(str))
+    try:  # one Recommender per fold, as `metaopt train` makes one: warm starts + the optimizer
+        rec = Recommender(
+            n_members=4, surrogate_params=dict(surrogate_params or BENCH_SURROGATE), optimizer_params=opt
+        ).fit(KnowledgeBase.open(kb_path), train)
+    except _Err as exc:
+        out["notes"].append(f"recommender not fitted: {exc}")
+        return out
+    out["optimizer"] = rec.optimizer_
+    out["seconds"]["recommender_fit"] = time.perf_counter() - t0
     if "warm" in needs:
-        t0 = time.perf_counter()
-        method = MetaoptMethod(surrogate_params)
-        method.fit(KnowledgeBase.open(kb_path), data)
         for h in held:
-            task = HeldOutTask(h["task_id"], h["kind"], h["group"], h["metafeatures"], h["row"])
             try:
-                recs = method.recommend(task, top + 5)
+                ranked = rec.rank(h["metafeatures"], h["kind"], top + 5)
             except _Err as exc:
                 out["notes"].append(f"no warm start for {h['task_id']}: {exc}")
-                recs = []
-            out["warm"][h["task_id"]] = [(a, dict(p)) for a, p in recs if a in h["algorithms"]][:top]
-        out["seconds"]["suggest_fit"] = time.perf_counter() - t0
-    if "optimizer" in needs:
-        from metaopt.learn import LearnedOptimizer
-
-        t0 = time.perf_counter()
-        try:
-            out["optimizer"] = LearnedOptimizer(**dict(optimizer_params)).fit(data)
-        except _Err as exc:
-            out["notes"].append(f"learned optimizer not fitted: {exc}")
-        out["seconds"]["optimizer_fit"] = time.perf_counter() - t0
+                ranked = []
+            recs = [(c.algorithm, dict(c.params)) for c in ranked]
+            out["warm"][h["task_id"]] = [(a, p) for a, p in recs if a in h["algorithms"]][:top]
     return out
 
 
@@ -612,7 +615,8 @@ def leave_dataset_out_tuning(
         :class:`~metaopt.learn.LearnedOptimizer` parameters (default
         ``DEFAULT_OPTIMIZER_PARAMS``: its own defaults, seed 0, as ``metaopt train``).
     surrogate_params
-        Surrogate parameters of :class:`~metaopt.bench.MetaoptMethod` (its cheap default).
+        Surrogate parameters of the per-fold Recommender (default: the cheap settings of
+        :class:`~metaopt.bench.MetaoptMethod`).
     top
         Warm starts per task (metaopt's top-``top``).
     fold_seed

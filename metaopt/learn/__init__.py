@@ -12,25 +12,15 @@ from metaopt.learn._baselines import (
     TrainingData,
     training_data,
 )
-from metaopt.learn._blend import PRIOR_WEIGHTS, choose_prior_weights, leave_group_out_prior
 from metaopt.learn._encoding import ConfigEncoder, reference_shape
 from metaopt.learn._neighbors import NearestDatasets, RobustScaler
-from metaopt.learn._optimizer import (
-    OPTIMIZER_ENV,
-    LearnedOptimizer,
-    OptimizerRun,
-    default_optimizer_path,
-    load_optimizer,
-    rollout_regret,
-)
+from metaopt.learn._optimizer import LearnedOptimizer, OptimizerRun, rollout_regret
 from metaopt.learn._pool import PoolTable
 from metaopt.learn._portfolio import GreedyPortfolio, greedy_portfolio
 from metaopt.learn._similarity import TaskSimilarity, rank_discordance
 from metaopt.learn._surrogate import (
-    SURROGATE_ENV,
     MemberKind,
     Surrogate,
-    default_surrogate_path,
     kb_fingerprint,
     leave_dataset_out,
     training_table,
@@ -54,28 +44,20 @@ __all__ = [
     "LibraryDefaults",
     "MemberKind",
     "NearestDatasets",
-    "OPTIMIZER_ENV",
-    "PRIOR_WEIGHTS",
     "OptimizerRun",
     "PoolTable",
     "RobustScaler",
-    "SURROGATE_ENV",
     "Surrogate",
     "TaskSimilarity",
     "TrainingData",
     "TransferPortfolio",
     "TransferRun",
-    "choose_prior_weights",
     "config_table",
     "default_config_id",
-    "default_optimizer_path",
-    "default_surrogate_path",
     "greedy_portfolio",
     "is_default_config",
     "kb_fingerprint",
-    "leave_group_out_prior",
     "leave_dataset_out",
-    "load_optimizer",
     "normalized_scores",
     "rank_discordance",
     "reference_shape",

@@ -56,7 +56,6 @@ training summary) and ``weights.npz`` (loaded with ``allow_pickle=False``).
 from __future__ import annotations
 
 import hashlib
-import json
 import math
 import os
 import time
@@ -68,48 +67,16 @@ from typing import Any
 import numpy as np
 
 from metaopt._exceptions import ConfigError, ModelError, ModelVersionError
-from metaopt._paths import data_path
-from metaopt._version import __version__
 from metaopt.learn._encoding import ConfigEncoder, reference_shape
+from metaopt.learn._saved import read_saved, write_saved
 from metaopt.learn._transfer import TransferPortfolio, TransferRun
 from metaopt.spaces import DataShape, get_space
 
-__all__ = [
-    "OPTIMIZER_ENV",
-    "LearnedOptimizer",
-    "OptimizerRun",
-    "default_optimizer_path",
-    "load_optimizer",
-    "rollout_regret",
-]
+__all__ = ["LearnedOptimizer", "OptimizerRun", "rollout_regret"]
 
-_FORMAT = "metaopt-optimizer"
-_FORMAT_VERSION = 1
-_MANIFEST = "manifest.json"
-_WEIGHTS = "weights.npz"
 _KINDS = ("binary", "multiclass", "regression")
 _LOG_STD = (-3.0, 1.0)
 _N_EXTRA = 4 + len(_KINDS)  # y_norm, improved, first, step / horizon, kind one-hot
-
-#: Environment variable naming the optimizer directory to use.
-OPTIMIZER_ENV = "METAOPT_OPTIMIZER"
-
-
-def default_optimizer_path() -> Path:
-    """Where metaopt looks for its learned optimizer when none is given.
-
-    ``$METAOPT_OPTIMIZER``; else ``datasets/models/optimizer`` of the checkout (or of
-    the installed package), where ``metaopt train`` writes it.
-    """
-    env = os.environ.get(OPTIMIZER_ENV)
-    if env:
-        return Path(env).expanduser()
-    return data_path("models", "METAOPT_MODELS", "optimizer/" + _MANIFEST) / "optimizer"
-
-
-def load_optimizer(path: str | os.PathLike[str] | None = None) -> LearnedOptimizer:
-    """Load the learned optimizer from ``path`` (default :func:`default_optimizer_path`)."""
-    return LearnedOptimizer.load(default_optimizer_path() if path is None else path)
 
 
 # --------------------------------------------------------------------------- layout
@@ -685,45 +652,62 @@ class LearnedOptimizer:
 
     # -- persistence -------------------------------------------------------------------
 
-    def save(self, path: str | os.PathLike[str]) -> Path:
-        """Write ``manifest.json`` and ``weights.npz`` into directory ``path``."""
+    def to_json(self) -> dict[str, Any]:
+        """Parameters, encoder and training summary (the transfer stage is saved apart)."""
         self._check_fitted()
-        path = Path(path)
-        path.mkdir(parents=True, exist_ok=True)
-        tmp = path / f".{_WEIGHTS}.tmp"
-        transfer: TransferPortfolio | None = getattr(self, "transfer_", None)
-        with open(tmp, "wb") as fh:
-            arrays = {k: np.asarray(v, dtype=np.float32) for k, v in self.weights_.items()}
-            if transfer is not None:
-                arrays.update(  # scores as float32; tree arrays keep their dtype (exact routing)
-                    {
-                        k: np.asarray(v, dtype=np.float32) if k.endswith(".scores") else v
-                        for k, v in transfer.to_arrays().items()
-                    }
-                )
-            np.savez_compressed(fh, **arrays)  # type: ignore[arg-type]
-        os.replace(tmp, path / _WEIGHTS)
-        manifest = {
-            "format": _FORMAT,
-            "format_version": _FORMAT_VERSION,
-            "metaopt_version": __version__,
-            "metafeatures": {
-                "version": self.mf_version_,
-                "names": list(self.encoder_.metafeature_names),
-            },
+        return {
             "params": self.get_params(),
             "encoder": self.encoder_.to_json(),
             "training": self.training_,
-            "transfer": None if transfer is None else transfer.to_json(),
-            "weights": {
-                "file": _WEIGHTS,
-                "sha256": hashlib.sha256((path / _WEIGHTS).read_bytes()).hexdigest(),
-            },
         }
-        tmp_m = path / f".{_MANIFEST}.tmp"
-        tmp_m.write_text(json.dumps(manifest, indent=2, sort_keys=True), encoding="utf-8")
-        os.replace(tmp_m, path / _MANIFEST)
-        return path
+
+    def to_arrays(self, prefix: str = "") -> dict[str, np.ndarray]:
+        """The policy's weights (float32) under ``prefix``."""
+        self._check_fitted()
+        return {prefix + k: np.asarray(v, dtype=np.float32) for k, v in self.weights_.items()}
+
+    @classmethod
+    def from_saved(
+        cls,
+        doc: Mapping[str, Any],
+        arrays: Mapping[str, np.ndarray],
+        prefix: str = "",
+        transfer: TransferPortfolio | None = None,
+    ) -> LearnedOptimizer:
+        """Rebuild from :meth:`to_json` and :meth:`to_arrays`, with its transfer stage.
+
+        Raises
+        ------
+        ModelVersionError
+            If the policy's outputs do not fit this metaopt's search-space layout.
+        """
+        opt = cls(**doc["params"])
+        opt.encoder_ = ConfigEncoder.from_json(doc["encoder"])
+        opt.layout_ = _Layout.of(opt.encoder_)
+        opt.weights_ = {
+            k[len(prefix):]: np.asarray(v, dtype=np.float64)
+            for k, v in arrays.items()
+            if k.startswith(prefix)
+        }
+        n_out = opt.weights_["head2_W"].shape[0]
+        if n_out != opt.layout_.n_out:
+            raise ModelVersionError(
+                f"the learned optimizer has {n_out} outputs, its search-space layout needs "
+                f"{opt.layout_.n_out}",
+                "retrain with `metaopt train`",
+            )
+        opt.transfer_ = transfer
+        opt.training_ = dict(doc.get("training") or {})
+        return opt
+
+    def save(self, path: str | os.PathLike[str]) -> Path:
+        """Write the optimizer and its transfer stage into directory ``path``."""
+        transfer: TransferPortfolio | None = getattr(self, "transfer_", None)
+        doc = {"optimizer": self.to_json(), "transfer": None if transfer is None else transfer.to_json()}
+        arrays = self.to_arrays("optimizer.")
+        if transfer is not None:
+            arrays.update(transfer.to_arrays())
+        return write_saved(path, "optimizer", doc, arrays, mf_version=self.mf_version_)
 
     @classmethod
     def load(
@@ -734,59 +718,26 @@ class LearnedOptimizer:
         Raises
         ------
         ModelError
-            If the directory holds no optimizer.
+            If the directory holds no optimizer, or its arrays are corrupt.
         ModelVersionError
             If its format or meta-feature version differs from this metaopt's.
         """
-        from metaopt.metafeatures import VERSION
-
-        path = Path(path)
-        manifest_path = path / _MANIFEST
-        if not manifest_path.is_file():
-            raise ModelError(
-                f"no learned optimizer at {path} (missing {_MANIFEST})",
-                f"train one with `metaopt train`, or point {OPTIMIZER_ENV} at one",
-            )
-        manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
-        if manifest.get("format") != _FORMAT or manifest.get("format_version") != _FORMAT_VERSION:
-            raise ModelVersionError(
-                f"learned optimizer format {manifest.get('format')!r} v{manifest.get('format_version')}, "
-                f"this metaopt reads {_FORMAT!r} v{_FORMAT_VERSION}",
-                "retrain with `metaopt train`",
-            )
-        expected = VERSION if metafeature_version is None else metafeature_version
-        got = (manifest.get("metafeatures") or {}).get("version")
-        if str(got) != str(expected):
-            raise ModelVersionError(
-                f"the learned optimizer at {path} was trained with meta-features v{got}, "
-                f"this metaopt computes v{expected}",
-                "retrain with `metaopt train`",
-            )
-        opt = cls(**manifest["params"])
-        opt.encoder_ = ConfigEncoder.from_json(manifest["encoder"])
-        opt.layout_ = _Layout.of(opt.encoder_)
-        with np.load(path / _WEIGHTS, allow_pickle=False) as data:
-            arrays = {k: data[k].astype(np.float64) for k in data.files}
-        opt.weights_ = {k: v for k, v in arrays.items() if not k.startswith("transfer.")}
-        doc = manifest.get("transfer")
+        manifest, arrays = read_saved(path, "optimizer", metafeature_version=metafeature_version)
+        doc = manifest["doc"]
+        encoder = ConfigEncoder.from_json(doc["optimizer"]["encoder"])
         try:
-            opt.transfer_ = (
-                None if not doc else TransferPortfolio.from_saved(doc, arrays, opt.encoder_)
+            transfer = (
+                TransferPortfolio.from_saved(doc["transfer"], arrays, encoder)
+                if doc.get("transfer")
+                else None
             )
         except (KeyError, ValueError, ConfigError) as exc:
             raise ModelVersionError(
                 f"the learned optimizer at {path} has an unreadable transfer pool ({exc})",
                 "retrain with `metaopt train`",
             ) from exc
-        expected_out = opt.layout_.n_out
-        if opt.weights_["head2_W"].shape[0] != expected_out:
-            raise ModelVersionError(
-                f"the learned optimizer at {path} has {opt.weights_['head2_W'].shape[0]} outputs, "
-                f"its search-space layout needs {expected_out}",
-                "retrain with `metaopt train`",
-            )
-        opt.mf_version_ = str(got)
-        opt.training_ = dict(manifest.get("training") or {})
+        opt = cls.from_saved(doc["optimizer"], arrays, "optimizer.", transfer)
+        opt.mf_version_ = str(manifest["mf_version"])
         return opt
 
 

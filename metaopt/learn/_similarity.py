@@ -19,6 +19,14 @@ in RGPE, Feurer, Letham & Bakshy 2018):
   exported to numpy arrays (:mod:`metaopt.learn._trees`), so predicting needs neither
   scikit-learn nor pickle.
 
+It is metaopt's one notion of "a similar dataset": the suggestion ranking weights the
+training tasks by it, the evidence shown with a suggestion lists the training tasks it
+weights most, and it knows its own domain — :meth:`TaskSimilarity.novelty` is how much
+farther (RMS distance over the scaled meta-features it reads) a new task lies from its
+nearest training task of the kind than training tasks lie from their nearest
+neighbour of *another* base dataset; beyond the 95th percentile of the latter
+(``thresholds_``) a task is out of distribution.
+
 Leave-dataset-out on the 265 tasks (5 grouped folds × 3 fold seeds,
 :func:`metaopt.bench.similarity_quality` in ``benchmarks/bench_transfer.py``), the
 predicted discordance of a held-out task to the training tasks correlates with the
@@ -31,7 +39,7 @@ each of three fold seeds (``python benchmarks/bench_transfer.py``, pool configs 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -76,6 +84,35 @@ def rank_discordance(a: np.ndarray, b: np.ndarray | None = None) -> np.ndarray:
         both = (sa != 0).astype(np.float32) @ (sb != 0).astype(np.float32).T
         out += (both - sa @ sb.T) / 2.0  # discordant = (pairs both order − agreement) / 2
     return out / i.size
+
+
+def _rms(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """RMS distance between the rows of ``a`` and the rows of ``b``."""
+    sq = (a**2).sum(1)[:, None] + (b**2).sum(1)[None, :] - 2.0 * a @ b.T
+    return np.sqrt(np.maximum(sq, 0.0) / max(a.shape[1], 1))
+
+
+def _novelty_scale(z: np.ndarray, groups: Sequence[str] | None) -> tuple[float, float]:
+    """``(reference, threshold)`` of :meth:`TaskSimilarity.novelty` for training tasks ``z``.
+
+    Reference: the median distance of a training task to its nearest other task;
+    threshold: the 95th percentile of the excess over it of each task's distance to the
+    nearest task of another group (leave-group-out: a variant of a known dataset is not
+    what "new" means).
+    """
+    n = z.shape[0]
+    if n < 2:
+        return 0.0, float("inf")
+    d = _rms(z, z)
+    np.fill_diagonal(d, np.inf)
+    reference = float(np.median(d.min(axis=1)))
+    g = np.asarray(list(groups) if groups is not None else [str(i) for i in range(n)], dtype=object)
+    d[g[:, None] == g[None, :]] = np.inf
+    nn = d.min(axis=1)
+    nn = nn[np.isfinite(nn)]
+    if not len(nn):
+        return reference, float("inf")
+    return reference, float(np.percentile(np.maximum(nn - reference, 0.0), 95))
 
 
 def _pair_features(za: np.ndarray, zb: np.ndarray) -> np.ndarray:
@@ -134,7 +171,10 @@ class TaskSimilarity:
         return f"{type(self).__name__}({args})"
 
     def fit(
-        self, scores: Mapping[str, np.ndarray], metafeatures: Mapping[str, np.ndarray]
+        self,
+        scores: Mapping[str, np.ndarray],
+        metafeatures: Mapping[str, np.ndarray],
+        groups: Mapping[str, Sequence[str]] | None = None,
     ) -> TaskSimilarity:
         """Fit one model per kind.
 
@@ -146,11 +186,16 @@ class TaskSimilarity:
         metafeatures
             Kind → ``(n_tasks, n_metafeatures)`` scaled meta-features of the same tasks
             in the same order (NaN read as 0, the scaled median).
+        groups
+            Kind → base-dataset group of each task (default: every task its own group);
+            the novelty threshold is calibrated against tasks of other groups.
         """
         from sklearn.ensemble import HistGradientBoostingRegressor
 
         self.models_: dict[str, TreeArrays] = {}
         self.metafeatures_: dict[str, np.ndarray] = {}
+        self.references_: dict[str, float] = {}
+        self.thresholds_: dict[str, float] = {}
         for kind, s in scores.items():
             z = np.nan_to_num(np.asarray(metafeatures[kind], dtype=np.float64), nan=0.0)
             s = np.asarray(s, dtype=np.float64)
@@ -158,6 +203,9 @@ class TaskSimilarity:
                 raise ValueError(
                     f"{kind}: {s.shape[0]} tasks of scores but {z.shape[0]} of meta-features"
                 )
+            self.metafeatures_[str(kind)] = z
+            g = None if groups is None else groups.get(kind)
+            self.references_[str(kind)], self.thresholds_[str(kind)] = _novelty_scale(z, g)
             if s.shape[0] < max(int(self.min_tasks), 2):
                 continue
             d = rank_discordance(s)
@@ -172,7 +220,6 @@ class TaskSimilarity:
                 random_state=self.random_state,
             ).fit(_pair_features(z[ia], z[ib]), d[ia, ib])
             self.models_[str(kind)] = export_hgb(est)
-            self.metafeatures_[str(kind)] = z
         return self
 
     @property
@@ -193,6 +240,20 @@ class TaskSimilarity:
         if z.shape[1] != train.shape[1]:
             raise ValueError(f"expected {train.shape[1]} meta-features, got {z.shape[1]}")
         return predict_trees(model, _pair_features(np.repeat(z, train.shape[0], 0), train))
+
+    def novelty(self, kind: str, z: np.ndarray) -> tuple[float, float]:
+        """``(excess distance, threshold)`` of a task to the kind's training tasks.
+
+        The excess is the RMS distance of ``z`` to the nearest training task minus the
+        median such distance among the training tasks (0 when closer); the task is out
+        of distribution when it exceeds the threshold. ``(0.0, inf)`` without a model.
+        """
+        train = getattr(self, "metafeatures_", {}).get(kind)
+        if train is None or not len(train):
+            return 0.0, float("inf")
+        z = np.nan_to_num(np.asarray(z, dtype=np.float64).reshape(1, -1), nan=0.0)
+        nearest = float(_rms(z, train).min())
+        return max(nearest - self.references_[kind], 0.0), self.thresholds_[kind]
 
     def log_weights(self, kind: str, z: np.ndarray, sharpness: float) -> np.ndarray | None:
         """``−sharpness · (d − min d) / std d`` of the predicted discordance ``d``.
@@ -224,12 +285,18 @@ class TaskSimilarity:
         out: dict[str, np.ndarray] = {}
         for kind, model in getattr(self, "models_", {}).items():
             out.update(model.to_arrays(f"{prefix}{kind}.tree."))
-            out[f"{prefix}{kind}.metafeatures"] = self.metafeatures_[kind]
+        for kind, z in getattr(self, "metafeatures_", {}).items():
+            out[f"{prefix}{kind}.metafeatures"] = z
         return out
 
     def to_json(self) -> dict[str, Any]:
-        """Parameters and the kinds that have a model."""
-        return {"params": self.get_params(), "kinds": self.kinds}
+        """Parameters, the kinds that have a model and their novelty scales."""
+        return {
+            "params": self.get_params(),
+            "kinds": self.kinds,
+            "references": dict(getattr(self, "references_", {})),
+            "thresholds": dict(getattr(self, "thresholds_", {})),
+        }
 
     @classmethod
     def from_saved(
@@ -239,9 +306,13 @@ class TaskSimilarity:
         sim = cls(**dict(doc.get("params") or {}))
         sim.models_ = {}
         sim.metafeatures_ = {}
+        sim.references_ = {str(k): float(v) for k, v in dict(doc.get("references") or {}).items()}
+        sim.thresholds_ = {
+            str(k): float("inf") if v is None else float(v)
+            for k, v in dict(doc.get("thresholds") or {}).items()
+        }
         for kind in doc.get("kinds") or []:
             sim.models_[str(kind)] = TreeArrays.from_arrays(arrays, f"{prefix}{kind}.tree.")
-            sim.metafeatures_[str(kind)] = np.asarray(
-                arrays[f"{prefix}{kind}.metafeatures"], dtype=np.float64
-            )
+        for kind in sim.thresholds_:
+            sim.metafeatures_[kind] = np.asarray(arrays[f"{prefix}{kind}.metafeatures"], dtype=np.float64)
         return sim

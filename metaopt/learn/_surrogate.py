@@ -37,17 +37,16 @@ prediction, :meth:`Surrogate.load` and everything the recommender calls are pure
 A second, single-model head predicts ``log(fit seconds per 1,000 rows)``
 (:meth:`Surrogate.predict_log_fit_time`, :meth:`Surrogate.expected_fit_time`).
 
-Saved models are a directory: ``manifest.json`` (format and versions, knowledge-base
-schema and content fingerprint, meta-feature version and names, the encoder, the
-hyperparameters, a training summary) and ``weights.npz`` (plain arrays, loaded with
-``allow_pickle=False``).
+Saved (alone, or inside a :class:`~metaopt.recommend.Recommender`) in the one save
+format of :mod:`metaopt.learn._saved`: its JSON document holds the parameters, the
+encoder, the knowledge base's summary and a training summary; its arrays the members
+and heads.
 """
 
 from __future__ import annotations
 
 import hashlib
 import inspect
-import json
 import math
 import os
 from abc import ABC, abstractmethod
@@ -58,9 +57,9 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import numpy as np
 
 from metaopt._exceptions import ModelError, ModelVersionError
-from metaopt._paths import data_path
 from metaopt._version import __version__
 from metaopt.learn._encoding import ConfigEncoder
+from metaopt.learn._saved import read_saved, write_saved
 from metaopt.learn._trees import TreeArrays, export_hgb, predict_trees
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -70,41 +69,21 @@ if TYPE_CHECKING:  # pragma: no cover
 
 __all__ = [
     "MEMBER_KINDS",
-    "SURROGATE_ENV",
     "GBTMember",
     "MLPMember",
     "MemberKind",
     "Surrogate",
-    "default_surrogate_path",
     "kb_fingerprint",
     "leave_dataset_out",
     "training_table",
 ]
 
-_FORMAT = "metaopt-surrogate"
-_FORMAT_VERSION = 1
-_MANIFEST = "manifest.json"
-_WEIGHTS = "weights.npz"
 _RETRAIN = "retrain with `metaopt train`"
 _UNCERTAINTY = ("heteroscedastic", "floor")
 #: The error head's trees (small: it learns a scale, not a score) and the floors tried.
 _SIGMA_HEAD = {"max_iter": 100, "learning_rate": 0.1, "max_leaf_nodes": 15, "min_samples_leaf": 40,
                "l2_regularization": 0.0, "max_features": 1.0}
 _SIGMA_FLOORS = (0.005, 0.01, 0.02, 0.03, 0.05, 0.1)
-
-#: Environment variable naming the surrogate directory to use.
-SURROGATE_ENV = "METAOPT_SURROGATE"
-
-
-def default_surrogate_path() -> Path:
-    """Where metaopt looks for its trained surrogate when none is given.
-
-    In order: ``$METAOPT_SURROGATE``; ``datasets/surrogate`` of the source checkout;
-    ``metaopt/datasets/surrogate`` inside the installed package. When none holds a
-    ``manifest.json``, the checkout location (where training writes it by default).
-    """
-    return data_path("surrogate", SURROGATE_ENV, _MANIFEST)
-
 
 # --------------------------------------------------------------------------- members
 
@@ -308,8 +287,7 @@ class Surrogate:
     sigma_floor_: float
     #: After :meth:`fit` (not saved): per input row, the mean prediction of the members
     #: whose bootstrap left the row's group out (NaN when every member saw it) — a
-    #: leave-group-out prediction, used to choose the prior weight
-    #: (:func:`metaopt.learn.choose_prior_weights`).
+    #: leave-group-out prediction (the error head is fitted on it).
     oob_prediction_: np.ndarray
     #: After :meth:`from_kb` (not saved): the training rows (``task_id``, ``group``,
     #: ``algorithm``, ``config_id``, ``target``), aligned with ``oob_prediction_``.
@@ -755,32 +733,16 @@ class Surrogate:
         arrays["train_metafeatures"] = np.asarray(self.train_metafeatures_, dtype=np.float64)
         return arrays
 
-    def save(self, path: str | os.PathLike[str]) -> Path:
-        """Write ``manifest.json`` and ``weights.npz`` into directory ``path``."""
-        from metaopt.metafeatures import VERSION
-
+    def to_json(self) -> dict[str, Any]:
+        """Parameters, encoder, fitted scalars and the training summary (see :meth:`to_arrays`)."""
         self._check_fitted()
-        path = Path(path)
-        path.mkdir(parents=True, exist_ok=True)
-        weights = path / _WEIGHTS
-        tmp = path / f".{_WEIGHTS}.tmp"
-        with open(tmp, "wb") as fh:
-            np.savez_compressed(fh, **self._weights())  # type: ignore[arg-type]
-        os.replace(tmp, weights)
         enc = getattr(self, "encoder_", None)
         params = self.get_params()
         params["hidden"] = list(params["hidden"])
-        manifest = {
-            "format": _FORMAT,
-            "format_version": _FORMAT_VERSION,
-            "model": self.model,
-            "metaopt_version": __version__,
-            "metafeatures": {
-                "version": getattr(self, "mf_version_", VERSION),
-                "names": list(enc.metafeature_names) if enc is not None else [],
-            },
-            "kb": getattr(self, "kb_info_", None),
+        return {
             "params": params,
+            "metafeature_names": list(enc.metafeature_names) if enc is not None else [],
+            "kb": getattr(self, "kb_info_", None),
             "state": {
                 "n_features_in": int(self.n_features_in_),
                 "n_members": len(self.members_),
@@ -794,28 +756,75 @@ class Surrogate:
             },
             "encoder": enc.to_json() if enc is not None else None,
             "training": getattr(self, "training_", {}),
-            "weights": {
-                "file": _WEIGHTS,
-                "sha256": hashlib.sha256(weights.read_bytes()).hexdigest(),
-            },
         }
-        tmp_m = path / f".{_MANIFEST}.tmp"
-        tmp_m.write_text(
-            json.dumps(manifest, indent=2, sort_keys=True, default=_json_default), encoding="utf-8"
+
+    def to_arrays(self, prefix: str = "") -> dict[str, np.ndarray]:
+        """Members, fit-time and error heads, training meta-features (keys under ``prefix``)."""
+        self._check_fitted()
+        return {prefix + k: v for k, v in self._weights().items()}
+
+    @classmethod
+    def from_saved(
+        cls, doc: Mapping[str, Any], arrays: Mapping[str, np.ndarray], prefix: str = ""
+    ) -> Surrogate:
+        """Rebuild from :meth:`to_json` and :meth:`to_arrays`.
+
+        Raises
+        ------
+        ModelVersionError
+            If the document names a member kind or parameters this metaopt does not know.
+        """
+        params = dict(doc["params"])
+        params["hidden"] = tuple(params["hidden"])
+        unknown = sorted(set(params) - set(cls._param_names()))
+        if params.get("model") not in MEMBER_KINDS or unknown:
+            raise ModelVersionError(
+                f"the surrogate uses member kind {params.get('model')!r} or parameters "
+                f"{unknown} that this metaopt (version {__version__}) does not know",
+                _RETRAIN,
+            )
+        model = cls(**params)
+        state = doc["state"]
+        arrays = {k[len(prefix):]: v for k, v in arrays.items() if k.startswith(prefix)}
+        model.members_ = [
+            {key[len(f"m{k}_"):]: arrays[key] for key in arrays if key.startswith(f"m{k}_")}
+            for k in range(state["n_members"])
+        ]
+        model.fit_time_model_ = (
+            TreeArrays.from_arrays(arrays, "ft_") if state["has_fit_time"] else None
         )
-        os.replace(tmp_m, path / _MANIFEST)
-        return path
+        model.train_metafeatures_ = np.asarray(arrays["train_metafeatures"])
+        model.sigma_models_ = [
+            TreeArrays.from_arrays(arrays, f"sig{k}_") for k in range(int(state["n_sigma_heads"]))
+        ]
+        model.n_features_in_ = int(state["n_features_in"])
+        model.n_metafeatures_ = int(state["n_metafeatures"])
+        model.std_floor_ = float(state["std_floor"])
+        model.sigma_scale_ = float(state["sigma_scale"])
+        model.sigma_floor_ = float(state["sigma_floor"])
+        model.ood_reference_ = float(state["ood_reference"])
+        model.training_ = doc.get("training") or {}
+        model.kb_info_ = doc.get("kb")
+        model.encoder_ = ConfigEncoder.from_json(doc["encoder"]) if doc.get("encoder") else None
+        return model
+
+    def save(self, path: str | os.PathLike[str]) -> Path:
+        """Write the surrogate into directory ``path`` (:mod:`metaopt.learn._saved`'s format)."""
+        return write_saved(
+            path, "surrogate", self.to_json(), self.to_arrays(),
+            mf_version=getattr(self, "mf_version_", None),
+        )
 
     @classmethod
     def load(
-        cls, path: str | os.PathLike[str] | None = None, *, metafeature_version: str | None = None
+        cls, path: str | os.PathLike[str], *, metafeature_version: str | None = None
     ) -> Surrogate:
         """Load a surrogate saved by :meth:`save`.
 
         Parameters
         ----------
         path
-            The model directory; default :func:`default_surrogate_path`.
+            The model directory.
         metafeature_version
             The meta-feature version the caller computes (default
             :data:`metaopt.metafeatures.VERSION`).
@@ -823,101 +832,15 @@ class Surrogate:
         Raises
         ------
         ModelError
-            If the directory, manifest or weights are missing or corrupt.
+            If the directory, manifest or arrays are missing or corrupt.
         ModelVersionError
             If the model was saved in another format version or trained on another
             meta-feature version.
         """
-        path = default_surrogate_path() if path is None else Path(path)
-        manifest_path = path / _MANIFEST
-        if not manifest_path.is_file():
-            raise ModelError(f"no surrogate at {path} (no {_MANIFEST})", f"train one: {_RETRAIN}")
-        try:
-            manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
-        except (OSError, ValueError) as exc:
-            raise ModelError(
-                f"the surrogate manifest {manifest_path} is unreadable ({exc})", _RETRAIN
-            ) from exc
-        if manifest.get("format") != _FORMAT:
-            raise ModelError(f"{manifest_path} is not a metaopt surrogate manifest", _RETRAIN)
-        if manifest.get("format_version") != _FORMAT_VERSION:
-            raise ModelVersionError(
-                f"surrogate format version {manifest.get('format_version')}, this metaopt "
-                f"(version {__version__}) reads {_FORMAT_VERSION}",
-                _RETRAIN,
-            )
-        if metafeature_version is None:
-            from metaopt.metafeatures import VERSION as metafeature_version
-        saved_mf = (manifest.get("metafeatures") or {}).get("version")
-        if saved_mf != metafeature_version:
-            raise ModelVersionError(
-                f"the surrogate at {path} was trained on meta-feature version {saved_mf}, "
-                f"this metaopt computes version {metafeature_version}",
-                _RETRAIN,
-            )
-        weights_path = path / manifest["weights"]["file"]
-        try:
-            blob = weights_path.read_bytes()
-        except OSError as exc:
-            raise ModelError(
-                f"the surrogate weights {weights_path} are missing ({exc})", _RETRAIN
-            ) from exc
-        if hashlib.sha256(blob).hexdigest() != manifest["weights"]["sha256"]:
-            raise ModelError(
-                f"the surrogate weights {weights_path} do not match the manifest's checksum",
-                _RETRAIN,
-            )
-        params = dict(manifest["params"])
-        params["hidden"] = tuple(params["hidden"])
-        params.setdefault("uncertainty", "floor")  # saved before the error head
-        unknown = sorted(set(params) - set(cls._param_names()))
-        if params.get("model") not in MEMBER_KINDS or unknown:
-            raise ModelVersionError(
-                f"the surrogate at {path} uses member kind {params.get('model')!r} or parameters "
-                f"{unknown} that this metaopt (version {__version__}) does not know",
-                _RETRAIN,
-            )
-        model = cls(**params)
-        state = manifest["state"]
-        import io
-
-        with np.load(io.BytesIO(blob), allow_pickle=False) as arrays:
-            model.members_ = [
-                {
-                    key[len(f"m{k}_") :]: arrays[key]
-                    for key in arrays.files
-                    if key.startswith(f"m{k}_")
-                }
-                for k in range(state["n_members"])
-            ]
-            model.fit_time_model_ = (
-                TreeArrays.from_arrays(arrays, "ft_") if state["has_fit_time"] else None
-            )
-            model.train_metafeatures_ = np.asarray(arrays["train_metafeatures"])
-            model.sigma_models_ = [
-                TreeArrays.from_arrays(arrays, f"sig{k}_") for k in range(int(state.get("n_sigma_heads", 0)))
-            ]
-        model.n_features_in_ = int(state["n_features_in"])
-        model.n_metafeatures_ = int(state["n_metafeatures"])
-        model.std_floor_ = float(state["std_floor"])
-        model.sigma_scale_ = float(state.get("sigma_scale", 1.0))
-        model.sigma_floor_ = float(state.get("sigma_floor", 0.0))
-        model.ood_reference_ = float(state["ood_reference"])
-        model.training_ = manifest.get("training") or {}
-        model.kb_info_ = manifest.get("kb")
-        model.mf_version_ = str(saved_mf)
-        model.encoder_ = (
-            ConfigEncoder.from_json(manifest["encoder"]) if manifest.get("encoder") else None
-        )
+        manifest, arrays = read_saved(path, "surrogate", metafeature_version=metafeature_version)
+        model = cls.from_saved(manifest["doc"], arrays)
+        model.mf_version_ = str(manifest["mf_version"])
         return model
-
-
-def _json_default(value: Any) -> Any:
-    if isinstance(value, np.generic):
-        return value.item()
-    if isinstance(value, np.ndarray):
-        return value.tolist()
-    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
 
 
 # --------------------------------------------------------------------------- KB helpers

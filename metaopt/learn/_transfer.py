@@ -41,24 +41,22 @@ Measured on the 265-task knowledge base (leave-dataset-out, 5 grouped folds × 3
 seeds, pool configs only, ``python benchmarks/bench_transfer.py``), mean regret after
 1 / 5 / 10 / 20 trials: static portfolio 0.042 / 0.015 / 0.010 / 0.006; rank weights
 alone (``beta = 20``) 0.042 / 0.014 / 0.008 / 0.005; the learned prior alone 0.033 /
-0.014 / 0.009 / 0.005; **both** 0.033 / 0.013 / 0.007 / 0.005 (with the rank evidence
-counted in pairs, ``rank_evidence="count"``: 0.033 / 0.013 / 0.007 / 0.006, so the
-fraction stays the default); an oracle that weights
+0.014 / 0.009 / 0.005; **both** 0.033 / 0.013 / 0.007 / 0.005 (the rank evidence counted
+in pairs instead of as a fraction measured 0.033 / 0.013 / 0.007 / 0.006 and was removed,
+``benchmarks/results/transfer.md``); an oracle that weights
 the training tasks by their true discordance to the held-out task over the whole pool
 0.019 / 0.010 / 0.006 / 0.005 — the bound of any re-weighting of the training tasks.
 (On a 176-task snapshot a prior from plain meta-feature distance lowered the first
 trial's regret but raised the tenth's; the learned similarity is a far better guide
 than raw distance, see :mod:`metaopt.learn._similarity`.)
 
-Everything here is numpy; the pool's scores are saved with the optimizer's weights
-(``transfer.<kind>.scores``) and its configurations in its manifest.
+Everything here is numpy. Saved in the one format of :mod:`metaopt.learn._saved`: the
+pool's scores (``transfer.<kind>.scores``) and the similarity's trees as arrays, the
+pool's configurations and training task ids in the JSON document.
 """
 
 from __future__ import annotations
 
-import hashlib
-import io
-import json
 import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -71,15 +69,11 @@ from metaopt._exceptions import ConfigError, ModelError
 from metaopt.learn._encoding import ConfigEncoder
 from metaopt.learn._pool import block_weights, nearest_config
 from metaopt.learn._portfolio import greedy_portfolio
+from metaopt.learn._saved import read_saved, write_saved
 from metaopt.learn._similarity import TaskSimilarity
 from metaopt.spaces import DataShape, get_space
 
 __all__ = ["TransferPortfolio", "TransferRun", "clip_to_shape", "fit_to_shape"]
-
-_FORMAT = "metaopt-transfer"
-_FORMAT_VERSION = 1
-_MANIFEST = "manifest.json"
-_WEIGHTS = "weights.npz"
 
 _KINDS = ("binary", "multiclass", "regression")
 
@@ -93,7 +87,9 @@ class _KindPool:
         algorithms: Sequence[str],
         params: Sequence[Mapping[str, Any]],
         scores: np.ndarray,
+        task_ids: Sequence[str] | None = None,
     ) -> None:
+        self.task_ids = [str(t) for t in (task_ids or [])]
         self.algorithms = [str(a) for a in algorithms]
         self.alg_names = np.array(self.algorithms, dtype=object)
         self.params = [dict(p) for p in params]
@@ -107,17 +103,19 @@ class _KindPool:
             self.blocks = np.zeros((0, encoder.n_features - encoder.n_metafeatures - n_alg))
 
 
+def _groups(tasks: pd.DataFrame) -> dict[str, str]:
+    """Task id → base-dataset group (the task id itself where the group is empty)."""
+    if "group" not in tasks.columns:
+        return {}
+    g = tasks["group"].where(tasks["group"].notna() & (tasks["group"].astype(str) != ""), tasks["task_id"])
+    return dict(zip(tasks["task_id"].astype(str), g.astype(str), strict=True))
+
+
 class TransferPortfolio:
     """A greedy portfolio over the knowledge base's pool, re-weighted by the trials seen.
 
     Parameters
     ----------
-    rank_evidence
-        ``"fraction"`` (default): ``discordant_i`` is the fraction of observed pairs that
-        task ``i`` orders the other way, so the weights are as sharp after 3 trials as
-        after 20; ``"count"``: the number of such pairs, so the evidence accumulates as
-        trials come in (a Mallows-style likelihood, each pair an independent vote; use a
-        ``beta`` near 1). Measured side by side in ``benchmarks/bench_transfer.py``.
     beta
         Sharpness of the task weights: ``exp(-beta · discordant fraction)``; 0 gives
         the static greedy portfolio.
@@ -149,15 +147,11 @@ class TransferPortfolio:
         max_trials: int = 20,
         min_gain: float = 0.0,
         prior_sharpness: float = 2.0,
-        rank_evidence: str = "fraction",
     ) -> None:
-        if rank_evidence not in ("fraction", "count"):
-            raise ValueError(f"rank_evidence must be 'fraction' or 'count', got {rank_evidence!r}")
         self.beta = beta
         self.max_trials = max_trials
         self.min_gain = min_gain
         self.prior_sharpness = prior_sharpness
-        self.rank_evidence = rank_evidence
 
     def get_params(self) -> dict[str, Any]:
         """Constructor parameters."""
@@ -166,7 +160,6 @@ class TransferPortfolio:
             "max_trials": self.max_trials,
             "min_gain": self.min_gain,
             "prior_sharpness": self.prior_sharpness,
-            "rank_evidence": self.rank_evidence,
         }
 
     def __repr__(self) -> str:
@@ -199,6 +192,8 @@ class TransferPortfolio:
             return self
         params = config_table(ev)["params"]
         mf_rows: dict[str, np.ndarray] = {}
+        groups: dict[str, list[str]] = {}
+        group_of = _groups(data.tasks)
         for kind in _KINDS:
             matrix = score_matrix(ev, kind, task_kinds=data.kinds)
             if matrix.empty or matrix.shape[1] == 0:
@@ -209,11 +204,13 @@ class TransferPortfolio:
                 [str(a) for a, _ in cols],
                 [dict(params.loc[(a, c)]) for a, c in cols],
                 matrix.to_numpy(dtype=np.float64),
+                [str(t) for t in matrix.index],
             )
             frame = pd.DataFrame([pool.metafeatures(str(t)) for t in matrix.index])
             mf_rows[kind] = self.encoder_.scale_metafeatures(frame)
+            groups[kind] = [group_of.get(str(t), str(t)) for t in matrix.index]
         self.similarity_ = TaskSimilarity().fit(
-            {k: p.scores for k, p in self.pools_.items()}, mf_rows
+            {k: p.scores for k, p in self.pools_.items()}, mf_rows, groups
         )
         return self
 
@@ -237,7 +234,7 @@ class TransferPortfolio:
         return out
 
     def to_json(self) -> dict[str, Any]:
-        """Parameters and each kind's pool configurations (``[algorithm, params]``)."""
+        """Parameters, each kind's pool configurations (``[algorithm, params]``) and task ids."""
         return {
             "params": self.get_params(),
             "similarity": self.similarity_.to_json(),
@@ -245,6 +242,7 @@ class TransferPortfolio:
                 k: [[a, p.params[i]] for i, a in enumerate(p.algorithms)]
                 for k, p in self.pools_.items()
             },
+            "task_ids": {k: p.task_ids for k, p in self.pools_.items()},
         }
 
     @classmethod
@@ -255,6 +253,7 @@ class TransferPortfolio:
         tp = cls(**dict(doc.get("params") or {}))
         tp.encoder_ = encoder
         tp.pools_ = {}
+        task_ids = dict(doc.get("task_ids") or {})
         for kind, configs in dict(doc.get("kinds") or {}).items():
             scores = np.asarray(arrays[f"transfer.{kind}.scores"], dtype=np.float64)
             if scores.ndim != 2 or scores.shape[1] != len(configs):
@@ -263,7 +262,11 @@ class TransferPortfolio:
                     f"of shape {scores.shape}"
                 )
             tp.pools_[str(kind)] = _KindPool(
-                encoder, [str(a) for a, _ in configs], [dict(p) for _, p in configs], scores
+                encoder,
+                [str(a) for a, _ in configs],
+                [dict(p) for _, p in configs],
+                scores,
+                task_ids.get(kind),
             )
         sim = doc.get("similarity")
         tp.similarity_ = (
@@ -281,27 +284,9 @@ class TransferPortfolio:
         return tp
 
     def save(self, path: str | os.PathLike[str]) -> Path:
-        """Write ``manifest.json`` (parameters, encoder, pool configs) and ``weights.npz``."""
-        path = Path(path)
-        path.mkdir(parents=True, exist_ok=True)
-        tmp = path / f".{_WEIGHTS}.tmp"
-        with open(tmp, "wb") as fh:
-            np.savez_compressed(fh, **self.to_arrays())  # type: ignore[arg-type]
-        os.replace(tmp, path / _WEIGHTS)
-        doc = {
-            "format": _FORMAT,
-            "format_version": _FORMAT_VERSION,
-            "encoder": self.encoder_.to_json(),
-            "transfer": self.to_json(),
-            "weights": {
-                "file": _WEIGHTS,
-                "sha256": hashlib.sha256((path / _WEIGHTS).read_bytes()).hexdigest(),
-            },
-        }
-        tmp_m = path / f".{_MANIFEST}.tmp"
-        tmp_m.write_text(json.dumps(doc, sort_keys=True, allow_nan=False), encoding="utf-8")
-        os.replace(tmp_m, path / _MANIFEST)
-        return path
+        """Write the portfolio into directory ``path`` (:mod:`metaopt.learn._saved`'s format)."""
+        doc = {"encoder": self.encoder_.to_json(), "transfer": self.to_json()}
+        return write_saved(path, "transfer", doc, self.to_arrays())
 
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> TransferPortfolio:
@@ -310,27 +295,18 @@ class TransferPortfolio:
         Raises
         ------
         ModelError
-            If a file is missing, unreadable, of another format, or its weights do not
-            match the manifest's checksum.
+            If a file is missing or unreadable, or the arrays do not match the checksum.
+        ModelVersionError
+            If it was saved in another format or for another meta-feature version.
         """
-        path = Path(path)
-        fix = "retrain with `metaopt train`"
+        manifest, arrays = read_saved(path, "transfer")
+        doc = manifest["doc"]
         try:
-            doc = json.loads((path / _MANIFEST).read_text(encoding="utf-8"))
-            if doc.get("format") != _FORMAT or doc.get("format_version") != _FORMAT_VERSION:
-                raise ModelError(f"{path / _MANIFEST} is not a transfer portfolio of format "
-                                 f"{_FORMAT_VERSION}", fix)
-            raw = (path / _WEIGHTS).read_bytes()
-            if hashlib.sha256(raw).hexdigest() != (doc.get("weights") or {}).get("sha256"):
-                raise ModelError(f"{path / _WEIGHTS} does not match its manifest's checksum", fix)
-            with np.load(io.BytesIO(raw), allow_pickle=False) as data:
-                arrays = {k: data[k] for k in data.files}
-            encoder = ConfigEncoder.from_json(doc["encoder"])
-            return cls.from_saved(doc["transfer"], arrays, encoder)
-        except ModelError:
-            raise
-        except (OSError, ValueError, KeyError, TypeError, ConfigError) as exc:
-            raise ModelError(f"the transfer portfolio at {path} is unreadable ({exc})", fix) from exc
+            return cls.from_saved(doc["transfer"], arrays, ConfigEncoder.from_json(doc["encoder"]))
+        except (ValueError, KeyError, TypeError, ConfigError) as exc:
+            raise ModelError(
+                f"the transfer portfolio at {path} is unreadable ({exc})", "retrain with `metaopt train`"
+            ) from exc
 
     # -- a zero-shot order ------------------------------------------------------------
 
@@ -510,10 +486,7 @@ class TransferRun:
         s = self.pool.scores[:, cols]
         known = np.sign(s[:, i] - s[:, j])
         disagree = (known * observed) < 0
-        if getattr(self.portfolio, "rank_evidence", "fraction") == "count":
-            discordant = disagree.sum(axis=1).astype(np.float64)
-        else:
-            discordant = disagree.mean(axis=1)
+        discordant = disagree.mean(axis=1)
         log_w = self.log_prior - float(self.portfolio.beta) * discordant
         w = np.exp(log_w - log_w.max())
         return w / w.sum()

@@ -1,32 +1,39 @@
-"""Recommendations for a new dataset: ranked, diversified, explained suggestions.
+"""Recommendations for a new dataset: the trained :class:`Recommender` and :func:`suggest`.
 
-:func:`suggest` is the entry point; :func:`train_models` / :func:`load_models` write
-and read the models directory it uses; :func:`rank_candidates` is the surrogate
-ranking with diversification across algorithms. Importing this package (and calling
-:func:`suggest`) imports neither torch nor optuna; prediction is pure numpy.
+:class:`Recommender` is the one trained object (``metaopt train`` is
+``Recommender().fit(kb).save(dir)``): its :meth:`~Recommender.rank` orders the
+knowledge base's config pool for a dataset and is what :func:`suggest`, the Optuna
+sampler's transfer stage (through its :attr:`~Recommender.optimizer_`) and the
+leave-dataset-out benchmark call. :func:`suggest` loads the data, extracts its
+meta-features and turns the ranking into explained :class:`Suggestion` s.
+Importing this package (and calling :func:`suggest`) imports neither torch nor optuna;
+prediction is pure numpy.
 """
 
-from metaopt.recommend._models import (
-    MODELS_ENV,
-    ModelBundle,
-    default_models_path,
-    load_models,
-    train_models,
-)
 from metaopt.recommend._rank import Ranked, diversify_order, rank_candidates
-from metaopt.recommend._suggest import Evidence, Suggestion, suggest, suggestions_document
+from metaopt.recommend._recommender import (
+    MODELS_ENV,
+    Candidate,
+    Evidence,
+    Recommender,
+    default_models_path,
+    load_optimizer,
+    space_fingerprint,
+)
+from metaopt.recommend._suggest import Suggestion, suggest, suggestions_document
 
 __all__ = [
     "MODELS_ENV",
+    "Candidate",
     "Evidence",
-    "ModelBundle",
     "Ranked",
+    "Recommender",
     "Suggestion",
     "default_models_path",
     "diversify_order",
-    "load_models",
+    "load_optimizer",
     "rank_candidates",
+    "space_fingerprint",
     "suggest",
     "suggestions_document",
-    "train_models",
 ]

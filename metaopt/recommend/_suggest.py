@@ -1,89 +1,55 @@
 """``suggest(data)``: ranked, diversified, explained configurations for a new dataset.
 
-How a suggestion list is made:
+How a suggestion list is made (every step but the first two is the trained
+:class:`~metaopt.recommend.Recommender`'s :meth:`~metaopt.recommend.Recommender.rank`,
+the same call the leave-dataset-out benchmark makes):
 
 1. the data is loaded (:func:`metaopt.load_task`) and its meta-features extracted;
-2. candidates: the knowledge base's shared config pool for the task's kind (stored
-   with the models, so the knowledge base is not needed here), the
-   :class:`~metaopt.learn.NearestDatasets` and :class:`~metaopt.learn.GreedyPortfolio`
-   picks, every algorithm's library default, and ``n_fresh`` new configs from each
-   space's Sobol design for this data's shape; each is validated against the data's
-   shape (algorithms that do not support it are dropped), ``algorithms`` filters them,
-   and ``time_budget`` drops those whose expected fit time on this data exceeds it
-   (unknown fit times are kept);
-3. the ranking is the knowledge base's pool ordered by a **similarity-weighted greedy
-   portfolio** (:meth:`metaopt.learn.TransferPortfolio.order`): every training task is
-   weighted by how alike a learned model (:class:`~metaopt.learn.TaskSimilarity`)
-   predicts its ranking of the pool to be to this dataset's, from their meta-features,
-   and each place goes to the configuration with the highest weighted expected best
-   score given the places before it — at most ``ceil(top/2)`` per algorithm
-   (:func:`~metaopt.recommend.diversify_order`). Pool configs are fitted to the data's
-   shape; the surrogate gives every suggestion its predicted score, σ and fit time,
-   and ranks the other candidates (fresh Sobol configs, defaults) only when the
-   filters leave fewer than ``top`` pool configs, or when the models have no transfer
-   portfolio (trained by an older metaopt). Leave-dataset-out this ranking has lower
-   regret than the surrogate's own (README, ``benchmarks/bench_suggest.py``); blending
-   the surrogate with each config's mean score (:mod:`metaopt.learn._blend`) did not
-   help.
+2. the algorithms that support the data's shape are kept (``algorithms`` filters them);
+3. the ranking is the knowledge base's pool of the task's kind ordered by a
+   **similarity-weighted greedy portfolio** (:meth:`metaopt.learn.TransferPortfolio.order`):
+   every training task is weighted by how alike the learned task similarity
+   (:class:`~metaopt.learn.TaskSimilarity`) predicts its ranking of the pool to be to
+   this dataset's, from their meta-features, and each place goes to the configuration
+   with the highest weighted expected best score given the places before it — at most
+   ``ceil(top/2)`` per algorithm (:func:`~metaopt.recommend.diversify_order`). Pool
+   configs are fitted to the data's shape, and with ``time_budget`` those whose
+   expected fit time on this data exceeds it are dropped (unknown fit times are kept).
+   The surrogate gives every suggestion its predicted score, σ and fit time, and
+   ranks the other candidates (every algorithm's default and ``n_fresh`` new configs
+   from each space's Sobol design) only when the filters leave fewer than ``top`` pool
+   configs;
+4. the evidence of each suggestion is how its algorithm did on the knowledge-base
+   datasets the same similarity weights most.
 
-Out of distribution: when the surrogate's excess meta-feature distance of the dataset
-to the knowledge base exceeds the threshold stored at training time (see
-:mod:`metaopt.recommend._models`), every suggestion is flagged ``ood`` and the ranking
+Out of distribution (the similarity's :meth:`~metaopt.learn.TaskSimilarity.novelty`
+beyond its calibrated threshold): every suggestion is flagged ``ood`` and the ranking
 falls back toward robust choices: the similarity prior's sharpness is scaled by
 ``1 − w`` (toward uniform weights: the static portfolio), and where the surrogate ranks,
-its key becomes ``(1 - w) · predicted + w · prior``, where ``prior`` is the config's mean normalized score over the knowledge base's tasks of
-that kind (the quantity :class:`~metaopt.learn.BestDefault` and
-:class:`~metaopt.learn.GreedyPortfolio` rank by; configs outside the pool get their
-algorithm's median pool prior) and ``w = max(0.5, 1 - threshold / distance)`` —
-at least half the weight on what worked on average, more the farther out the data is.
+its key becomes ``(1 − w) · predicted + w · prior`` (``prior``: the config's mean
+normalized score over the kind's training tasks), with
+``w = max(0.5, 1 − threshold / distance)``.
 """
 
 from __future__ import annotations
 
-import math
 import os
+import warnings
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field, fields
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from metaopt._exceptions import ConfigError, ModelError
+from metaopt._exceptions import ConfigError, ModelVersionError
+from metaopt.recommend._recommender import Candidate, Evidence, Recommender
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
 
-    from metaopt.recommend._models import ModelBundle
     from metaopt.tasks import Task
 
 __all__ = ["Evidence", "Suggestion", "suggest", "suggestions_document"]
-
-
-@dataclass(frozen=True)
-class Evidence:
-    """How one similar knowledge-base dataset supports a suggestion.
-
-    Attributes
-    ----------
-    task_id, name
-        The knowledge-base task.
-    distance
-        Its meta-feature distance to the new dataset (robust-scaled, L1).
-    config_id
-        The suggested algorithm's best config there (``None`` if never evaluated).
-    normalized
-        That config's normalized score there (1 = the best of all configs tried).
-    score, metric
-        Its raw cross-validated score and the metric.
-    """
-
-    task_id: str
-    name: str
-    distance: float
-    config_id: str | None
-    normalized: float | None
-    score: float | None
-    metric: str
 
 
 @dataclass(frozen=True)
@@ -155,7 +121,7 @@ def suggest(
     algorithms: Sequence[str] | None = None,
     time_budget: float | None = None,
     *,
-    models: str | os.PathLike[str] | ModelBundle | None = None,
+    models: str | os.PathLike[str] | Recommender | None = None,
     kind: str | None = None,
     n_fresh: int = 4,
     n_evidence: int = 3,
@@ -176,8 +142,8 @@ def suggest(
     time_budget
         Drop configs whose expected fit time on this data exceeds this many seconds.
     models
-        The models directory or a loaded bundle; default ``$METAOPT_MODELS``, then
-        ``datasets/models``.
+        The models directory or a loaded :class:`~metaopt.recommend.Recommender`;
+        default ``$METAOPT_MODELS``, then ``datasets/models``.
     kind
         Task kind override (``binary``, ``multiclass``, ``regression``).
     n_fresh
@@ -195,7 +161,8 @@ def suggest(
     Raises
     ------
     ModelError, ModelVersionError
-        If the models are missing or were trained for another metaopt.
+        If the models are missing, were trained for another metaopt, or do not know
+        one of the algorithms asked for.
     ConfigError
         If ``algorithms`` names an unknown algorithm, or no candidate passes the
         filters.
@@ -203,21 +170,16 @@ def suggest(
         If the data cannot be loaded.
     """
     from metaopt.metafeatures import extract
-    from metaopt.recommend._models import ModelBundle, load_models
-    from metaopt.recommend._rank import rank_candidates
-    from metaopt.spaces import ALGORITHMS, DataShape, config_id, estimator_to_spec, get_space
+    from metaopt.spaces import DataShape, get_space
     from metaopt.tasks import Task, load_task
 
     if top < 1:
         raise ConfigError(f"top must be at least 1, got {top}", "pass --top 1 or more")
     if time_budget is not None and not time_budget > 0:
         raise ConfigError(f"time budget must be positive, got {time_budget}", "pass seconds > 0")
-    wanted = list(ALGORITHMS) if algorithms is None else [a.strip() for a in algorithms if a.strip()]
-    for alg in wanted:
-        get_space(alg)  # ConfigError naming the valid algorithms
-    bundle = models if isinstance(models, ModelBundle) else load_models(models)
+    rec = _recommender(models, algorithms)
+    wanted = _wanted_algorithms(algorithms, rec)
     task = data if isinstance(data, Task) else load_task(data, target, kind=kind)
-    surrogate = bundle.surrogate
     mf = dict(extract(task, random_state=seed))
     shape = DataShape.of(task)
     spaces = {a: get_space(a) for a in wanted if get_space(a).supports(shape) is None}
@@ -227,183 +189,96 @@ def suggest(
             f"of {task.n_rows} rows",
             "allow more algorithms (--algorithms)",
         )
-
-    # -- candidates ------------------------------------------------------------------
-    pool = bundle.pool.get(task.kind, [])
-    prior_by_id = {(c["algorithm"], c["config_id"]): float(c["prior"]) for c in pool}
-    raw: list[tuple[str, dict[str, Any]]] = [(c["algorithm"], dict(c["params"])) for c in pool]
-    for baseline in (bundle.nearest, bundle.portfolio):
-        try:
-            raw.extend(baseline.recommend(mf, task.kind, k=2 * top))
-        except ModelError:  # no training task of this kind: the rest still works
-            pass
+    extra: list[tuple[str, dict[str, Any]]] = []
     for alg, space in spaces.items():
-        raw.append((alg, dict(space.default(task.kind))))
-        raw.extend((alg, p) for p in space.design(n_fresh, shape, seed=seed))
-    cands: list[tuple[str, dict[str, Any]]] = []
-    priors: list[float] = []
-    seen: set[str] = set()
-    alg_prior: dict[str, float] = {}
-    for alg in spaces:
-        vals = [p for (a, _), p in prior_by_id.items() if a == alg]
-        alg_prior[alg] = float(np.median(vals)) if vals else 0.0
-    for alg, params in raw:
-        if alg not in spaces:
-            continue
-        pool_prior = prior_by_id.get((alg, config_id(alg, params)))
-        try:
-            params = spaces[alg].validate(params, shape)
-        except ConfigError:
-            continue
-        cid = config_id(alg, params)
-        if cid in seen:
-            continue
-        seen.add(cid)
-        cands.append((alg, params))
-        priors.append(pool_prior if pool_prior is not None else alg_prior[alg])
-    fit_times = surrogate.expected_fit_time(mf, cands, task.n_rows)
-    if time_budget is not None:
-        keep = [i for i, t in enumerate(fit_times) if not (np.isfinite(t) and t > time_budget)]
-        if not keep:
-            fastest = float(np.nanmin(fit_times)) if len(fit_times) else float("nan")
-            raise ConfigError(
-                f"no candidate is expected to fit within {time_budget:g} s on this data "
-                f"(the fastest is expected to take {fastest:.3g} s)",
-                "raise --time-budget or allow more algorithms",
-            )
-        cands = [cands[i] for i in keep]
-        priors = [priors[i] for i in keep]
-        fit_times = fit_times[keep]
-    fit_time_by_id = {config_id(a, p): t for (a, p), t in zip(cands, fit_times, strict=True)}
-
-    # -- out of distribution -------------------------------------------------------------
-    distance = float(surrogate.ood_distance(surrogate.encode(mf, cands[:1]))[0])
-    threshold = bundle.ood_threshold
-    ood = distance > threshold
-    weight = max(0.5, 1.0 - threshold / distance) if ood and distance > 0 else 0.0
-
-    ranked = _similarity_ranking(
-        bundle, mf, task.kind, shape, task.n_rows, spaces, top, time_budget,
-        sharpness_scale=1.0 - weight,
+        extra.append((alg, dict(space.default(task.kind))))
+        extra.extend((alg, p) for p in space.design(n_fresh, shape, seed=seed))
+    ranked = rec.rank(
+        mf, task.kind, top, shape=shape, n_rows=task.n_rows, algorithms=list(spaces),
+        time_budget=time_budget, extra=extra,
     )
-    if ranked is None:  # models without a transfer portfolio of this kind: the surrogate ranks
-        ranked = rank_candidates(
-            surrogate, mf, task.kind, cands, top, prior=priors, prior_weight=weight
+    if not ranked:
+        times = rec.surrogate_.expected_fit_time(mf, extra, task.n_rows)
+        fastest = float(np.nanmin(times)) if len(times) else float("nan")
+        raise ConfigError(
+            f"no candidate is expected to fit within {time_budget:g} s on this data "
+            f"(the fastest is expected to take {fastest:.3g} s)",
+            "raise --time-budget or allow more algorithms",
         )
-    elif len(ranked) < top:  # the filters left too few pool configs: the surrogate fills up
-        taken = {config_id(a, p) for a, p, _, _ in ranked}
-        rest = [(c, pr) for c, pr in zip(cands, priors, strict=True) if config_id(*c) not in taken]
-        ranked += rank_candidates(
-            surrogate, mf, task.kind, [c for c, _ in rest], top - len(ranked),
-            prior=[pr for _, pr in rest], prior_weight=weight,
-        )
-    missing = [(a, p) for a, p, _, _ in ranked if config_id(a, p) not in fit_time_by_id]
-    for (a, p), t in zip(missing, surrogate.expected_fit_time(mf, missing, task.n_rows), strict=True):
-        fit_time_by_id[config_id(a, p)] = float(t)
-
-    # -- evidence and specs ----------------------------------------------------------------
-    try:
-        neighbours = bundle.nearest.neighbors(mf, task.kind, n_evidence)
-    except (ModelError, AttributeError):
-        neighbours = []
-    out: list[Suggestion] = []
-    for rank, (alg, params, mean, std) in enumerate(ranked, start=1):
-        cid = config_id(alg, params)
-        evidence = []
-        for task_id, dist in neighbours:
-            info = bundle.evidence.get(task_id, {})
-            best = (info.get("best") or {}).get(alg) or {}
-            evidence.append(
-                Evidence(
-                    task_id=task_id,
-                    name=str(info.get("name", task_id)),
-                    distance=float(dist),
-                    config_id=best.get("config_id"),
-                    normalized=best.get("normalized"),
-                    score=best.get("score"),
-                    metric=str(info.get("metric", "")),
-                )
-            )
-        def spec(alg: str = alg, params: dict[str, Any] = params) -> dict[str, Any]:
-            return estimator_to_spec(spaces[alg].to_estimator(params, task, seed=seed))
-
-        ft = fit_time_by_id.get(cid)
-        out.append(
-            Suggestion(
-                rank=rank,
-                algorithm=alg,
-                params=params,
-                config_id=cid,
-                spec_source=spec,
-                score=float(mean),
-                uncertainty=float(std),
-                fit_time=None if ft is None or not math.isfinite(ft) else float(ft),
-                evidence=tuple(evidence),
-                ood=bool(ood),
-                ood_distance=distance,
-            )
-        )
-    return out
-
-
-def _similarity_ranking(
-    bundle: ModelBundle,
-    mf: Mapping[str, float],
-    kind: str,
-    shape: Any,
-    n_rows: int,
-    spaces: Mapping[str, Any],
-    top: int,
-    time_budget: float | None,
-    sharpness_scale: float,
-) -> list[tuple[str, dict[str, Any], float, float]] | None:
-    """The prior-weighted greedy portfolio's top configs (see the module), or None.
-
-    None when the bundle has no transfer portfolio for ``kind``. Pool configs are fitted
-    to the data's shape (:func:`metaopt.learn._transfer.fit_to_shape`); those of
-    algorithms outside ``spaces``, invalid for the shape, or expected to exceed
-    ``time_budget`` are skipped. The result may be shorter than ``top``.
-    """
-    from metaopt.learn._transfer import fit_to_shape
-    from metaopt.recommend._rank import diversify_order
-    from metaopt.spaces import config_id
-
-    transfer = bundle.transfer
-    if transfer is None or kind not in transfer.kinds:
-        return None
-    columns = transfer.columns(kind)
-    fitted: list[tuple[str, dict[str, Any]] | None] = []
-    for alg, params in columns:
-        if alg not in spaces:
-            fitted.append(None)
-            continue
-        try:
-            fitted.append((alg, fit_to_shape(alg, params, shape)))
-        except ConfigError:
-            fitted.append(None)
-    usable = np.array([f is not None for f in fitted], dtype=bool)
-    valid = {i: f for i, f in enumerate(fitted) if f is not None}
-    if time_budget is not None and usable.any():
-        idx = np.flatnonzero(usable)
-        times = bundle.surrogate.expected_fit_time(mf, [valid[int(i)] for i in idx], n_rows)
-        usable[idx[np.isfinite(times) & (times > time_budget)]] = False
-    sharpness = float(transfer.prior_sharpness) * max(0.0, float(sharpness_scale))
-    order = [j for j, _ in transfer.order(kind, int(usable.sum()), mf, usable, sharpness)]
-    unique: list[int] = []
-    seen: set[str] = set()
-    for j in order:  # clipping can map two pool configs onto one for a small dataset
-        cid = config_id(*valid[j])
-        if cid not in seen:
-            seen.add(cid)
-            unique.append(j)
-    picked = diversify_order([a for a, _ in columns], unique, top)
-    if not picked:
-        return []
-    chosen = [valid[j] for j in picked]
-    mean, std = bundle.surrogate.predict_configs(mf, chosen)
+    ood, distance, _ = rec.ood_weight(mf, task.kind)
     return [
-        (a, p, float(m), float(sd)) for (a, p), m, sd in zip(chosen, mean, std, strict=True)
+        _suggestion(rank, cand, rec, mf, task, n_evidence, ood, distance, seed)
+        for rank, cand in enumerate(ranked, start=1)
     ]
+
+
+def _recommender(
+    models: str | os.PathLike[str] | Recommender | None, algorithms: Sequence[str] | None
+) -> Recommender:
+    """The recommender, loaded and checked for the algorithms asked for."""
+    from metaopt.spaces import get_space
+
+    names = None if algorithms is None else [a.strip() for a in algorithms if a.strip()]
+    for alg in names or []:
+        get_space(alg)  # ConfigError naming the valid algorithms
+    if not isinstance(models, Recommender):
+        return Recommender.load(models, algorithms=names)
+    missing = [a for a in names or [] if a not in models.algorithms]
+    if missing:
+        raise ModelVersionError(
+            f"the models know the algorithms {', '.join(models.algorithms)}, not {', '.join(missing)}",
+            "run `metaopt kb build` for it, then `metaopt train` (or pass --algorithms without it)",
+        )
+    return models
+
+
+def _wanted_algorithms(algorithms: Sequence[str] | None, rec: Recommender) -> list[str]:
+    """The algorithms asked for; by default every one the models know (a warning names the rest)."""
+    from metaopt.spaces import ALGORITHMS
+
+    if algorithms is not None:
+        return [a.strip() for a in algorithms if a.strip()]
+    unknown = rec.unknown_algorithms
+    if unknown:
+        warnings.warn(
+            f"the models do not know {', '.join(unknown)}, so no suggestion uses "
+            f"{'it' if len(unknown) == 1 else 'them'}: run `metaopt kb build`, then `metaopt train`",
+            UserWarning,
+            stacklevel=3,
+        )
+    return [a for a in ALGORITHMS if a not in unknown]
+
+
+def _suggestion(
+    rank: int,
+    cand: Candidate,
+    rec: Recommender,
+    mf: Mapping[str, float],
+    task: Task,
+    n_evidence: int,
+    ood: bool,
+    distance: float,
+    seed: int,
+) -> Suggestion:
+    """One :class:`Suggestion` of a ranked candidate (its spec built on first access)."""
+    from metaopt.spaces import config_id, estimator_to_spec, get_space
+
+    def spec(alg: str = cand.algorithm, params: dict[str, Any] = cand.params) -> dict[str, Any]:
+        return estimator_to_spec(get_space(alg).to_estimator(params, task, seed=seed))
+
+    return Suggestion(
+        rank=rank,
+        algorithm=cand.algorithm,
+        params=cand.params,
+        config_id=config_id(cand.algorithm, cand.params),
+        spec_source=spec,
+        score=cand.score,
+        uncertainty=cand.uncertainty,
+        fit_time=cand.fit_time,
+        evidence=tuple(rec.evidence(mf, task.kind, cand.algorithm, n_evidence)),
+        ood=ood,
+        ood_distance=distance,
+    )
 
 
 def suggestions_document(

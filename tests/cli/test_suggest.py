@@ -44,8 +44,8 @@ def models(root: Path) -> Path:
     )
     assert result.exit_code == 0, result.output
     assert "trained on 8 tasks" in result.output
-    opt = json.loads((root / "models" / "optimizer" / "manifest.json").read_text())
-    assert opt["params"]["iterations"] == 20  # the option reaches the optimizer
+    doc = json.loads((root / "models" / "manifest.json").read_text())["doc"]
+    assert doc["optimizer"]["params"]["iterations"] == 20  # the option reaches the optimizer
     return root / "models"
 
 

@@ -32,9 +32,9 @@ def models(root: Path) -> Path:
 @pytest.fixture(scope="session")
 def optimizer(models: Path):
     """The small learned optimizer trained on the tiny KB."""
-    from metaopt.learn import load_optimizer
+    from metaopt.recommend import load_optimizer
 
-    return load_optimizer(models / "optimizer")
+    return load_optimizer(models)
 
 
 @pytest.fixture(scope="session")

@@ -3,8 +3,7 @@ trained models (surrogate + a small learned optimizer), and a fake learned optim
 
 ``build_root(path)`` writes the eight small CSV datasets and the knowledge base of
 ``tests/recommend/recommend_fakes.py`` under ``path`` and trains the recommender's
-models into ``path / "models"`` (the optimizer, with a few meta-training updates, into
-``path / "models" / "optimizer"``); about 10-20 s, so the tests use it once per session
+recommender into ``path / "models"`` (its optimizer with a few meta-training updates); about 10-20 s, so the tests use it once per session
 through ``tuning_root`` (tests/conftest.py).
 
 :class:`FakeOptimizer` has the interface of :class:`metaopt.learn.LearnedOptimizer`
@@ -46,11 +45,13 @@ def recommend_fakes() -> Any:
 
 def build_root(path: Path) -> Path:
     """Datasets under ``path/data``, the KB under ``path/kb``, models under ``path/models``."""
-    from metaopt.recommend import train_models
+    from metaopt.recommend import Recommender
 
     kb = recommend_fakes().build_kb(path)
-    train_models(kb, path / "models", n_members=2, max_iter=30, min_samples_leaf=5,
-                 optimizer_params=SMALL_OPTIMIZER)
+    Recommender(
+        n_members=2, surrogate_params={"max_iter": 30, "min_samples_leaf": 5},
+        optimizer_params=SMALL_OPTIMIZER,
+    ).fit(kb).save(path / "models")
     return path
 
 

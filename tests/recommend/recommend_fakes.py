@@ -11,7 +11,7 @@ together with planted evaluations of the shared pool (each algorithm's default p
 * fit times per 1,000 rows: ``knn`` 0.001 s, ``linear`` 0.01 s, ``hgb`` 1 s.
 
 Then it trains the recommender's models (2 small surrogate members) with
-:func:`metaopt.recommend.train_models`. Shared by ``tests/recommend`` and
+:class:`metaopt.recommend.Recommender`. Shared by ``tests/recommend`` and
 ``tests/cli/test_suggest.py``; takes a few seconds.
 """
 
@@ -89,10 +89,11 @@ def build_kb(root: Path):  # -> KnowledgeBase
 
 def build_models(root: Path) -> Path:
     """Build the tiny knowledge base and train the recommender's models into ``root / "models"``."""
-    from metaopt.recommend import train_models
+    from metaopt.recommend import Recommender
 
     kb = build_kb(root)
-    return train_models(
-        kb, root / "models", n_members=2, max_iter=30, min_samples_leaf=5,
+    Recommender(
+        n_members=2, surrogate_params={"max_iter": 30, "min_samples_leaf": 5},
         optimizer_params={"iterations": 20, "tasks_per_batch": 4, "rollouts": 4, "horizon": 8},
-    )
+    ).fit(kb).save(root / "models")
+    return root / "models"

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from metaopt import ConfigError
-from metaopt.recommend import diversify_order, load_models, rank_candidates
+from metaopt.recommend import Recommender, diversify_order, rank_candidates
 from metaopt.spaces import get_space
 
 
@@ -25,16 +25,15 @@ def test_diversify_fills_from_skipped_when_too_few_algorithms() -> None:
 
 @pytest.fixture(scope="module")
 def ranked_inputs(tiny_models: Path):
-    bundle = load_models(tiny_models / "models")
-    mf = bundle.surrogate.encoder_.metafeature_names
+    rec = Recommender.load(tiny_models / "models")
+    mf = rec.surrogate_.encoder_.metafeature_names
     task_mf = {n: 0.0 for n in mf}
-    cands = [(c["algorithm"], c["params"]) for c in bundle.pool["binary"]]
-    return bundle, task_mf, cands
+    return rec.surrogate_, task_mf, rec.transfer_.columns("binary")
 
 
 def test_rank_is_sorted_by_mean_without_diversity(ranked_inputs) -> None:
     bundle, mf, cands = ranked_inputs
-    out = rank_candidates(bundle.surrogate, mf, "binary", cands, 6, diversify=False)
+    out = rank_candidates(bundle, mf, "binary", cands, 6, diversify=False)
     means = [m for _, _, m, _ in out]
     assert len(out) == 6 and means == sorted(means, reverse=True)
     assert all(s > 0 and math.isfinite(s) for *_, s in out)
@@ -42,7 +41,7 @@ def test_rank_is_sorted_by_mean_without_diversity(ranked_inputs) -> None:
 
 def test_rank_diversifies_and_dedupes(ranked_inputs) -> None:
     bundle, mf, cands = ranked_inputs
-    out = rank_candidates(bundle.surrogate, mf, "binary", cands + cands, 4)
+    out = rank_candidates(bundle, mf, "binary", cands + cands, 4)
     algs = [a for a, *_ in out]
     assert len(out) == 4 and max(algs.count(a) for a in set(algs)) <= 2
     assert len({(a, str(sorted(p.items()))) for a, p, *_ in out}) == 4
@@ -51,7 +50,7 @@ def test_rank_diversifies_and_dedupes(ranked_inputs) -> None:
 def test_prior_weight_one_orders_by_prior(ranked_inputs) -> None:
     bundle, mf, cands = ranked_inputs
     prior = [float(i) for i in range(len(cands))]
-    out = rank_candidates(bundle.surrogate, mf, "binary", cands, 3, diversify=False,
+    out = rank_candidates(bundle, mf, "binary", cands, 3, diversify=False,
                           prior=prior, prior_weight=1.0)
     assert [p for _, p, *_ in out] == [cands[-1][1], cands[-2][1], cands[-3][1]]
 
@@ -59,10 +58,10 @@ def test_prior_weight_one_orders_by_prior(ranked_inputs) -> None:
 def test_rank_rejects_bad_kind_and_prior_length(ranked_inputs) -> None:
     bundle, mf, cands = ranked_inputs
     with pytest.raises(ConfigError, match="kind"):
-        rank_candidates(bundle.surrogate, mf, "ranking", cands, 3)
+        rank_candidates(bundle, mf, "ranking", cands, 3)
     with pytest.raises(ConfigError, match="prior"):
-        rank_candidates(bundle.surrogate, mf, "binary", cands, 3, prior=[0.0])
-    assert rank_candidates(bundle.surrogate, mf, "binary", [], 3) == []
+        rank_candidates(bundle, mf, "binary", cands, 3, prior=[0.0])
+    assert rank_candidates(bundle, mf, "binary", [], 3) == []
     assert get_space("hgb")  # the pool's algorithms are real spaces
 
 

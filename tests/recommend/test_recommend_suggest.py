@@ -12,7 +12,7 @@ import pytest
 from recommend_fakes import write_csv
 
 from metaopt import ConfigError, ModelError, ModelVersionError, estimator_from_spec, suggest
-from metaopt.recommend import MODELS_ENV, Suggestion, load_models
+from metaopt.recommend import MODELS_ENV, Recommender, Suggestion
 from metaopt.spaces import config_id, get_space
 from metaopt.tasks import load_task
 
@@ -45,29 +45,28 @@ def test_ranking_is_the_similarity_weighted_portfolio(tiny_models: Path, new_csv
     from metaopt.metafeatures import extract
     from metaopt.recommend import diversify_order
 
-    bundle = load_models(tiny_models / "models")
-    assert bundle.transfer is not None and "binary" in bundle.transfer.kinds
+    bundle = Recommender.load(tiny_models / "models")
+    assert "binary" in bundle.transfer_.kinds
     task = load_task(new_csv)
     mf = dict(extract(task, random_state=0))
-    cols = bundle.transfer.columns("binary")
-    order = [j for j, _ in bundle.transfer.order("binary", len(cols), mf)]
+    cols = bundle.transfer_.columns("binary")
+    order = [j for j, _ in bundle.transfer_.order("binary", len(cols), mf)]
     picked = diversify_order([a for a, _ in cols], order, 4)
     expected = [config_id(a, fit_to_shape(a, p, task_shape(task))) for a, p in (cols[j] for j in picked)]
     out = suggest(new_csv, top=4, models=bundle)
     assert [x.config_id for x in out] == expected
 
 
-def test_models_without_a_transfer_portfolio_rank_by_the_surrogate(
-    tiny_models: Path, new_csv: Path, tmp_path: Path
+def test_surrogate_fills_when_the_filters_leave_too_few_pool_configs(
+    tiny_models: Path, new_csv: Path
 ) -> None:
-    models = tmp_path / "models"
-    shutil.copytree(tiny_models / "models", models)
-    shutil.rmtree(models / "transfer")
-    assert load_models(models).transfer is None
-    out = suggest(new_csv, top=4, models=models)
-    assert len(out) == 4
-    scores = [x.score for x in out]
-    assert scores[0] == max(scores)
+    rec = Recommender.load(tiny_models / "models")
+    pool_linear = {config_id(a, p) for a, p in rec.transfer_.columns("binary") if a == "linear"}
+    out = suggest(new_csv, top=len(pool_linear) + 3, algorithms=["linear"], models=rec)
+    assert len(out) == len(pool_linear) + 3  # fresh Sobol configs fill the rest
+    fill = out[len(pool_linear):]
+    scores = [x.score for x in fill]
+    assert scores == sorted(scores, reverse=True)  # ranked by the surrogate
 
 
 def task_shape(task):
@@ -95,7 +94,7 @@ def test_algorithms_filter(tiny_models: Path, new_csv: Path) -> None:
 
 
 def test_time_budget_drops_slow_configs(tiny_models: Path, new_csv: Path) -> None:
-    models = load_models(tiny_models / "models")
+    models = Recommender.load(tiny_models / "models")
     free = suggest(new_csv, top=6, algorithms=["hgb", "linear", "knn"], models=models)
     times = {s.algorithm: s.fit_time for s in free}
     others = [t for a, t in times.items() if a != "hgb"]
@@ -120,7 +119,8 @@ def test_extreme_dataset_is_flagged_ood(tiny_models: Path, tmp_path: Path) -> No
     frame.to_csv(path, index=False)
     out = suggest(path, top=3, models=tiny_models / "models")
     assert out and all(s.ood for s in out)
-    assert out[0].ood_distance > load_models(tiny_models / "models").ood_threshold
+    _, threshold = Recommender.load(tiny_models / "models").novelty({}, "binary")
+    assert out[0].ood_distance > threshold
     # a knowledge-base dataset itself is in distribution
     inside = suggest(tiny_models / "data" / "bin00.csv", top=3, models=tiny_models / "models")
     assert not inside[0].ood and inside[0].ood_distance == 0.0
@@ -141,4 +141,10 @@ def test_missing_and_mismatched_models(tiny_models: Path, new_csv: Path, tmp_pat
     manifest["mf_version"] = "0.1"
     (copy / "manifest.json").write_text(json.dumps(manifest))
     with pytest.raises(ModelVersionError, match="meta-feature version 0.1.*metaopt train"):
+        suggest(new_csv, models=copy)
+    manifest["mf_version"] = json.loads((tiny_models / "models" / "manifest.json").read_text())["mf_version"]
+    (copy / "manifest.json").write_text(json.dumps(manifest))
+    with (copy / "arrays.npz").open("ab") as fh:
+        fh.write(b"0")
+    with pytest.raises(ModelError, match="checksum"):
         suggest(new_csv, models=copy)

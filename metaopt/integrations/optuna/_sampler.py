@@ -22,7 +22,7 @@ from optuna.search_space import IntersectionSearchSpace
 from optuna.study import StudyDirection
 from optuna.trial import FrozenTrial, TrialState
 
-from metaopt._exceptions import ConfigError, ModelError
+from metaopt._exceptions import ConfigError
 from metaopt.integrations.optuna._naming import (
     ALGORITHM_PARAM,
     config_from_params,
@@ -57,40 +57,28 @@ _MISSING = _Missing()
 
 
 def resolve_optimizer(optimizer: Any = None) -> Any:
-    """A learned optimizer: the object itself, or loaded from a path (default location if None).
+    """A learned optimizer: the object itself, or loaded from a models directory.
+
+    ``None`` loads the default models (:func:`metaopt.recommend.default_models_path`);
+    a path may name a models directory or one written by ``LearnedOptimizer.save``.
 
     Raises
     ------
     ModelError
-        If there are no optimizer weights at the path (the message says to run
-        ``metaopt train``).
+        If there is no optimizer there (the message says to run ``metaopt train``).
     """
     if optimizer is not None and not isinstance(optimizer, (str, os.PathLike)):
         return optimizer
-    try:
-        from metaopt.learn import load_optimizer
-    except ImportError as exc:
-        raise ModelError(
-            "this metaopt has no learned optimizer (metaopt.learn.load_optimizer is missing)",
-            "run `metaopt train` with a metaopt that trains it, or use another sampler "
-            "(--sampler tpe)",
-        ) from exc
-    try:
-        return load_optimizer(optimizer)
-    except ModelError as exc:
-        if "metaopt train" in str(exc):
-            raise
-        hint = f"{exc.hint}; " if exc.hint else ""
-        raise type(exc)(exc.message, f"{hint}run `metaopt train` to train the optimizer") from exc
+    from metaopt.recommend import load_optimizer
+
+    return load_optimizer(optimizer)
 
 
 def default_optimizer_location() -> Any:
-    """Where the optimizer is loaded from by default (None if this metaopt has no optimizer)."""
-    try:
-        from metaopt.learn import default_optimizer_path
-    except ImportError:
-        return None
-    return default_optimizer_path()
+    """Where the optimizer is loaded from by default: the models directory."""
+    from metaopt.recommend import default_models_path
+
+    return default_models_path()
 
 
 @dataclass

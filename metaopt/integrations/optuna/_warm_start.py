@@ -24,7 +24,7 @@ if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
     from optuna.distributions import BaseDistribution
 
-    from metaopt.recommend import ModelBundle
+    from metaopt.recommend import Recommender
     from metaopt.tasks import Task
 
 __all__ = ["contains", "study_search_space", "warm_start"]
@@ -194,7 +194,7 @@ def warm_start(
     algorithms: Sequence[str] | None = None,
     search_space: Mapping[str, BaseDistribution] | None = None,
     suggestions: Sequence[Any] | None = None,
-    models: str | os.PathLike[str] | ModelBundle | None = None,
+    models: str | os.PathLike[str] | Recommender | None = None,
 ) -> list[dict[str, Any]]:
     """Enqueue metaopt's top ``n`` suggestions as the study's next trials.
 
