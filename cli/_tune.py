@@ -98,10 +98,6 @@ def tune(
         Path | None,
         typer.Option("--models", help="Trained models directory (default: $METAOPT_MODELS, datasets/models)."),
     ] = None,
-    optimizer: Annotated[
-        Path | None,
-        typer.Option("--optimizer", help="Learned optimizer directory (default: $METAOPT_OPTIMIZER, else MODELS/optimizer)."),
-    ] = None,
     seed: Annotated[int | None, typer.Option("--seed", help="Seed of the sampler.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the result as a JSON document.")] = False,
     openml_cache: OpenMLCacheOpt = None,
@@ -113,12 +109,11 @@ def tune(
 
     optuna.logging.set_verbosity(optuna.logging.ERROR)
     algs = [a.strip() for a in algorithms.split(",") if a.strip()] if algorithms else None
-    opt_dir = optimizer if optimizer is not None else (models / "optimizer" if models is not None else None)
     kwargs: dict[str, Any] = dict(
         target=target, kind=task.value if task else None, n_trials=trials, sampler=sampler,
         warm_start=warm_start, algorithms=algs, storage=storage, study_name=study_name,
         n_jobs=n_jobs, folds=folds, time_limit=time_limit, metric=metric, seed=seed,
-        models=models, optimizer=opt_dir, output=output, openml_cache=openml_cache,
+        models=models, optimizer=models, output=output, openml_cache=openml_cache,
     )
     if as_json:
         result = _tune(data, **kwargs)

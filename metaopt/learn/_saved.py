@@ -113,7 +113,7 @@ def read_manifest(path: str | os.PathLike[str], kind: str | None = None) -> dict
         If it is of another format version or another kind.
     """
     path = Path(path)
-    what = kind or "model"
+    what = {None: "model", "recommender": "models"}.get(kind, kind)
     manifest_path = path / MANIFEST
     if not manifest_path.is_file():
         raise ModelError(f"no trained {what} at {path} (no {MANIFEST})", RETRAIN)

@@ -162,7 +162,7 @@ class Recommender:
     n_members, random_state
         Surrogate ensemble size and the seed of everything trained.
     surrogate_params
-        More :class:`~metaopt.learn.Surrogate` parameters.
+        More :class:`~metaopt.learn.Surrogate` parameters (they win over the two above).
     optimizer_params
         :class:`~metaopt.learn.LearnedOptimizer` parameters (its defaults, seeded with
         ``random_state``, when None); ``{"iterations": 0}`` trains no optimizer (the
@@ -215,10 +215,8 @@ class Recommender:
             kb = KnowledgeBase.open(kb)
         started = time.perf_counter()
         ids = None if tasks is None else sorted({str(t) for t in tasks})
-        self.surrogate_ = Surrogate.from_kb(
-            kb, tasks=ids, n_members=self.n_members, random_state=self.random_state,
-            **dict(self.surrogate_params or {}),
-        )
+        params = {"n_members": self.n_members, "random_state": self.random_state}
+        self.surrogate_ = Surrogate.from_kb(kb, tasks=ids, **{**params, **dict(self.surrogate_params or {})})
         pool = PoolTable(kb, ids)
         opt_params = {"seed": self.random_state, **dict(self.optimizer_params or {})}
         self.optimizer_ = None

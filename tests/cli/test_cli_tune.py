@@ -126,10 +126,20 @@ def test_bad_input_is_one_line_and_exit_2(root: Path, tmp_path: Path, args, need
 
 def test_missing_optimizer_says_to_run_metaopt_train(root: Path, tmp_path: Path) -> None:
     result = CliRunner().invoke(app, ["tune", str(root / "data" / "bin00.csv"), "--warm-start", "0",
-                                      "--optimizer", str(tmp_path / "none"), "--storage", db(tmp_path)])
+                                      "--models", str(tmp_path / "none"), "--storage", db(tmp_path)])
     assert result.exit_code == 2
     lines = result.output.strip().splitlines()
-    assert len(lines) == 1 and "no learned optimizer" in lines[0] and "metaopt train" in lines[0]
+    assert len(lines) == 1 and "no trained model" in lines[0] and "metaopt train" in lines[0]
+    no_optimizer = tmp_path / "no-optimizer"
+    from metaopt.recommend import Recommender
+
+    rec = Recommender.load(root / "models")
+    rec.optimizer_ = None
+    rec.save(no_optimizer)
+    result = CliRunner().invoke(app, ["tune", str(root / "data" / "bin00.csv"), "--warm-start", "0",
+                                      "--models", str(no_optimizer), "--storage", db(tmp_path)])
+    assert result.exit_code == 2
+    assert "without a learned optimizer" in result.output and "metaopt train" in result.output
 
 
 def test_a_named_study_of_other_data_is_refused(root: Path, tmp_path: Path) -> None:

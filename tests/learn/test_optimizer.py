@@ -167,9 +167,9 @@ def test_save_load_round_trip(optimizer, pool, tmp_path):
     assert loaded.get_params() == optimizer.get_params()
     a, b = optimizer.start(mf, BIN_SHAPE, seed=2), loaded.start(mf, BIN_SHAPE, seed=2)
     assert a.algorithm_probabilities() == pytest.approx(b.algorithm_probabilities(), abs=1e-5)
-    with np.load(path / "weights.npz", allow_pickle=False) as arrays:
+    with np.load(path / "arrays.npz", allow_pickle=False) as arrays:
         transfer = {f for f in arrays.files if f.startswith("transfer.")}
-        assert set(arrays.files) - transfer == set(optimizer.weights_)
+        assert set(arrays.files) - transfer == {f"optimizer.{k}" for k in optimizer.weights_}
         # the fixture trains on binary tasks: their pool scores and task similarity
         assert {f for f in transfer if ".similarity." not in f} == {"transfer.binary.scores"}
         assert "transfer.similarity.binary.metafeatures" in transfer
@@ -181,10 +181,10 @@ def test_save_load_round_trip(optimizer, pool, tmp_path):
 
 
 def test_load_refuses_missing_and_mismatched_models(optimizer, tmp_path):
-    with pytest.raises(ModelError, match="no learned optimizer"):
+    with pytest.raises(ModelError, match="no trained optimizer"):
         LearnedOptimizer.load(tmp_path / "nothing")
     path = optimizer.save(tmp_path / "opt")
-    with pytest.raises(ModelVersionError, match="meta-features"):
+    with pytest.raises(ModelVersionError, match="meta-feature version"):
         LearnedOptimizer.load(path, metafeature_version="0.0-other")
     manifest = json.loads((path / "manifest.json").read_text())
     manifest["format_version"] = 99

@@ -150,10 +150,10 @@ def test_portfolio_save_load_round_trip(portfolio, pool, tmp_path) -> None:
         v = pool.score("bin09", *pa)
         run_a.observe(*pa, v)
         run_b.observe(*pb, v)
-    (path / "weights.npz").write_bytes(b"not an npz")
+    (path / "arrays.npz").write_bytes(b"not an npz")
     with pytest.raises(ModelError, match="checksum"):
         TransferPortfolio.load(path)
-    with pytest.raises(ModelError, match="unreadable"):
+    with pytest.raises(ModelError, match="no trained transfer"):
         TransferPortfolio.load(tmp_path / "nowhere")
 
 
@@ -166,26 +166,29 @@ def test_fit_to_shape_clips_into_the_data_s_ranges() -> None:
     assert config_id("knn", got) == config_id("knn", get_space("knn").validate(got, tiny))
 
 
-def test_rank_evidence_counted_in_pairs(pool, train_ids) -> None:
-    """``count``: weights ∝ prior · exp(−beta · discordant pairs), sharper as trials come in."""
-    frac = TransferPortfolio(prior_sharpness=0.0, beta=1.0).fit(pool, train_ids)
-    count = TransferPortfolio(prior_sharpness=0.0, beta=1.0, rank_evidence="count").fit(pool, train_ids)
-    runs = [tp.start(pool.shape("bin09")) for tp in (frac, count)]
+def test_rank_evidence_is_the_fraction_of_discordant_pairs(pool, train_ids) -> None:
+    """Weights ∝ prior · exp(−beta · fraction of observed pairs a task orders the other way)."""
+    tp = TransferPortfolio(prior_sharpness=0.0, beta=1.0).fit(pool, train_ids)
+    run = tp.start(pool.shape("bin09"))
     for _ in range(5):
-        alg, params = runs[1].propose()
-        v = pool.score("bin09", alg, params)
-        for run in runs:
-            run.observe(alg, params, v)
-    cols = np.array(runs[1]._observed)
-    vals = np.array(runs[1]._values)
+        alg, params = run.propose()
+        run.observe(alg, params, pool.score("bin09", alg, params))
+    cols = np.array(run._observed)
+    vals = np.array(run._values)
     i, j = np.triu_indices(len(cols), 1)
-    s = runs[1].pool.scores[:, cols]
+    s = run.pool.scores[:, cols]
     pairs = ((np.sign(s[:, i] - s[:, j]) * np.sign(vals[i] - vals[j])) < 0).sum(axis=1)
-    expected = np.exp(-(pairs - pairs.min()))
-    assert np.allclose(runs[1].weights(), expected / expected.sum())
-    assert np.allclose(runs[0].weights(), np.exp(-pairs / len(i)) / np.exp(-pairs / len(i)).sum())
-    with pytest.raises(ValueError, match="rank_evidence"):
-        TransferPortfolio(rank_evidence="votes")
+    assert np.allclose(run.weights(), np.exp(-pairs / len(i)) / np.exp(-pairs / len(i)).sum())
+
+
+def test_novelty_is_calibrated_against_other_groups(pool, train_ids) -> None:
+    tp = TransferPortfolio().fit(pool, train_ids)
+    sim = tp.similarity_
+    z = sim.metafeatures_["binary"]
+    assert sim.novelty("binary", z[0]) == (0.0, sim.thresholds_["binary"])  # a training task
+    far, threshold = sim.novelty("binary", z[0] + 100.0)
+    assert far > threshold and np.isfinite(threshold)
+    assert sim.novelty("multiclass", z[0]) == (0.0, float("inf"))  # no tasks of the kind
 
 
 def test_refitting_forgets_the_cached_priors(pool, train_ids) -> None:

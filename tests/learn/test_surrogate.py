@@ -15,7 +15,6 @@ from metaopt._exceptions import ModelError, ModelVersionError
 from metaopt.learn import (
     ConfigEncoder,
     Surrogate,
-    default_surrogate_path,
     leave_dataset_out,
     training_table,
 )
@@ -185,19 +184,11 @@ def test_error_head_round_trips_and_old_models_load_with_the_floor(noisy_fits, t
     loaded = Surrogate.load(tmp_path / "h", metafeature_version="test-mf")
     assert loaded.uncertainty == "heteroscedastic" and len(loaded.sigma_models_) == 2
     np.testing.assert_array_equal(loaded.predict(Xt)[1], het.predict(Xt)[1])
-    # a manifest written before the error head: no `uncertainty` parameter, no head state
-    manifest_path = tmp_path / "h" / "manifest.json"
-    manifest = json.loads(manifest_path.read_text())
-    del manifest["params"]["uncertainty"]
-    for key in ("n_sigma_heads", "sigma_scale", "sigma_floor"):
-        del manifest["state"][key]
-    manifest_path.write_text(json.dumps(manifest))
-    old = Surrogate.load(tmp_path / "h", metafeature_version="test-mf")
-    assert old.uncertainty == "floor" and old.sigma_models_ == []
-    mean, std = old.predict(Xt)
-    np.testing.assert_array_equal(mean, het.predict(Xt)[0])
-    spread = old._member_predictions(Xt).std(axis=0)
-    np.testing.assert_allclose(std, np.sqrt(spread**2 + old.std_floor_**2 + (0.1 * old.ood_distance(Xt)) ** 2))
+    floor = fits["floor"]
+    assert floor.sigma_models_ == []
+    mean, std = floor.predict(Xt)
+    spread = floor._member_predictions(Xt).std(axis=0)
+    np.testing.assert_allclose(std, np.sqrt(spread**2 + floor.std_floor_**2 + (0.1 * floor.ood_distance(Xt)) ** 2))
 
 
 def test_unknown_uncertainty_is_refused(data) -> None:
@@ -211,11 +202,9 @@ def test_save_load_round_trip_identical(data, tmp_path):
     model.mf_version_ = "test-mf"
     model.save(tmp_path / "s")
     manifest = json.loads((tmp_path / "s" / "manifest.json").read_text())
-    assert (
-        manifest["format"] == "metaopt-surrogate"
-        and manifest["metafeatures"]["version"] == "test-mf"
-    )
-    assert manifest["metafeatures"]["names"] == ["m0", "m1", "m2"]
+    assert manifest["format"] == "metaopt-saved" and manifest["kind"] == "surrogate"
+    assert manifest["mf_version"] == "test-mf"
+    assert manifest["doc"]["metafeature_names"] == ["m0", "m1", "m2"]
     loaded = Surrogate.load(tmp_path / "s", metafeature_version="test-mf")
     for a, b in zip(model.predict(Xt), loaded.predict(Xt), strict=True):
         np.testing.assert_array_equal(a, b)
@@ -240,15 +229,15 @@ def test_load_errors(data, tmp_path):
         Surrogate.load(tmp_path / "s")  # this metaopt's VERSION differs
     manifest_path = tmp_path / "s" / "manifest.json"
     manifest = json.loads(manifest_path.read_text())
-    manifest["params"]["model"] = "quantum"
+    manifest["doc"]["params"]["model"] = "quantum"
     (tmp_path / "s2").mkdir()
-    (tmp_path / "s2" / "weights.npz").write_bytes((tmp_path / "s" / "weights.npz").read_bytes())
+    (tmp_path / "s2" / "arrays.npz").write_bytes((tmp_path / "s" / "arrays.npz").read_bytes())
     (tmp_path / "s2" / "manifest.json").write_text(json.dumps(manifest))
     with pytest.raises(ModelVersionError, match="'quantum'"):
         Surrogate.load(tmp_path / "s2", metafeature_version="old-version")
-    with pytest.raises(ModelError, match="no surrogate"):
+    with pytest.raises(ModelError, match="no trained surrogate"):
         Surrogate.load(tmp_path / "nothing")
-    w = tmp_path / "s" / "weights.npz"
+    w = tmp_path / "s" / "arrays.npz"
     w.write_bytes(w.read_bytes()[:-10] + b"0123456789")
     with pytest.raises(ModelError, match="checksum"):
         Surrogate.load(tmp_path / "s", metafeature_version="old-version")
@@ -352,7 +341,7 @@ def test_training_table_scores_failures_zero_and_drops_skipped(synthetic):
 
 
 @pytest.mark.parametrize("kind", ["gbt", "mlp"])
-def test_surrogate_contract(kind, data, tmp_path, monkeypatch):
+def test_surrogate_contract(kind, data, tmp_path):
     """What every member kind must do: shapes, positive σ, determinism, identical reload."""
     if kind == "mlp":
         pytest.importorskip("torch")
@@ -366,10 +355,7 @@ def test_surrogate_contract(kind, data, tmp_path, monkeypatch):
     with pytest.raises(ValueError, match="expects"):
         a.predict(Xt[:, :-1])
     a.mf_version_ = "v"
-    a.save(tmp_path / kind)
-    monkeypatch.setenv("METAOPT_SURROGATE", str(tmp_path / kind))
-    assert default_surrogate_path() == tmp_path / kind
-    loaded = Surrogate.load(metafeature_version="v")
+    loaded = Surrogate.load(a.save(tmp_path / kind), metafeature_version="v")
     for u, v in zip(a.predict(Xt), loaded.predict(Xt), strict=True):
         np.testing.assert_array_equal(u, v)
 

@@ -170,8 +170,8 @@ def test_optimizer_without_transfer_uses_the_policy_from_the_start(optimizer, po
 def test_transfer_pool_round_trips_through_arrays_and_json(optimizer, pool, tmp_path):
     optimizer.save(tmp_path / "opt")
     manifest = json.loads((tmp_path / "opt" / "manifest.json").read_text())
-    assert set(manifest["transfer"]["kinds"]) == {"binary", "regression"}
-    with np.load(tmp_path / "opt" / "weights.npz", allow_pickle=False) as data:
+    assert set(manifest["doc"]["transfer"]["kinds"]) == {"binary", "regression"}
+    with np.load(tmp_path / "opt" / "arrays.npz", allow_pickle=False) as data:
         assert "transfer.binary.scores" in data.files
     loaded = LearnedOptimizer.load(tmp_path / "opt")
     a = optimizer.start(pool.metafeatures("bin03"), BIN_SHAPE, seed=1)
