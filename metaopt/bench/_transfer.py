@@ -21,14 +21,14 @@ Variants (:data:`TRANSFER_VARIANTS`):
     ordered for this dataset's meta-features, no adaptation.
 ``prior+rank``
     Both: what the shipped optimizer does.
-``prior+rank(count)``
-    As ``prior+rank``, with the rank evidence counted in pairs rather than as a
-    fraction (``rank_evidence="count"``, ``beta = 1``): not shipped, measured as a
-    candidate.
 ``oracle``
     Fixed weights from the held-out task's *true* rank discordance to each training task
     over the whole pool (``exp(−50 · discordance)``), which no method can know: the
     best that re-weighting the training tasks can do, a bound on this family of methods.
+
+(The rank evidence counted in pairs rather than as a fraction, ``beta = 1``, measured no
+better — 0.037 / 0.012 / 0.008 / 0.006 after 1 / 5 / 10 / 20 on the 290-task knowledge
+base, ``benchmarks/results/transfer_ldo.md`` of that run — and left the library.)
 
 The regret after ``t`` trials is ``1 −`` the best normalized score among them on the
 held-out task (the task's pool; the proposals are pool configurations, so no snapping
@@ -56,7 +56,6 @@ TRANSFER_VARIANTS: dict[str, dict[str, Any]] = {
     "rank": {"beta": 20.0, "prior_sharpness": 0.0},
     "prior": {"beta": 0.0, "prior_sharpness": 2.0},
     "prior+rank": {"beta": 20.0, "prior_sharpness": 2.0},
-    "prior+rank(count)": {"beta": 1.0, "prior_sharpness": 2.0, "rank_evidence": "count"},
     "oracle": {"beta": 0.0, "prior_sharpness": 0.0, "oracle": 50.0},
 }
 

@@ -243,7 +243,7 @@ class Recommender:
         root = default_models_path(path)
         doc = {
             "kb": self.info_,
-            "algorithms": {a: space_fingerprint(a) for a in self.transfer_.encoder_.algorithms},
+            "algorithms": {a: space_fingerprint(a) for a in self.algorithms},
             "params": {"n_members": self.n_members, "random_state": self.random_state},
             "encoder": self.transfer_.encoder_.to_json(),
             "surrogate": self.surrogate_.to_json(),
@@ -319,9 +319,10 @@ class Recommender:
 
     @property
     def algorithms(self) -> list[str]:
-        """The algorithms the models know."""
+        """The algorithms the models know: those with configs in the knowledge base's pool."""
         self._check_fitted()
-        return list(self.transfer_.encoder_.algorithms)
+        known = {a for k in self.transfer_.kinds for a in self.transfer_.pools_[k].algorithms}
+        return [a for a in self.transfer_.encoder_.algorithms if a in known]
 
     @property
     def unknown_algorithms(self) -> list[str]:
