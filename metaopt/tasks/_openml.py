@@ -85,12 +85,6 @@ def _is_network_error(exc: BaseException) -> bool:
     return isinstance(exc, urllib3.exceptions.HTTPError)
 
 
-def _dataset_cached(did: int) -> bool:
-    d = _server_cache_dir() / "datasets" / str(did)
-    has_data = (d / "dataset.arff").is_file() or any(d.glob("dataset*.pq"))
-    return (d / "description.xml").is_file() and has_data
-
-
 def _offline_error(what: str, cache: Path | None, exc: BaseException) -> SourceError:
     where = str(cache) if cache is not None else _server_cache_dir()
     return SourceError(
