@@ -139,6 +139,20 @@ def evaluate_many(
         ``dask`` extra).
     """
     protocol = protocol if protocol is not None else Protocol()
+    n_jobs = _check_backend(backend, n_jobs)
+    prepared_by_task, groups = _check_jobs(jobs, protocol, estimator_factory)
+    total = sum(len(g) for g in groups.values())
+    target_device = _population_device(device, groups, estimator_factory)
+    population = _split_population(groups) if target_device is not None else {}
+    callback = _progress_callback(progress, total)
+    return _generate(
+        prepared_by_task, groups, population, target_device, protocol, n_jobs, backend,
+        scheduler, estimator_factory, batch_size, callback, total,
+    )
+
+
+def _check_backend(backend: str, n_jobs: int | None) -> int:
+    """Validate ``backend`` and ``n_jobs``; return ``n_jobs`` with its default filled in."""
     if backend not in ("loky", "dask"):
         raise ConfigError(f"unknown backend {backend!r}", hint="use 'loky' or 'dask'")
     if backend == "dask":
@@ -147,8 +161,18 @@ def evaluate_many(
         n_jobs = -1 if backend == "dask" else 1
     if not isinstance(n_jobs, int) or isinstance(n_jobs, bool) or n_jobs == 0 or n_jobs < -1:
         raise ConfigError(f"n_jobs must be a positive integer or -1, got {n_jobs!r}")
+    return n_jobs
 
-    # validate everything up front, preparing each distinct task once
+
+def _check_jobs(
+    jobs: Iterable[Job | tuple[Any, ...]],
+    protocol: Protocol,
+    factory: EstimatorFactory | None,
+) -> tuple[dict[int, _Prepared], dict[int, list[_Checked]]]:
+    """Validate every job up front, preparing each distinct task once.
+
+    Returns the prepared tasks and the checked jobs, both keyed by ``id(task)``.
+    """
     prepared_by_task: dict[int, _Prepared] = {}
     groups: dict[int, list[_Checked]] = {}
     for raw in jobs:
@@ -157,25 +181,19 @@ def evaluate_many(
         if key not in prepared_by_task:
             prepared_by_task[key] = prepare_task(job.task, protocol)
             groups[key] = []
-        groups[key].append(
-            check_job(prepared_by_task[key], job.algorithm, job.params, protocol, estimator_factory)
-        )
-    total = sum(len(g) for g in groups.values())
+        groups[key].append(check_job(prepared_by_task[key], job.algorithm, job.params, protocol, factory))
+    return prepared_by_task, groups
 
+
+def _split_population(groups: dict[int, list[_Checked]]) -> dict[int, list[_Checked]]:
+    """Move the MLP jobs out of ``groups`` (in place) into the batched-trainer population."""
     population: dict[int, list[_Checked]] = {}
-    target_device = _population_device(device, groups, estimator_factory)
-    if target_device is not None:
-        for key, checked in groups.items():
-            mlps = [c for c in checked if c.algorithm == MLP_ALGORITHM]
-            if mlps:
-                population[key] = mlps
-                groups[key] = [c for c in checked if c.algorithm != MLP_ALGORITHM]
-
-    callback = _progress_callback(progress, total)
-    return _generate(
-        prepared_by_task, groups, population, target_device, protocol, n_jobs, backend,
-        scheduler, estimator_factory, batch_size, callback, total,
-    )
+    for key, checked in groups.items():
+        mlps = [c for c in checked if c.algorithm == MLP_ALGORITHM]
+        if mlps:
+            population[key] = mlps
+            groups[key] = [c for c in checked if c.algorithm != MLP_ALGORITHM]
+    return population
 
 
 def _population_device(

@@ -465,6 +465,69 @@ def build(
     comp = components or default_components()
     for var in _THREAD_VARS:
         os.environ.setdefault(var, "1")
+    algorithms, protocol = _resolve_options(comp, algorithms, configs_per_algorithm, protocol)
+    pid = str(protocol.protocol_id)
+    if scheduler:
+        import_optional("distributed", extra="dask", purpose="--scheduler (a dask.distributed cluster)")
+    # List the tasks first: a bad source spec must not leave an empty KB behind.
+    task_source = _get_source(comp, source, openml_cache)
+    entries = _select(list(task_source.entries()), tasks, limit_tasks, max_rows, shard)
+    store = _open_kb(kb, pid)
+    report = BuildReport(kb=str(store.path), source=source, protocol_id=pid)
+    report.tasks_selected = len(entries)
+
+    with store.writer():
+        store.update_manifest(protocol_id=pid, mf_version=comp.mf_version,
+                              protocol=protocol.to_dict() if hasattr(protocol, "to_dict") else None)
+        task_status, mf_keys, done = _known_keys(store, pid)
+        if window_jobs is None:
+            window_jobs = 64 * (max(n_jobs, 1) if not scheduler else 16)
+        bar = _Progress(progress, len(entries), len(algorithms) * (configs_per_algorithm + 1))
+        writer = _Writer(store, batch_size, flush_seconds, report, 256 if compact else None)
+        run = _BuildRun(store, comp, task_source, algorithms, configs_per_algorithm, protocol, pid,
+                        max_rows, retry_failed, task_status, mf_keys, done, writer, bar, report)
+        try:
+            _build_tasks(run, entries, window_jobs, n_jobs, scheduler)
+        finally:
+            writer.flush()
+            bar.close()
+        if compact:
+            store.compact()
+    report.seconds = round(time.monotonic() - t0, 3)
+    return report
+
+
+#: ``(algorithm, config_id, params)`` of one evaluation to run.
+_Job = tuple[str, str, dict[str, Any]]
+
+
+@dataclass
+class _BuildRun:
+    """What the steps of one :func:`build` share: its settings, what the knowledge base
+    already holds (updated as rows are written), the writer, the progress display and
+    the report."""
+
+    store: KnowledgeBase
+    comp: BuildComponents
+    task_source: Any
+    algorithms: Sequence[str]
+    n_configs: int
+    protocol: Any
+    pid: str
+    max_rows: int | None
+    retry_failed: bool
+    task_status: dict[str, str]
+    mf_keys: set[tuple[str, ...]]
+    done: dict[tuple[str, ...], str]
+    writer: _Writer
+    bar: _Progress
+    report: BuildReport
+
+
+def _resolve_options(
+    comp: BuildComponents, algorithms: Sequence[str] | None, configs_per_algorithm: int, protocol: Any
+) -> tuple[list[str], Any]:
+    """Check the algorithms and the config count; fill in the defaults."""
     if configs_per_algorithm < 0:
         raise ConfigError(f"--configs-per-algorithm must be >= 0, got {configs_per_algorithm}")
     algorithms = list(algorithms) if algorithms else list(comp.algorithms)
@@ -472,18 +535,18 @@ def build(
     if unknown:
         raise ConfigError(f"unknown algorithms {unknown}", f"choose from {list(comp.algorithms)}")
     protocol = protocol if protocol is not None else comp.default_protocol()
-    pid = str(protocol.protocol_id)
+    return algorithms, protocol
 
-    if scheduler:
-        import_optional("distributed", extra="dask", purpose="--scheduler (a dask.distributed cluster)")
-    # List the tasks first: a bad source spec must not leave an empty KB behind.
-    task_source = (
-        comp.get_source(source)
-        if openml_cache is None
-        else comp.get_source(source, openml_cache=openml_cache)
-    )
-    entries = _select(list(task_source.entries()), tasks, limit_tasks, max_rows, shard)
 
+def _get_source(comp: BuildComponents, source: str, openml_cache: str | os.PathLike[str] | None) -> Any:
+    """The task source ``source`` names (told the OpenML cache only when one is given)."""
+    if openml_cache is None:
+        return comp.get_source(source)
+    return comp.get_source(source, openml_cache=openml_cache)
+
+
+def _open_kb(kb: str | os.PathLike[str] | KnowledgeBase | None, pid: str) -> KnowledgeBase:
+    """The knowledge base to build into (created if needed); it must hold protocol ``pid``."""
     if isinstance(kb, KnowledgeBase):
         store = kb
     else:
@@ -497,132 +560,148 @@ def build(
             f"this build uses {pid}",
             "build into another --kb directory, or use the protocol it was built with",
         )
-    report = BuildReport(kb=str(store.path), source=source, protocol_id=pid)
-
-    report.tasks_selected = len(entries)
-
-    with store.writer():
-        store.update_manifest(protocol_id=pid, mf_version=comp.mf_version,
-                              protocol=protocol.to_dict() if hasattr(protocol, "to_dict") else None)
-        task_rows = store.read("tasks", ["task_id", "status"])
-        task_status = dict(zip(task_rows["task_id"], task_rows["status"], strict=True)) if len(task_rows) else {}
-        mf_keys = store.keys("metafeatures")
-        ev = store.read("evaluations", ["task_id", "algorithm", "config_id", "protocol_id", "status"])
-        done: dict[tuple[str, ...], str] = {}
-        if len(ev):
-            ev = ev[ev["protocol_id"] == pid]
-            keys = ev[["task_id", "algorithm", "config_id", "protocol_id"]].itertuples(index=False, name=None)
-            done = dict(zip(keys, ev["status"], strict=True))
-        if window_jobs is None:
-            window_jobs = 64 * (max(n_jobs, 1) if not scheduler else 16)
-        per_task = len(algorithms) * (configs_per_algorithm + 1)
-        bar = _Progress(progress, len(entries), per_task)
-        writer = _Writer(store, batch_size, flush_seconds, report, 256 if compact else None)
-        try:
-            window: list[tuple[Any, list[tuple[str, str, dict[str, Any]]]]] = []
-            for i, entry in enumerate(entries):
-                prepared = _prepare_task(
-                    store, comp, task_source, entry, algorithms, configs_per_algorithm, protocol,
-                    pid, max_rows, retry_failed, task_status, mf_keys, done, writer, bar, report,
-                )
-                if prepared is None:
-                    writer.flush()
-                    bar.task_done(entry.task_id)
-                else:
-                    window.append(prepared)
-                if window and (sum(len(j) for _, j in window) >= window_jobs or i == len(entries) - 1):
-                    _run_window(comp, window, protocol, pid, n_jobs, scheduler, done, writer, bar, report)
-                    window = []
-        finally:
-            writer.flush()
-            bar.close()
-        if compact:
-            store.compact()
-    report.seconds = round(time.monotonic() - t0, 3)
-    return report
+    return store
 
 
-def _prepare_task(store: KnowledgeBase, comp: BuildComponents, task_source: Any, entry: Any, algorithms: Sequence[str],
-                n_configs: int, protocol: Any, pid: str, max_rows: int | None, retry_failed: bool, task_status: dict[str, str], mf_keys: set[tuple[str, ...]],
-                done: dict[tuple[str, ...], str], writer: _Writer, bar: _Progress,
-                report: BuildReport) -> tuple[Any, list[tuple[str, str, dict[str, Any]]]] | None:
+def _known_keys(
+    store: KnowledgeBase, pid: str
+) -> tuple[dict[str, str], set[tuple[str, ...]], dict[tuple[str, ...], str]]:
+    """What the knowledge base holds: each task's status, the meta-feature keys, and
+    the status of each evaluation key of protocol ``pid``."""
+    task_rows = store.read("tasks", ["task_id", "status"])
+    task_status = dict(zip(task_rows["task_id"], task_rows["status"], strict=True)) if len(task_rows) else {}
+    mf_keys = store.keys("metafeatures")
+    ev = store.read("evaluations", ["task_id", "algorithm", "config_id", "protocol_id", "status"])
+    done: dict[tuple[str, ...], str] = {}
+    if len(ev):
+        ev = ev[ev["protocol_id"] == pid]
+        keys = ev[["task_id", "algorithm", "config_id", "protocol_id"]].itertuples(index=False, name=None)
+        done = dict(zip(keys, ev["status"], strict=True))
+    return task_status, mf_keys, done
+
+
+def _build_tasks(
+    run: _BuildRun, entries: list[Any], window_jobs: int, n_jobs: int, scheduler: str | None
+) -> None:
+    """Prepare the entries one by one; run their jobs in windows of at least ``window_jobs``."""
+    window: list[tuple[Any, list[_Job]]] = []
+    for i, entry in enumerate(entries):
+        prepared = _prepare_task(run, entry)
+        if prepared is None:
+            run.writer.flush()
+            run.bar.task_done(entry.task_id)
+        else:
+            window.append(prepared)
+        if window and (sum(len(j) for _, j in window) >= window_jobs or i == len(entries) - 1):
+            _run_window(run.comp, window, run.protocol, run.pid, n_jobs, scheduler, run.done,
+                        run.writer, run.bar, run.report)
+            window = []
+
+
+def _prepare_task(run: _BuildRun, entry: Any) -> tuple[Any, list[_Job]] | None:
     """Record the task row, meta-features and skipped rows of one entry; return the task
     and its jobs still to run (None when there is nothing to run)."""
-    status = task_status.get(entry.task_id)
-    if status is not None and status != "ok" and not retry_failed:
-        report.tasks_failed += 1
-        report.not_loaded(entry.task_id, "failed to load in an earlier build (pass --retry-failed "
-                           "to load it again)")
-        bar.planned(0)
+    status = run.task_status.get(entry.task_id)
+    task = _load_entry(run, entry, status)
+    if task is None or not _record_task(run, entry, task, status):
+        run.bar.planned(0)
         return None
-    try:
-        task = task_source.load(entry)
-    except Exception as exc:  # noqa: BLE001 - a task that cannot load is a row, not a crash
-        logger.warning("task %s failed to load: %s", entry.task_id, exc)
-        if status is None or retry_failed:
-            store.append("tasks", [_task_row(entry, None, "error", _error_text(exc))])
-            task_status[entry.task_id] = "error"
-        report.tasks_failed += 1
-        report.not_loaded(entry.task_id, _error_text(exc))
-        bar.planned(0)
-        return None
-    if max_rows is not None and task.n_rows > max_rows:
-        logger.info("task %s has %d rows > max_rows %d: not built", entry.task_id, task.n_rows, max_rows)
-        report.not_loaded(entry.task_id, f"{task.n_rows} rows, more than --max-rows {max_rows}")
-        bar.planned(0)
-        return None
-    mf_key = (task.task_id, comp.mf_version)
-    if mf_key not in mf_keys:
-        try:
-            mf = comp.extract(task)
-        except Exception as exc:  # noqa: BLE001
-            logger.warning("meta-features of %s failed: %s", entry.task_id, exc)
-            if status is None or retry_failed:
-                store.append("tasks", [_task_row(entry, task, "error", "meta-features: " + _error_text(exc))])
-                task_status[entry.task_id] = "error"
-            report.tasks_failed += 1
-            report.not_loaded(entry.task_id, "meta-features: " + _error_text(exc))
-            bar.planned(0)
-            return None
-        version = str(getattr(mf, "version", comp.mf_version))
-        values = mf.to_dict() if hasattr(mf, "to_dict") else dict(mf)
-        store.add_metafeatures([(task.task_id, version, values)])
-        mf_keys.add((task.task_id, version))
-    if status != "ok":
-        store.append("tasks", [_task_row(entry, task, "ok", "")])
-        task_status[entry.task_id] = "ok"
-    report.tasks_loaded += 1
-
-    plan = plan_task(task, algorithms, n_configs, comp, getattr(protocol, "max_rows", None))
-    n_planned = len(plan.jobs) + len(plan.skipped)
-    report.evaluations_planned += n_planned
-
-    def wanted(key: tuple[str, ...]) -> bool:
-        have = done.get(key)
-        return have is None or (retry_failed and have in ("error", "timeout"))
-
-    for algorithm, cid, params, reason in plan.skipped:
-        key = (task.task_id, algorithm, cid, pid)
-        if key in done:
-            continue
-        writer.add({
-            "task_id": task.task_id, "algorithm": algorithm, "config_id": cid,
-            "params": params, "protocol_id": pid, "status": "skipped", "message": reason,
-            "seed": getattr(protocol, "seed", 0),
-        })
-        done[key] = "skipped"
-        report.skipped_rows += 1
-    jobs = [(a, c, p) for a, c, p in plan.jobs if wanted((task.task_id, a, c, pid))]
-    present = n_planned - len(jobs) - sum(
-        1 for a, c, _, _ in plan.skipped if done.get((task.task_id, a, c, pid)) == "skipped"
-    )
-    report.evaluations_present += max(present, 0)
-    if not jobs:
-        report.tasks_complete_before += 1
-    bar.planned(len(jobs))
+    jobs = _jobs_to_run(run, task)
+    run.bar.planned(len(jobs))
     if not jobs:
         return None
     return task, jobs
+
+
+def _load_entry(run: _BuildRun, entry: Any, status: str | None) -> Any | None:
+    """The entry's task, or None (recorded and reported) when it is not to be built: it
+    failed to load in an earlier build, fails to load now, or has too many rows."""
+    if status is not None and status != "ok" and not run.retry_failed:
+        run.report.tasks_failed += 1
+        run.report.not_loaded(entry.task_id, "failed to load in an earlier build (pass --retry-failed "
+                              "to load it again)")
+        return None
+    try:
+        task = run.task_source.load(entry)
+    except Exception as exc:  # noqa: BLE001 - a task that cannot load is a row, not a crash
+        logger.warning("task %s failed to load: %s", entry.task_id, exc)
+        _task_failed(run, entry, None, status, _error_text(exc))
+        return None
+    if run.max_rows is not None and task.n_rows > run.max_rows:
+        logger.info("task %s has %d rows > max_rows %d: not built", entry.task_id, task.n_rows, run.max_rows)
+        run.report.not_loaded(entry.task_id, f"{task.n_rows} rows, more than --max-rows {run.max_rows}")
+        return None
+    return task
+
+
+def _task_failed(run: _BuildRun, entry: Any, task: Any | None, status: str | None, message: str) -> None:
+    """Record a task that failed: an error row (unless an earlier build left one and
+    failures are not retried), and the report's count and first failure."""
+    if status is None or run.retry_failed:
+        run.store.append("tasks", [_task_row(entry, task, "error", message)])
+        run.task_status[entry.task_id] = "error"
+    run.report.tasks_failed += 1
+    run.report.not_loaded(entry.task_id, message)
+
+
+def _record_task(run: _BuildRun, entry: Any, task: Any, status: str | None) -> bool:
+    """Write the task's meta-features (if new) and its ``ok`` task row (if not there yet);
+    False (recorded as a failure) when its meta-features cannot be computed."""
+    mf_key = (task.task_id, run.comp.mf_version)
+    if mf_key not in run.mf_keys:
+        try:
+            mf = run.comp.extract(task)
+        except Exception as exc:  # noqa: BLE001
+            logger.warning("meta-features of %s failed: %s", entry.task_id, exc)
+            _task_failed(run, entry, task, status, "meta-features: " + _error_text(exc))
+            return False
+        version = str(getattr(mf, "version", run.comp.mf_version))
+        values = mf.to_dict() if hasattr(mf, "to_dict") else dict(mf)
+        run.store.add_metafeatures([(task.task_id, version, values)])
+        run.mf_keys.add((task.task_id, version))
+    if status != "ok":
+        run.store.append("tasks", [_task_row(entry, task, "ok", "")])
+        run.task_status[entry.task_id] = "ok"
+    run.report.tasks_loaded += 1
+    return True
+
+
+def _jobs_to_run(run: _BuildRun, task: Any) -> list[_Job]:
+    """Plan the task, write its new skipped rows, count what the knowledge base already
+    holds, and return the jobs still to run."""
+    plan = plan_task(task, run.algorithms, run.n_configs, run.comp, getattr(run.protocol, "max_rows", None))
+    n_planned = len(plan.jobs) + len(plan.skipped)
+    run.report.evaluations_planned += n_planned
+    _write_skipped(run, task, plan)
+    jobs = [(a, c, p) for a, c, p in plan.jobs if _wanted(run, (task.task_id, a, c, run.pid))]
+    present = n_planned - len(jobs) - sum(
+        1 for a, c, _, _ in plan.skipped if run.done.get((task.task_id, a, c, run.pid)) == "skipped"
+    )
+    run.report.evaluations_present += max(present, 0)
+    if not jobs:
+        run.report.tasks_complete_before += 1
+    return jobs
+
+
+def _wanted(run: _BuildRun, key: tuple[str, ...]) -> bool:
+    """Whether evaluation ``key`` is to run: not in the knowledge base, or a failure to retry."""
+    have = run.done.get(key)
+    return have is None or (run.retry_failed and have in ("error", "timeout"))
+
+
+def _write_skipped(run: _BuildRun, task: Any, plan: TaskPlan) -> None:
+    """Write the plan's ``skipped`` rows that the knowledge base does not hold yet."""
+    for algorithm, cid, params, reason in plan.skipped:
+        key = (task.task_id, algorithm, cid, run.pid)
+        if key in run.done:
+            continue
+        run.writer.add({
+            "task_id": task.task_id, "algorithm": algorithm, "config_id": cid,
+            "params": params, "protocol_id": run.pid, "status": "skipped", "message": reason,
+            "seed": getattr(run.protocol, "seed", 0),
+        })
+        run.done[key] = "skipped"
+        run.report.skipped_rows += 1
 
 
 def _run_window(comp: BuildComponents, window: list[tuple[Any, list[tuple[str, str, dict[str, Any]]]]],

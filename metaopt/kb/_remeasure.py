@@ -120,6 +120,39 @@ def remeasure(
     comp = components or default_components()
     cutoff = _normalise_time(measured_before or datetime.now(timezone.utc).isoformat())
     report = RemeasureReport(kb=str(store.path), measured_before=cutoff)
+    task_rows, ev = _selected_rows(store, algorithms, kinds, tasks)
+    report.selected = len(ev)
+    todo = _measured_before(ev, cutoff)
+    report.already_done = len(ev) - len(todo)
+    if todo.empty:
+        return report
+    protocol = _remeasure_protocol(comp.default_protocol(), todo)
+    moves: list[pd.DataFrame] = []
+    for spec, task_ids in _tasks_by_source(task_rows, todo).items():
+        source = comp.get_source(spec)
+        entries = {e.task_id: e for e in source.entries()}
+        size = max(int(batch_tasks), 1)
+        for start in range(0, len(task_ids), size):
+            batch = task_ids[start : start + size]
+            moves.append(_remeasure_batch(store, comp, source, entries, batch, todo, protocol,
+                                          n_jobs, report))
+            if progress is not None:
+                done = sum(len(m) for m in moves)
+                progress(f"[kb remeasure] {done}/{len(todo)} rows re-measured "
+                         f"({start + len(batch)}/{len(task_ids)} tasks of {spec})")
+    filled = [m for m in moves if not m.empty]
+    report.moves = pd.concat(filled, ignore_index=True) if filled else pd.DataFrame()
+    return report
+
+
+def _selected_rows(
+    store: KnowledgeBase,
+    algorithms: Sequence[str] | None,
+    kinds: Sequence[str] | None,
+    tasks: Sequence[str] | None,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The loaded tasks (indexed by id) and their non-skipped evaluations that the
+    filters select, each with its task's ``kind``."""
     task_rows = store.tasks(status="ok").set_index("task_id")
     ev = store.evaluations(algorithms=algorithms)
     ev = ev[ev["status"] != "skipped"]
@@ -128,15 +161,20 @@ def remeasure(
     if kinds is not None:
         ev = ev[ev["kind"].isin(list(kinds))]
     ev = ev[[_matches(t, tasks) for t in ev["task_id"]]]
-    report.selected = len(ev)
+    return task_rows, ev
+
+
+def _measured_before(ev: pd.DataFrame, cutoff: str) -> pd.DataFrame:
+    """The rows measured before ``cutoff`` (or at an unknown time): those still to do."""
     started = ev["started_at"] if "started_at" in ev.columns else pd.Series(None, index=ev.index)
     old = started.isna() | (started.astype(str) < cutoff)
-    todo = ev[old.to_numpy()]
-    report.already_done = len(ev) - len(todo)
-    if todo.empty:
-        return report
+    return ev[old.to_numpy()]
+
+
+def _remeasure_protocol(default: Any, todo: pd.DataFrame) -> Any:
+    """The current protocol, with the largest time limit the rows were measured under;
+    a KnowledgeBaseError when the rows were measured under another protocol."""
     protocol_ids = set(todo["protocol_id"].astype(str))
-    default = comp.default_protocol()
     if protocol_ids != {str(default.protocol_id)}:
         raise KnowledgeBaseError(
             f"the selected rows were measured under protocol(s) {sorted(protocol_ids)}, "
@@ -149,25 +187,15 @@ def remeasure(
         import dataclasses
 
         protocol = dataclasses.replace(default, time_limit=float(limits.max()))
-    by_source = {
+    return protocol
+
+
+def _tasks_by_source(task_rows: pd.DataFrame, todo: pd.DataFrame) -> dict[str, list[Any]]:
+    """The ids of the tasks with rows to do, by the source spec they load from."""
+    return {
         spec: [t for t in todo["task_id"].unique() if task_rows.at[t, "source_spec"] == spec]
         for spec in sorted(set(task_rows.loc[todo["task_id"].unique(), "source_spec"].astype(str)))
     }
-    moves: list[pd.DataFrame] = []
-    for spec, task_ids in by_source.items():
-        source = comp.get_source(spec)
-        entries = {e.task_id: e for e in source.entries()}
-        for start in range(0, len(task_ids), max(int(batch_tasks), 1)):
-            batch = task_ids[start : start + max(int(batch_tasks), 1)]
-            moves.append(_remeasure_batch(store, comp, source, entries, batch, todo, protocol,
-                                          n_jobs, report))
-            if progress is not None:
-                done = sum(len(m) for m in moves)
-                progress(f"[kb remeasure] {done}/{len(todo)} rows re-measured "
-                         f"({start + len(batch)}/{len(task_ids)} tasks of {spec})")
-    filled = [m for m in moves if not m.empty]
-    report.moves = pd.concat(filled, ignore_index=True) if filled else pd.DataFrame()
-    return report
 
 
 def _normalise_time(text: str) -> str:

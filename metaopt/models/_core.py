@@ -311,17 +311,34 @@ class Bucket:
         M = len(self.members)
         dev = self.device
         widths = [m.widths for m in self.members]
-        d = int(X.shape[1])
         self.pad = [max(w[i] for w in widths) for i in range(self.n_layers)]
-        f32 = torch.float32
-
-        def col(values: Sequence[float], dtype: Any = f32) -> torch.Tensor:
-            return torch.tensor(list(values), dtype=dtype, device=dev).view(M, 1, 1)
-
         hp = [m.params for m in self.members]
         self.orig = torch.arange(M, device=dev)
         self.seeds = torch.tensor([m.seed for m in self.members], dtype=torch.int64, device=dev)
-        # per-member training rows and monitor rows
+        self._init_rows()
+        self._init_hyperparameters(hp)
+        self.S = self._init_state(widths, hp)
+        self.use_dropout = any(h["dropout"] > 0 for h in hp)
+        self.P = self._init_params(int(X.shape[1]), widths, n_out)
+        self.O = self._init_optimizer_state()
+        self.best: dict[str, torch.Tensor] | None = None
+        if self.monitored:
+            self.best = {k: t.detach().clone() for k, t in {**self.P, **self._bn_state()}.items()}
+        self._init_progress()
+
+    # ------------------------------------------------------------------ construction
+
+    def _column(self, values: Sequence[float]) -> torch.Tensor:
+        """One float32 value per member, shaped ``(M, 1, 1)`` to broadcast over a layer."""
+        import torch
+
+        return torch.tensor(list(values), dtype=torch.float32, device=self.device).view(len(self.members), 1, 1)
+
+    def _init_rows(self) -> None:
+        """Per-member training rows and monitor rows, on the device."""
+        import torch
+
+        dev = self.device
         self.train_idx = torch.as_tensor(
             np.stack([m.train_idx for m in self.members]), dtype=torch.int64, device=dev
         )
@@ -334,20 +351,30 @@ class Bucket:
             if self.monitored
             else None
         )
-        # hyperparameter vectors
+
+    def _init_hyperparameters(self, hp: list[dict[str, Any]]) -> None:
+        """Per-member hyperparameter vectors and the (step, member) learning-rate table."""
+        import torch
+
+        dev = self.device
         self.H: dict[str, torch.Tensor] = {
-            "wd": col([h["weight_decay"] for h in hp]),
-            "mom": col([h["momentum"] for h in hp]),
+            "wd": self._column([h["weight_decay"] for h in hp]),
+            "mom": self._column([h["momentum"] for h in hp]),
             "max_epochs": torch.tensor([int(h["max_epochs"]) for h in hp], device=dev),
             "patience": torch.tensor([int(h["patience"]) for h in hp], device=dev),
             "tol": torch.tensor([float(h["tol"]) for h in hp], device=dev),
         }
         totals = [int(h["max_epochs"]) * self.steps_per_epoch for h in hp]
-        table = np.zeros((max(totals), M), dtype=np.float32)
+        table = np.zeros((max(totals), len(hp)), dtype=np.float32)
         for i, h in enumerate(hp):
             table[: totals[i], i] = h["learning_rate"] * _schedule_factors(h["schedule"], totals[i])
         self.lr_table = torch.as_tensor(table, device=dev)
-        # state: masks, widths, residual flags, dropout rates, bn stats
+
+    def _init_state(self, widths: list[list[int]], hp: list[dict[str, Any]]) -> dict[str, torch.Tensor]:
+        """State: masks, widths, residual flags, dropout rates, batch-norm statistics."""
+        import torch
+
+        M, dev, f32 = len(self.members), self.device, torch.float32
         S: dict[str, torch.Tensor] = {}
         for layer in range(self.n_layers):
             real = torch.tensor([w[layer] for w in widths], device=dev)
@@ -356,15 +383,20 @@ class Bucket:
             ).to(f32)
             S[f"n{layer}"] = real.to(f32).view(M, 1, 1)
             if layer > 0:
-                S[f"res{layer}"] = col([float(w[layer] == w[layer - 1]) for w in widths])
+                S[f"res{layer}"] = self._column([float(w[layer] == w[layer - 1]) for w in widths])
             if self.norm == "batch":
                 S[f"rm{layer}"] = torch.zeros(M, 1, self.pad[layer], device=dev)
                 S[f"rv{layer}"] = torch.ones(M, 1, self.pad[layer], device=dev)
-        S["p_drop"] = col([h["dropout"] for h in hp])
+        S["p_drop"] = self._column([h["dropout"] for h in hp])
         S["bn_mom"] = torch.full((M, 1, 1), _BN_MOMENTUM, device=dev)
-        self.S = S
-        self.use_dropout = any(h["dropout"] > 0 for h in hp)
-        # parameters: Glorot-uniform weights from the hash stream, zero biases
+        return S
+
+    def _init_params(self, d: int, widths: list[list[int]], n_out: int) -> dict[str, torch.Tensor]:
+        """Parameters: Glorot-uniform weights from the hash stream, zero biases (padded
+        units masked to zero); norm gains and shifts when the members normalise."""
+        import torch
+
+        M, dev, f32 = len(self.members), self.device, torch.float32
         P: dict[str, torch.Tensor] = {}
         fan_in_real = [[d] * M] + [[w[i] for w in widths] for i in range(self.n_layers)]
         fan_out_real = [[w[i] for w in widths] for i in range(self.n_layers)] + [[n_out] * M]
@@ -386,21 +418,30 @@ class Bucket:
             P[f"W{layer}"] = W * in_mask * out_mask
             P[f"b{layer}"] = torch.zeros(M, 1, dims_out[layer], device=dev)
             if layer < self.n_layers and self.norm != "none":
-                P[f"g{layer}"] = S[f"mask{layer}"].clone()
+                P[f"g{layer}"] = self.S[f"mask{layer}"].clone()
                 P[f"be{layer}"] = torch.zeros(M, 1, dims_out[layer], device=dev)
         for t in P.values():
             t.requires_grad_(True)
-        self.P = P
-        self.O: dict[str, torch.Tensor] = {}  # optimizer state, keys "<kind>.<param>"
-        for k, t in P.items():
+        return P
+
+    def _init_optimizer_state(self) -> dict[str, torch.Tensor]:
+        """Optimizer state, keys ``"<kind>.<param>"``: SGD momentum buffers, or Adam moments."""
+        import torch
+
+        state: dict[str, torch.Tensor] = {}
+        for k, t in self.P.items():
             if self.optimizer == "sgd":
-                self.O[f"buf.{k}"] = torch.zeros_like(t, requires_grad=False)
+                state[f"buf.{k}"] = torch.zeros_like(t, requires_grad=False)
             else:
-                self.O[f"m.{k}"] = torch.zeros_like(t, requires_grad=False)
-                self.O[f"v.{k}"] = torch.zeros_like(t, requires_grad=False)
-        self.best: dict[str, torch.Tensor] | None = None
-        if self.monitored:
-            self.best = {k: t.detach().clone() for k, t in {**P, **self._bn_state()}.items()}
+                state[f"m.{k}"] = torch.zeros_like(t, requires_grad=False)
+                state[f"v.{k}"] = torch.zeros_like(t, requires_grad=False)
+        return state
+
+    def _init_progress(self) -> None:
+        """Training progress: active members, epochs, early-stopping bookkeeping, curves."""
+        import torch
+
+        M, dev = len(self.members), self.device
         self.active = torch.ones(M, dtype=torch.bool, device=dev)
         self.epochs_done = torch.zeros(M, dtype=torch.int64, device=dev)
         self.best_loss = torch.full((M,), float("inf"), device=dev)

@@ -153,6 +153,48 @@ def train_population(
         raise ConfigError(f"kind={kind!r} is not one of {list(_KINDS)}", "pass the task's kind")
     classification = kind in _CLASSIFICATION_KINDS
     dev = resolve_device(device)
+    Xtr, Xv = _feature_matrices(X_train, X_val)
+    y_v = np.asarray(y_val)
+    enc = _encode_targets(np.asarray(y_train), classification)
+    full = [resolve_config(c, seed) for c in configs]
+    specs = _member_specs(full, len(Xtr), enc.strat)
+    if memory_budget is None:
+        memory_budget = _default_memory_budget(dev)
+    Xt = torch.as_tensor(Xtr, device=dev)
+    Yt = torch.as_tensor(enc.targets, device=dev)
+    Xvt = torch.as_tensor(Xv, device=dev)
+    passes = _plan_passes(specs, Xtr.shape[1], enc.n_out, memory_budget, max_members)
+
+    results: list[PopulationResult | None] = [None] * len(specs)
+    for pass_id, members in enumerate(passes):
+        pending, share = _train_pass(specs, members, Xt, Yt, Xvt, enc.n_out, classification, dev, compact)
+        for i, outcome, raw in pending:
+            results[i] = _score(
+                full[i], raw, outcome, classification, enc.classes, y_v, enc.y_mean, enc.y_scale,
+                share, pass_id, len(members),
+            )  # fmt: skip
+    return [r for r in results if r is not None]
+
+
+@dataclass
+class _Targets:
+    """Training targets as the engine takes them, and what maps its outputs back.
+
+    ``targets`` holds int64 class codes (classification) or float32 standardised targets
+    ``(n, k)`` (regression); ``strat`` the class codes that stratify the early-stopping
+    split (None for regression); ``y_mean`` and ``y_scale`` undo the standardisation.
+    """
+
+    targets: np.ndarray
+    strat: np.ndarray | None
+    n_out: int
+    classes: np.ndarray
+    y_mean: np.ndarray | None
+    y_scale: np.ndarray | None
+
+
+def _feature_matrices(X_train: Any, X_val: Any) -> tuple[np.ndarray, np.ndarray]:
+    """Both feature matrices as contiguous float32 arrays; 2-D with the same columns."""
     Xtr = np.ascontiguousarray(np.asarray(X_train, dtype=np.float32))
     Xv = np.ascontiguousarray(np.asarray(X_val, dtype=np.float32))
     if Xtr.ndim != 2 or Xv.ndim != 2 or Xtr.shape[1] != Xv.shape[1]:
@@ -160,50 +202,59 @@ def train_population(
             f"X_train {Xtr.shape} and X_val {Xv.shape} must be 2-D with the same columns",
             "pass numeric feature matrices after preprocessing",
         )
-    y_tr = np.asarray(y_train)
-    y_v = np.asarray(y_val)
+    return Xtr, Xv
+
+
+def _encode_targets(y_tr: np.ndarray, classification: bool) -> _Targets:
+    """Class codes, or the target standardised per column."""
     if classification:
         classes, codes = np.unique(y_tr, return_inverse=True)
-        targets: np.ndarray = codes.astype(np.int64)
-        strat: np.ndarray | None = codes
-        n_out = len(classes)
-        y_mean = y_scale = None
-    else:
-        classes = np.array([])
-        Y = y_tr.astype(np.float64).reshape(len(y_tr), -1)
-        y_mean = Y.mean(axis=0)
-        y_scale = Y.std(axis=0)
-        y_scale = np.where(y_scale > 0, y_scale, 1.0)
-        targets = ((Y - y_mean) / y_scale).astype(np.float32)
-        strat = None
-        n_out = Y.shape[1]
+        return _Targets(
+            targets=codes.astype(np.int64), strat=codes, n_out=len(classes), classes=classes,
+            y_mean=None, y_scale=None,
+        )
+    Y = y_tr.astype(np.float64).reshape(len(y_tr), -1)
+    y_mean = Y.mean(axis=0)
+    y_scale = Y.std(axis=0)
+    y_scale = np.where(y_scale > 0, y_scale, 1.0)
+    return _Targets(
+        targets=((Y - y_mean) / y_scale).astype(np.float32), strat=None, n_out=Y.shape[1],
+        classes=np.array([]), y_mean=y_mean, y_scale=y_scale,
+    )
 
-    full = [resolve_config(c, seed) for c in configs]
+
+def _member_specs(full: list[dict[str, Any]], n_rows: int, strat: np.ndarray | None) -> list[MemberSpec]:
+    """One member per config, with its training rows and early-stopping monitor rows."""
     specs = []
     for params in full:
         if params["early_stopping"]:
             tr, mon = split_monitor(
-                len(Xtr), strat, params["validation_fraction"], params["random_state"]
+                n_rows, strat, params["validation_fraction"], params["random_state"]
             )
         else:
-            tr, mon = np.arange(len(Xtr)), None
+            tr, mon = np.arange(n_rows), None
         specs.append(MemberSpec(params, params["random_state"], tr, mon))
+    return specs
 
+
+def _default_memory_budget(dev: str) -> int:
+    """Half the free GPU memory on a CUDA device, else 4 GiB."""
+    import torch
+
+    if dev.startswith("cuda"):
+        free, _ = torch.cuda.mem_get_info(torch.device(dev))
+        return int(free // 2)
+    return 4 * 2**30
+
+
+def _plan_passes(
+    specs: list[MemberSpec], d: int, n_out: int, memory_budget: int, max_members: int
+) -> list[list[int]]:
+    """Group the members by structure, then cut each group into passes that fit
+    ``memory_budget`` and ``max_members``; each pass is a list of member indices."""
     groups: dict[tuple[Any, ...], list[int]] = {}
     for i, s in enumerate(specs):
         groups.setdefault(s.structure_key(), []).append(i)
-
-    if memory_budget is None:
-        if dev.startswith("cuda"):
-            free, _ = torch.cuda.mem_get_info(torch.device(dev))
-            memory_budget = free // 2
-        else:
-            memory_budget = 4 * 2**30
-    Xt = torch.as_tensor(Xtr, device=dev)
-    Yt = torch.as_tensor(targets, device=dev)
-    Xvt = torch.as_tensor(Xv, device=dev)
-    d = Xtr.shape[1]
-
     passes: list[list[int]] = []
     for members in groups.values():
         current: list[int] = []
@@ -216,39 +267,43 @@ def train_population(
             current.append(i)
             used += need
         passes.append(current)
+    return passes
 
-    results: list[PopulationResult | None] = [None] * len(specs)
-    for pass_id, members in enumerate(passes):
-        if dev.startswith("cuda"):
-            torch.cuda.synchronize(dev)
-        t0 = time.perf_counter()
-        bucket = Bucket([specs[i] for i in members], Xt, Yt, n_out, classification)
-        pending: list[tuple[int, Any, np.ndarray]] = []
 
-        def on_finish(
-            b: Bucket,
-            finished: Any,
-            members: list[int] = members,
-            pending: list[tuple[int, Any, np.ndarray]] = pending,
-        ) -> None:
-            idx = finished.nonzero().view(-1)
-            if len(idx) == 0:
-                return
-            out = b.predict(Xvt, members=idx).double().cpu().numpy()
-            for j, local in enumerate(idx.tolist()):
-                outcome = b.outcome(local)
-                pending.append((members[outcome.index], outcome, out[j]))
+def _train_pass(
+    specs: list[MemberSpec],
+    members: list[int],
+    Xt: Any,
+    Yt: Any,
+    Xvt: Any,
+    n_out: int,
+    classification: bool,
+    dev: str,
+    compact: bool,
+) -> tuple[list[tuple[int, Any, np.ndarray]], float]:
+    """Train one pass; return ``(member index, outcome, raw validation output)`` of each
+    member, and each member's share of the pass's wall time."""
+    import torch
 
-        bucket.train(on_finish, compact=compact)
-        if dev.startswith("cuda"):
-            torch.cuda.synchronize(dev)
-        share = (time.perf_counter() - t0) / len(members)
-        for i, outcome, raw in pending:
-            results[i] = _score(
-                full[i], raw, outcome, classification, classes, y_v, y_mean, y_scale,
-                share, pass_id, len(members),
-            )  # fmt: skip
-    return [r for r in results if r is not None]
+    if dev.startswith("cuda"):
+        torch.cuda.synchronize(dev)
+    t0 = time.perf_counter()
+    bucket = Bucket([specs[i] for i in members], Xt, Yt, n_out, classification)
+    pending: list[tuple[int, Any, np.ndarray]] = []
+
+    def on_finish(b: Bucket, finished: Any) -> None:
+        idx = finished.nonzero().view(-1)
+        if len(idx) == 0:
+            return
+        out = b.predict(Xvt, members=idx).double().cpu().numpy()
+        for j, local in enumerate(idx.tolist()):
+            outcome = b.outcome(local)
+            pending.append((members[outcome.index], outcome, out[j]))
+
+    bucket.train(on_finish, compact=compact)
+    if dev.startswith("cuda"):
+        torch.cuda.synchronize(dev)
+    return pending, (time.perf_counter() - t0) / len(members)
 
 
 def _score(

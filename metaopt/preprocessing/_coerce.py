@@ -54,10 +54,6 @@ def is_missing_token(value: Any) -> bool:
         return False
 
 
-def _is_textual(s: pd.Series) -> bool:
-    return pd.api.types.is_string_dtype(s.dtype) or pd.api.types.is_object_dtype(s.dtype)
-
-
 def _map_unique(s: pd.Series, fn: Any) -> np.ndarray:
     """Apply ``fn`` to each distinct non-missing value once; object array, NaN where missing."""
     codes, uniques = pd.factorize(s, use_na_sentinel=True)

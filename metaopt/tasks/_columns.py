@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -174,121 +175,179 @@ def infer_roles(frame: pd.DataFrame, declared: dict[str, str] | None = None) -> 
     """
     declared = declared or {}
     out = ColumnTyping()
-    n_rows = frame.shape[0]
-    inf_counts: dict[str, int] = {}
-    all_missing: list[str] = []
-    constant: list[str] = []
-    block = _block_stats(frame, n_rows)
+    tally = _Tally()
+    block = _block_stats(frame, frame.shape[0])
     for col, dtype in frame.dtypes.items():
-        decl = declared.get(col)
-        if _UNNAMED.match(str(col)) and block.get(col, ("", 0, None, False))[3]:
-            out.dropped[col] = "empty: no name and no values (a trailing delimiter?)"
-            continue
-        if col in block and decl is None:
-            role, n_inf, reason, empty, const = block[col]
-            if n_inf:
-                inf_counts[col] = n_inf
-            if reason is not None:
-                out.dropped[col] = reason
-                continue
-            out.roles[col] = role
-            if empty:
-                all_missing.append(col)
-            elif const:
-                constant.append(col)
-            continue
-        s = frame[col]
-        if decl == "nominal":
-            out.roles[col] = "categorical"
-        elif decl == "date":
-            out.roles[col] = "datetime"
-        elif pd.api.types.is_bool_dtype(dtype) or isinstance(dtype, pd.CategoricalDtype):
-            out.roles[col] = "categorical"
-        elif pd.api.types.is_datetime64_any_dtype(dtype):
-            out.roles[col] = "datetime"
-        elif col in block:
-            role, n_inf, reason, empty, const = block[col]
-            if n_inf:
-                inf_counts[col] = n_inf
-            if decl == "numeric":
-                out.roles[col] = "numeric"
-            elif reason is not None:
-                out.dropped[col] = reason
-                continue
-            else:
-                out.roles[col] = role
-            if empty:
-                all_missing.append(col)
-            elif const:
-                constant.append(col)
-            continue
-        elif pd.api.types.is_string_dtype(dtype) or pd.api.types.is_object_dtype(dtype):
-            values, bad, n_inf = coerce_numeric(s)
-            n_numbers = int(values.notna().sum()) + n_inf
-            n_bad = sum(bad.values())
-            n_present = n_numbers + n_bad
-            if n_present == 0:
-                out.roles[col] = "numeric"
-                all_missing.append(col)
-                continue
-            if n_numbers / n_present >= MIN_NUMERIC_SHARE and decl != "string":
-                if n_bad:
-                    out.notices.append(
-                        f"column {col!r} is numeric with {n_bad} value(s) that are not numbers "
-                        f"({format_tokens(bad)}); they were read as missing"
-                    )
-                if n_inf:
-                    inf_counts[col] = n_inf
-                if n_bad or n_inf:
-                    out.roles[col] = "numeric"
-                else:
-                    _numeric_role(col, values, n_rows, out)
-                s = values
-            else:
-                present = to_label_strings(s).dropna()
-                n_distinct = int(present.nunique())
-                if _looks_like_dates(present):
-                    out.roles[col] = "datetime"
-                elif n_rows >= _ID_MIN_ROWS and n_distinct == n_rows:
-                    out.dropped[col] = "identifier: a distinct text value in every row"
-                elif (
-                    n_distinct > _TEXT_MIN_DISTINCT
-                    and n_distinct > TEXT_DISTINCT_SHARE * present.shape[0]
-                ):
-                    out.dropped[col] = (
-                        f"free text: {n_distinct} distinct values in {present.shape[0]} rows"
-                    )
-                else:
-                    out.roles[col] = "categorical"
-                if n_distinct == 1 and present.shape[0] == n_rows:
-                    constant.append(col)
-                continue
-        else:
-            out.dropped[col] = f"unsupported type {dtype}"
-            continue
-        if col in out.roles:
-            n_missing = int(s.isna().sum())
-            if n_missing == n_rows:
-                all_missing.append(col)
-            elif out.roles[col] != "datetime" and n_missing == 0:
-                try:
-                    if s.nunique(dropna=True) == 1:
-                        constant.append(col)
-                except TypeError:
-                    pass
-    if inf_counts:
-        shown = ", ".join(f"{c!r} ({n})" for c, n in list(inf_counts.items())[:5])
-        out.notices.append(f"infinite values were read as missing in column(s) {shown}")
-    if all_missing:
-        out.notices.append(
-            f"{len(all_missing)} column(s) have no values at all and were kept as all-missing: "
-            + ", ".join(repr(c) for c in all_missing[:5])
-            + (" ..." if len(all_missing) > 5 else "")
-        )
-    if constant:
-        out.notices.append(
-            f"{len(constant)} column(s) hold a single value and carry no information: "
-            + ", ".join(repr(c) for c in constant[:5])
-            + (" ..." if len(constant) > 5 else "")
-        )
+        _type_column(frame, col, dtype, declared.get(col), block, out, tally)
+    out.notices.extend(tally.notices())
     return out
+
+
+#: What :func:`_block_stats` says of a column: (role or '', n_inf, drop reason or None,
+#: all missing, constant).
+_BlockStats = tuple[str, int, str | None, bool, bool]
+
+
+@dataclass
+class _Tally:
+    """The columns the notices name, collected while the columns are typed."""
+
+    inf_counts: dict[str, int] = field(default_factory=dict)
+    all_missing: list[str] = field(default_factory=list)
+    constant: list[str] = field(default_factory=list)
+
+    def missing_or_constant(self, col: str, s: pd.Series, n_rows: int, out: ColumnTyping) -> None:
+        """Note a kept column that has no values, or (unless datetime) a single one."""
+        if col not in out.roles:
+            return
+        n_missing = int(s.isna().sum())
+        if n_missing == n_rows:
+            self.all_missing.append(col)
+        elif out.roles[col] != "datetime" and n_missing == 0:
+            try:
+                if s.nunique(dropna=True) == 1:
+                    self.constant.append(col)
+            except TypeError:
+                pass
+
+    def notices(self) -> list[str]:
+        """The notices about infinite values, all-missing and constant columns."""
+        notices = []
+        if self.inf_counts:
+            shown = ", ".join(f"{c!r} ({n})" for c, n in list(self.inf_counts.items())[:5])
+            notices.append(f"infinite values were read as missing in column(s) {shown}")
+        if self.all_missing:
+            notices.append(
+                f"{len(self.all_missing)} column(s) have no values at all and were kept as all-missing: "
+                + ", ".join(repr(c) for c in self.all_missing[:5])
+                + (" ..." if len(self.all_missing) > 5 else "")
+            )
+        if self.constant:
+            notices.append(
+                f"{len(self.constant)} column(s) hold a single value and carry no information: "
+                + ", ".join(repr(c) for c in self.constant[:5])
+                + (" ..." if len(self.constant) > 5 else "")
+            )
+        return notices
+
+
+def _type_column(
+    frame: pd.DataFrame,
+    col: str,
+    dtype: Any,
+    decl: str | None,
+    block: dict[str, _BlockStats],
+    out: ColumnTyping,
+    tally: _Tally,
+) -> None:
+    """Give column ``col`` a role in ``out``, or a reason to drop it (the rules of
+    :func:`infer_roles`, in order)."""
+    n_rows = frame.shape[0]
+    if _UNNAMED.match(str(col)) and block.get(col, ("", 0, None, False))[3]:
+        out.dropped[col] = "empty: no name and no values (a trailing delimiter?)"
+        return
+    if col in block and decl is None:
+        _block_column(col, block[col], decl, out, tally)
+        return
+    fixed = _fixed_role(decl, dtype)
+    if fixed is not None:
+        out.roles[col] = fixed
+        tally.missing_or_constant(col, frame[col], n_rows, out)
+    elif col in block:
+        _block_column(col, block[col], decl, out, tally)
+    elif pd.api.types.is_string_dtype(dtype) or pd.api.types.is_object_dtype(dtype):
+        _text_column(col, frame[col], decl, n_rows, out, tally)
+    else:
+        out.dropped[col] = f"unsupported type {dtype}"
+
+
+def _fixed_role(decl: str | None, dtype: Any) -> str | None:
+    """The role a declaration (nominal, date) or a dtype (bool, category, datetime)
+    fixes, or None."""
+    if decl == "nominal":
+        return "categorical"
+    if decl == "date":
+        return "datetime"
+    if pd.api.types.is_bool_dtype(dtype) or isinstance(dtype, pd.CategoricalDtype):
+        return "categorical"
+    if pd.api.types.is_datetime64_any_dtype(dtype):
+        return "datetime"
+    return None
+
+
+def _block_column(
+    col: str, stats: _BlockStats, decl: str | None, out: ColumnTyping, tally: _Tally
+) -> None:
+    """A numeric-dtype column, typed by :func:`_block_stats` (``numeric`` if declared so)."""
+    role, n_inf, reason, empty, const = stats
+    if n_inf:
+        tally.inf_counts[col] = n_inf
+    if decl == "numeric":
+        out.roles[col] = "numeric"
+    elif reason is not None:
+        out.dropped[col] = reason
+        return
+    else:
+        out.roles[col] = role
+    if empty:
+        tally.all_missing.append(col)
+    elif const:
+        tally.constant.append(col)
+
+
+def _text_column(
+    col: str, s: pd.Series, decl: str | None, n_rows: int, out: ColumnTyping, tally: _Tally
+) -> None:
+    """A text column: all missing, numbers (unless declared ``string``), or labels."""
+    values, bad, n_inf = coerce_numeric(s)
+    n_numbers = int(values.notna().sum()) + n_inf
+    n_bad = sum(bad.values())
+    n_present = n_numbers + n_bad
+    if n_present == 0:
+        out.roles[col] = "numeric"
+        tally.all_missing.append(col)
+    elif n_numbers / n_present >= MIN_NUMERIC_SHARE and decl != "string":
+        _numeric_text_column(col, values, bad, n_inf, n_rows, out, tally)
+    else:
+        _label_column(col, s, n_rows, out, tally)
+
+
+def _numeric_text_column(
+    col: str,
+    values: pd.Series,
+    bad: Counter[str],
+    n_inf: int,
+    n_rows: int,
+    out: ColumnTyping,
+    tally: _Tally,
+) -> None:
+    """A text column of numbers; the tokens that are not numbers became missing."""
+    n_bad = sum(bad.values())
+    if n_bad:
+        out.notices.append(
+            f"column {col!r} is numeric with {n_bad} value(s) that are not numbers "
+            f"({format_tokens(bad)}); they were read as missing"
+        )
+    if n_inf:
+        tally.inf_counts[col] = n_inf
+    if n_bad or n_inf:
+        out.roles[col] = "numeric"
+    else:
+        _numeric_role(col, values, n_rows, out)
+    tally.missing_or_constant(col, values, n_rows, out)
+
+
+def _label_column(col: str, s: pd.Series, n_rows: int, out: ColumnTyping, tally: _Tally) -> None:
+    """A text column of labels: datetime, an identifier, free text, or categorical."""
+    present = to_label_strings(s).dropna()
+    n_distinct = int(present.nunique())
+    if _looks_like_dates(present):
+        out.roles[col] = "datetime"
+    elif n_rows >= _ID_MIN_ROWS and n_distinct == n_rows:
+        out.dropped[col] = "identifier: a distinct text value in every row"
+    elif n_distinct > _TEXT_MIN_DISTINCT and n_distinct > TEXT_DISTINCT_SHARE * present.shape[0]:
+        out.dropped[col] = f"free text: {n_distinct} distinct values in {present.shape[0]} rows"
+    else:
+        out.roles[col] = "categorical"
+    if n_distinct == 1 and present.shape[0] == n_rows:
+        tally.constant.append(col)

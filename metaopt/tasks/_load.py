@@ -16,7 +16,7 @@ import pandas as pd
 
 from metaopt._exceptions import ColumnError, ConfigError, DataFormatError, TargetError
 from metaopt.preprocessing._coerce import coerce_numeric, to_label_strings
-from metaopt.tasks._columns import infer_roles
+from metaopt.tasks._columns import ColumnTyping, infer_roles
 from metaopt.tasks._read import read_table
 from metaopt.tasks._task import KINDS, Task
 
@@ -100,36 +100,10 @@ def _prepare_target(
     notices: list[str],
 ) -> tuple[pd.Series, str, np.ndarray]:
     """Clean and type the target; returns (y, kind, mask of rows kept)."""
-    n = raw.shape[0]
-    dtype = raw.dtype
-    if pd.api.types.is_bool_dtype(dtype) or isinstance(dtype, pd.CategoricalDtype):
-        numbers, bad, n_inf = None, None, 0
-    else:
-        numbers, bad, n_inf = coerce_numeric(raw)
-        if bad:  # text labels
-            numbers = None
-    if numbers is not None and n_inf:
-        raise TargetError(
-            f"target column {target!r} has {n_inf} infinite value(s)",
-            "replace them with finite numbers, or drop those rows",
-        )
+    numbers = _target_numbers(raw, target)
     labels = to_label_strings(raw) if numbers is None else None
     missing = (numbers.isna() if numbers is not None else labels.isna()).to_numpy()  # type: ignore[union-attr]
-    n_missing = int(missing.sum())
-    if n_missing == n:
-        raise TargetError(
-            f"target column {target!r} has no values (all {n} are missing)",
-            "choose another target with --target / target=",
-        )
-    keep = ~missing
-    if n_missing:
-        if not drop_missing_target:
-            raise TargetError(
-                f"target column {target!r} has {n_missing} missing value(s) in {n} rows",
-                "drop those rows, or pass --drop-missing-target / drop_missing_target=True",
-            )
-        notices.append(f"dropped {n_missing} row(s) whose target {target!r} is missing")
-
+    keep = _rows_with_target(missing, target, drop_missing_target, notices)
     if kind is not None and kind not in KINDS:
         raise ConfigError(
             f"task kind must be one of {', '.join(KINDS)}, not {kind!r}",
@@ -140,41 +114,10 @@ def _prepare_target(
         distinct = np.unique(values)
         integral = bool(np.all(np.mod(values, 1) == 0))
         if kind is None:
-            if distinct.size == 1:
-                raise TargetError(
-                    f"target column {target!r} has a single value ({distinct[0]:g}) in every row",
-                    "choose another target with --target / target=",
-                )
-            if integral and distinct.size == 2:
-                kind = "binary"
-            elif (
-                integral
-                and distinct.size <= MULTICLASS_MAX_CLASSES
-                and distinct.size <= MULTICLASS_MAX_SHARE * values.size
-            ):
-                kind = "multiclass"
-                notices.append(
-                    f"target {target!r} holds {distinct.size} distinct integers, so the task "
-                    f"was taken as multiclass classification; {_KIND_HINT}"
-                )
-            else:
-                kind = "regression"
+            kind = _numeric_kind(distinct, integral, values.size, target, notices)
         if kind == "regression":
-            if distinct.size == 1:
-                raise TargetError(
-                    f"regression target {target!r} is constant ({distinct[0]:g} in every row)",
-                    "choose another target with --target / target=",
-                )
-            y = pd.Series(values, name=target, dtype="float64")
-            return y, kind, keep
-        # Whole-number class labels stay integers: scikit-learn handles integer labels
-        # everywhere, while strings that look like integers ("0", "1") break its forests'
-        # class_weight="balanced" (scikit-learn 1.9).
-        labels = (
-            pd.Series(np.round(numbers.to_numpy()), index=numbers.index).astype("Int64")
-            if integral
-            else to_label_strings(numbers)
-        )
+            return _regression_target(values, distinct, target), kind, keep
+        labels = _numeric_labels(numbers, integral)
     elif kind == "regression":
         present = labels[keep]  # type: ignore[index]
         examples = ", ".join(repr(v) for v in pd.unique(present)[:3])
@@ -183,26 +126,105 @@ def _prepare_target(
             "regression target",
             "pass --task binary/multiclass, or choose a numeric target with --target",
         )
-
     assert labels is not None
-    lab = labels[keep].reset_index(drop=True)
-    counts = lab.value_counts()
-    rare = counts[counts < 2]
-    if len(rare):
-        shown = ", ".join(repr(c) for c in rare.index[:5]) + (" ..." if len(rare) > 5 else "")
-        if not drop_rare_classes:
+    return _class_target(labels, keep, target, kind, drop_rare_classes, notices)
+
+
+def _target_numbers(raw: pd.Series, target: str) -> pd.Series | None:
+    """The target as numbers, or None when it holds labels (booleans, categories, text)."""
+    dtype = raw.dtype
+    if pd.api.types.is_bool_dtype(dtype) or isinstance(dtype, pd.CategoricalDtype):
+        return None
+    numbers, bad, n_inf = coerce_numeric(raw)
+    if bad:  # text labels
+        return None
+    if n_inf:
+        raise TargetError(
+            f"target column {target!r} has {n_inf} infinite value(s)",
+            "replace them with finite numbers, or drop those rows",
+        )
+    return numbers
+
+
+def _rows_with_target(
+    missing: np.ndarray, target: str, drop_missing_target: bool, notices: list[str]
+) -> np.ndarray:
+    """The mask of rows whose target is present; missing ones are an error unless dropped."""
+    n = missing.shape[0]
+    n_missing = int(missing.sum())
+    if n_missing == n:
+        raise TargetError(
+            f"target column {target!r} has no values (all {n} are missing)",
+            "choose another target with --target / target=",
+        )
+    if n_missing:
+        if not drop_missing_target:
             raise TargetError(
-                f"class(es) {shown} of target {target!r} occur in only one row; every class "
-                "needs at least two rows for stratified splits",
-                "pass --drop-rare-classes / drop_rare_classes=True to drop those rows",
+                f"target column {target!r} has {n_missing} missing value(s) in {n} rows",
+                "drop those rows, or pass --drop-missing-target / drop_missing_target=True",
             )
-        rows = np.flatnonzero(keep)
-        rare_mask = lab.isin(rare.index).to_numpy()
-        keep = keep.copy()
-        keep[rows[rare_mask]] = False
-        lab = lab[~rare_mask].reset_index(drop=True)
-        notices.append(f"dropped {int(rare_mask.sum())} row(s) of rare class(es) {shown}")
-        counts = lab.value_counts()
+        notices.append(f"dropped {n_missing} row(s) whose target {target!r} is missing")
+    return ~missing
+
+
+def _numeric_kind(
+    distinct: np.ndarray, integral: bool, n_values: int, target: str, notices: list[str]
+) -> str:
+    """The kind of a numeric target: binary, multiclass (few distinct integers, with a
+    notice) or regression."""
+    if distinct.size == 1:
+        raise TargetError(
+            f"target column {target!r} has a single value ({distinct[0]:g}) in every row",
+            "choose another target with --target / target=",
+        )
+    if integral and distinct.size == 2:
+        return "binary"
+    if (
+        integral
+        and distinct.size <= MULTICLASS_MAX_CLASSES
+        and distinct.size <= MULTICLASS_MAX_SHARE * n_values
+    ):
+        notices.append(
+            f"target {target!r} holds {distinct.size} distinct integers, so the task "
+            f"was taken as multiclass classification; {_KIND_HINT}"
+        )
+        return "multiclass"
+    return "regression"
+
+
+def _regression_target(values: np.ndarray, distinct: np.ndarray, target: str) -> pd.Series:
+    """The kept values of a regression target as float64; a constant one is an error."""
+    if distinct.size == 1:
+        raise TargetError(
+            f"regression target {target!r} is constant ({distinct[0]:g} in every row)",
+            "choose another target with --target / target=",
+        )
+    return pd.Series(values, name=target, dtype="float64")
+
+
+def _numeric_labels(numbers: pd.Series, integral: bool) -> pd.Series:
+    """Class labels of a numeric target (every row).
+
+    Whole-number class labels stay integers: scikit-learn handles integer labels
+    everywhere, while strings that look like integers ("0", "1") break its forests'
+    class_weight="balanced" (scikit-learn 1.9).
+    """
+    if integral:
+        return pd.Series(np.round(numbers.to_numpy()), index=numbers.index).astype("Int64")
+    return to_label_strings(numbers)
+
+
+def _class_target(
+    labels: pd.Series,
+    keep: np.ndarray,
+    target: str,
+    kind: str | None,
+    drop_rare_classes: bool,
+    notices: list[str],
+) -> tuple[pd.Series, str, np.ndarray]:
+    """A classification target: (categorical y, kind, mask of rows kept)."""
+    lab = labels[keep].reset_index(drop=True)
+    lab, keep, counts = _without_rare_classes(lab, keep, target, drop_rare_classes, notices)
     if counts.shape[0] < 2:
         only = repr(counts.index[0]) if counts.shape[0] else "none"
         raise TargetError(
@@ -224,6 +246,30 @@ def _prepare_target(
     categories = _sorted_labels(list(counts.index))
     y = pd.Series(pd.Categorical(lab, categories=categories), name=target)
     return y, kind, keep
+
+
+def _without_rare_classes(
+    lab: pd.Series, keep: np.ndarray, target: str, drop_rare_classes: bool, notices: list[str]
+) -> tuple[pd.Series, np.ndarray, pd.Series]:
+    """Drop the rows of classes seen once (or refuse them): (labels, keep, class counts)."""
+    counts = lab.value_counts()
+    rare = counts[counts < 2]
+    if not len(rare):
+        return lab, keep, counts
+    shown = ", ".join(repr(c) for c in rare.index[:5]) + (" ..." if len(rare) > 5 else "")
+    if not drop_rare_classes:
+        raise TargetError(
+            f"class(es) {shown} of target {target!r} occur in only one row; every class "
+            "needs at least two rows for stratified splits",
+            "pass --drop-rare-classes / drop_rare_classes=True to drop those rows",
+        )
+    rows = np.flatnonzero(keep)
+    rare_mask = lab.isin(rare.index).to_numpy()
+    keep = keep.copy()
+    keep[rows[rare_mask]] = False
+    lab = lab[~rare_mask].reset_index(drop=True)
+    notices.append(f"dropped {int(rare_mask.sum())} row(s) of rare class(es) {shown}")
+    return lab, keep, lab.value_counts()
 
 
 def _subsample(y: pd.Series, kind: str, max_rows: int, random_state: int) -> np.ndarray:
@@ -276,29 +322,7 @@ def _build(
     provenance = dict(provenance or {})
     frame = _check_columns(frame, where)
     provenance["original_shape"] = [int(frame.shape[0]), int(frame.shape[1])]
-    if frame.shape[1] == 0:
-        raise DataFormatError(f"{where} has no columns", "pass a table with a header row and data")
-    if frame.shape[0] == 0:
-        raise DataFormatError(
-            f"{where} has a header but no data rows",
-            "pass a table with data rows below the header",
-        )
-    if frame.shape[0] < MIN_ROWS:
-        raise DataFormatError(
-            f"{where} has {frame.shape[0]} data row; metaopt needs at least {MIN_ROWS}",
-            "pass the whole dataset, not a single example",
-        )
-    target = _resolve_target(frame, target, where)
-    if frame.shape[1] < 2:
-        raise ColumnError(
-            f"{where} has only the target column {target!r}; there are no feature columns",
-            "pass a table with feature columns next to the target",
-        )
-    if max_rows is not None and (not isinstance(max_rows, int | np.integer) or max_rows < MIN_ROWS):
-        raise ConfigError(
-            f"max_rows must be an integer of at least {MIN_ROWS}, not {max_rows!r}",
-            "pass a larger --max-rows, or leave it out",
-        )
+    target = _check_shape(frame, target, where, max_rows)
     y, kind, keep = _prepare_target(
         frame[target], target, kind, drop_missing_target, drop_rare_classes, notices
     )
@@ -313,27 +337,8 @@ def _build(
             "pass more rows",
         )
     if max_rows is not None and y.shape[0] > max_rows:
-        rows = _subsample(y, kind, int(max_rows), random_state)
-        how = "stratified by class" if kind != "regression" else "uniformly"
-        notices.append(
-            f"subsampled {rows.size} of {y.shape[0]} rows ({how}, random_state={random_state})"
-        )
-        features = features.iloc[rows].reset_index(drop=True)
-        y = y.iloc[rows].reset_index(drop=True)
-        if kind != "regression":
-            y = y.cat.remove_unused_categories()
-    typing = infer_roles(features, declared)
-    notices.extend(typing.notices)
-    if typing.dropped:
-        shown = ", ".join(f"{c!r} ({r.split(':')[0]})" for c, r in list(typing.dropped.items())[:5])
-        more = f" and {len(typing.dropped) - 5} more" if len(typing.dropped) > 5 else ""
-        notices.append(f"dropped {len(typing.dropped)} column(s): {shown}{more}")
-    if not typing.roles:
-        reasons = "; ".join(f"{c!r}: {r}" for c, r in list(typing.dropped.items())[:5])
-        raise ColumnError(
-            f"no feature columns are left after cleaning {where} ({reasons})",
-            "pass a table with usable feature columns (numbers, categories or dates)",
-        )
+        features, y = _subsample_rows(features, y, kind, int(max_rows), random_state, notices)
+    typing = _type_features(features, declared, where, notices)
     X = prepare_frame(features, dict(typing.roles))
     return Task(
         X=X,
@@ -348,6 +353,71 @@ def _build(
         notices=notices,
         provenance=provenance,
     )
+
+
+def _check_shape(frame: pd.DataFrame, target: str | None, where: str, max_rows: int | None) -> str:
+    """Refuse a table without columns, rows or features, and a bad ``max_rows``; return
+    the target column's name."""
+    if frame.shape[1] == 0:
+        raise DataFormatError(f"{where} has no columns", "pass a table with a header row and data")
+    if frame.shape[0] == 0:
+        raise DataFormatError(
+            f"{where} has a header but no data rows",
+            "pass a table with data rows below the header",
+        )
+    if frame.shape[0] < MIN_ROWS:
+        raise DataFormatError(
+            f"{where} has {frame.shape[0]} data row; metaopt needs at least {MIN_ROWS}",
+            "pass the whole dataset, not a single example",
+        )
+    name = _resolve_target(frame, target, where)
+    if frame.shape[1] < 2:
+        raise ColumnError(
+            f"{where} has only the target column {name!r}; there are no feature columns",
+            "pass a table with feature columns next to the target",
+        )
+    if max_rows is not None and (not isinstance(max_rows, int | np.integer) or max_rows < MIN_ROWS):
+        raise ConfigError(
+            f"max_rows must be an integer of at least {MIN_ROWS}, not {max_rows!r}",
+            "pass a larger --max-rows, or leave it out",
+        )
+    return name
+
+
+def _subsample_rows(
+    features: pd.DataFrame, y: pd.Series, kind: str, max_rows: int, random_state: int, notices: list[str]
+) -> tuple[pd.DataFrame, pd.Series]:
+    """Keep a (class-stratified) random subsample of ``max_rows`` rows, with a notice."""
+    rows = _subsample(y, kind, max_rows, random_state)
+    how = "stratified by class" if kind != "regression" else "uniformly"
+    notices.append(
+        f"subsampled {rows.size} of {y.shape[0]} rows ({how}, random_state={random_state})"
+    )
+    features = features.iloc[rows].reset_index(drop=True)
+    y = y.iloc[rows].reset_index(drop=True)
+    if kind != "regression":
+        y = y.cat.remove_unused_categories()
+    return features, y
+
+
+def _type_features(
+    features: pd.DataFrame, declared: dict[str, str] | None, where: str, notices: list[str]
+) -> ColumnTyping:
+    """The feature columns' roles (:func:`infer_roles`); notices name the dropped ones, and
+    a table with no usable feature column is an error."""
+    typing = infer_roles(features, declared)
+    notices.extend(typing.notices)
+    if typing.dropped:
+        shown = ", ".join(f"{c!r} ({r.split(':')[0]})" for c, r in list(typing.dropped.items())[:5])
+        more = f" and {len(typing.dropped) - 5} more" if len(typing.dropped) > 5 else ""
+        notices.append(f"dropped {len(typing.dropped)} column(s): {shown}{more}")
+    if not typing.roles:
+        reasons = "; ".join(f"{c!r}: {r}" for c, r in list(typing.dropped.items())[:5])
+        raise ColumnError(
+            f"no feature columns are left after cleaning {where} ({reasons})",
+            "pass a table with usable feature columns (numbers, categories or dates)",
+        )
+    return typing
 
 
 def load_task(
@@ -427,58 +497,77 @@ def load_task(
     >>> task.kind, task.n_rows  # doctest: +SKIP
     ('multiclass', 344)
     """
-    options = dict(
-        kind=kind,
-        drop_missing_target=drop_missing_target,
-        drop_rare_classes=drop_rare_classes,
-        max_rows=max_rows,
-        random_state=random_state,
+    options: dict[str, Any] = dict(
+        kind=kind, drop_missing_target=drop_missing_target, drop_rare_classes=drop_rare_classes,
+        max_rows=max_rows, random_state=random_state,
     )
     if isinstance(data, tuple) and len(data) == 2:
-        return load_xy(data[0], data[1], name=name, **options)  # type: ignore[arg-type]
+        return load_xy(data[0], data[1], name=name, **options)
     if isinstance(data, pd.DataFrame):
-        frame = data.copy()
-        frame.columns = [str(c) for c in frame.columns]
-        return _build(
-            frame,
-            target=target,
-            name=name or "frame",
-            task_id=f"frame:{_frame_hash(frame)}",
-            source="frame",
-            where="the DataFrame",
-            **options,  # type: ignore[arg-type]
-        )
+        return _load_frame(data, target, name, options)
     if isinstance(data, str | Path) and _is_openml_ref(data):
-        from metaopt.tasks._openml import load_openml_ref
-
-        return load_openml_ref(
-            str(data), target=target, kind=kind, cache_dir=openml_cache,
-            max_rows=max_rows, random_state=random_state,
-        )
+        return _load_openml(str(data), target, kind, openml_cache, max_rows, random_state)
     if isinstance(data, str | Path):
-        table, sha = read_table(data)
-        path = Path(data).expanduser()
-        provenance = {
-            "path": str(path.resolve()),
-            "sha256": sha,
-            "format": table.format,
-            **table.info,
-        }
-        return _build(
-            table.frame,
-            target=target,
-            name=name or path.stem,
-            task_id=f"file:{sha[:16]}",
-            source="file",
-            where=f"file {str(path)!r}",
-            declared=table.declared,
-            notices=table.notices,
-            provenance=provenance,
-            **options,  # type: ignore[arg-type]
-        )
+        return _load_file(data, target, name, options)
     raise DataFormatError(
         f"cannot load data of type {type(data).__name__}",
         "pass a file path, a pandas DataFrame, or an (X, y) pair of arrays",
+    )
+
+
+def _load_frame(data: pd.DataFrame, target: str | None, name: str | None, options: dict[str, Any]) -> Task:
+    """:func:`load_task` of a DataFrame (a copy, with string column names)."""
+    frame = data.copy()
+    frame.columns = [str(c) for c in frame.columns]
+    return _build(
+        frame,
+        target=target,
+        name=name or "frame",
+        task_id=f"frame:{_frame_hash(frame)}",
+        source="frame",
+        where="the DataFrame",
+        **options,
+    )
+
+
+def _load_openml(
+    ref: str,
+    target: str | None,
+    kind: str | None,
+    openml_cache: str | os.PathLike[str] | None,
+    max_rows: int | None,
+    random_state: int,
+) -> Task:
+    """:func:`load_task` of an ``openml:`` / ``openml-task:`` reference."""
+    from metaopt.tasks._openml import load_openml_ref
+
+    return load_openml_ref(
+        ref, target=target, kind=kind, cache_dir=openml_cache,
+        max_rows=max_rows, random_state=random_state,
+    )
+
+
+def _load_file(data: str | Path, target: str | None, name: str | None, options: dict[str, Any]) -> Task:
+    """:func:`load_task` of a file: read it, and record where it came from."""
+    table, sha = read_table(data)
+    path = Path(data).expanduser()
+    provenance = {
+        "path": str(path.resolve()),
+        "sha256": sha,
+        "format": table.format,
+        **table.info,
+    }
+    return _build(
+        table.frame,
+        target=target,
+        name=name or path.stem,
+        task_id=f"file:{sha[:16]}",
+        source="file",
+        where=f"file {str(path)!r}",
+        declared=table.declared,
+        notices=table.notices,
+        provenance=provenance,
+        **options,
     )
 
 

@@ -85,12 +85,6 @@ def _is_network_error(exc: BaseException) -> bool:
     return isinstance(exc, urllib3.exceptions.HTTPError)
 
 
-def _dataset_cached(did: int) -> bool:
-    d = _server_cache_dir() / "datasets" / str(did)
-    has_data = (d / "dataset.arff").is_file() or any(d.glob("dataset*.pq"))
-    return (d / "description.xml").is_file() and has_data
-
-
 def _offline_error(what: str, cache: Path | None, exc: BaseException) -> SourceError:
     where = str(cache) if cache is not None else _server_cache_dir()
     return SourceError(
@@ -147,55 +141,10 @@ def load_openml(
     """
     cache = _resolve_cache(cache_dir)
     did = int(dataset_id)
-    with _openml_cache(cache) as openml:
-        try:
-            ds = openml.datasets.get_dataset(
-                did,
-                download_data=True,
-                download_qualities=False,
-                download_features_meta_data=False,
-            )
-            frame, _, categorical, names = ds.get_data(dataset_format="dataframe")
-        except SourceError:
-            raise
-        except Exception as exc:
-            if _is_network_error(exc):
-                raise _offline_error(f"OpenML dataset {did}", cache, exc) from None
-            from openml.exceptions import OpenMLServerException
-
-            if isinstance(exc, OpenMLServerException):
-                raise SourceError(
-                    f"OpenML dataset {did} cannot be loaded: {exc}",
-                    "check the id on openml.org",
-                ) from None
-            raise
-    target = target or ds.default_target_attribute
-    if not target:
-        raise SourceError(
-            f"OpenML dataset {did} ({ds.name}) has no default target attribute",
-            "load it through an OpenML task (openml-task:ID) or pass the target",
-        )
-    if "," in target:
-        raise SourceError(
-            f"OpenML dataset {did} ({ds.name}) has several targets ({target})",
-            "metaopt handles one target: load it through an OpenML task with one target",
-        )
-    if target not in frame.columns:
-        raise SourceError(
-            f"OpenML dataset {did}: target {target!r} is not a column of the data",
-            f"columns are {list(frame.columns)[:10]}",
-        )
-    nominal = dict(zip(names, categorical, strict=True)).get(target, False)
-    if task_type == "classification" and not nominal:
-        nominal = True
-    if task_type == "regression" and nominal:
-        raise SourceError(
-            f"OpenML dataset {did}: the task is regression but target {target!r} is nominal",
-            "use a classification task for this dataset",
-        )
-    if kind is not None:
-        nominal = kind != "regression"
-    kind = kind or _kind_of(frame[target], bool(nominal))
+    ds, frame, categorical, names = _fetch_dataset(did, cache)
+    target = _dataset_target(did, ds, frame, target)
+    nominal = _target_is_nominal(did, target, dict(zip(names, categorical, strict=True)), task_type, kind)
+    kind = kind or _kind_of(frame[target], nominal)
     if nominal and not isinstance(frame[target].dtype, __import__("pandas").CategoricalDtype):
         frame[target] = frame[target].astype("category")
     if entry is None:
@@ -223,6 +172,73 @@ def load_openml(
         frame, target, entry=entry, kind=kind, provenance=provenance, notices=notices,
         max_rows=max_rows, random_state=random_state,
     )
+
+
+def _fetch_dataset(did: int, cache: Path | None) -> tuple[Any, Any, Any, Any]:
+    """``(dataset, frame, categorical flags, column names)`` of OpenML dataset ``did``,
+    from the cache or openml.org; a SourceError when neither has it."""
+    with _openml_cache(cache) as openml:
+        try:
+            ds = openml.datasets.get_dataset(
+                did,
+                download_data=True,
+                download_qualities=False,
+                download_features_meta_data=False,
+            )
+            frame, _, categorical, names = ds.get_data(dataset_format="dataframe")
+        except SourceError:
+            raise
+        except Exception as exc:
+            if _is_network_error(exc):
+                raise _offline_error(f"OpenML dataset {did}", cache, exc) from None
+            from openml.exceptions import OpenMLServerException
+
+            if isinstance(exc, OpenMLServerException):
+                raise SourceError(
+                    f"OpenML dataset {did} cannot be loaded: {exc}",
+                    "check the id on openml.org",
+                ) from None
+            raise
+    return ds, frame, categorical, names
+
+
+def _dataset_target(did: int, ds: Any, frame: Any, target: str | None) -> str:
+    """``target``, else the dataset's default target attribute: one column of the data."""
+    target = target or ds.default_target_attribute
+    if not target:
+        raise SourceError(
+            f"OpenML dataset {did} ({ds.name}) has no default target attribute",
+            "load it through an OpenML task (openml-task:ID) or pass the target",
+        )
+    if "," in target:
+        raise SourceError(
+            f"OpenML dataset {did} ({ds.name}) has several targets ({target})",
+            "metaopt handles one target: load it through an OpenML task with one target",
+        )
+    if target not in frame.columns:
+        raise SourceError(
+            f"OpenML dataset {did}: target {target!r} is not a column of the data",
+            f"columns are {list(frame.columns)[:10]}",
+        )
+    return target
+
+
+def _target_is_nominal(
+    did: int, target: str, categorical: dict[str, Any], task_type: str | None, kind: str | None
+) -> bool:
+    """Whether the target is a class label: OpenML's feature type, unless a classification
+    task or ``kind`` says otherwise (a regression task on a nominal target is an error)."""
+    nominal = categorical.get(target, False)
+    if task_type == "classification" and not nominal:
+        nominal = True
+    if task_type == "regression" and nominal:
+        raise SourceError(
+            f"OpenML dataset {did}: the task is regression but target {target!r} is nominal",
+            "use a classification task for this dataset",
+        )
+    if kind is not None:
+        nominal = kind != "regression"
+    return bool(nominal)
 
 
 def load_openml_ref(

@@ -337,6 +337,31 @@ def _read_arff(path: Path, data: bytes) -> RawTable:
     text, encoding, notice = _decode(data)
     notices = [notice] if notice else []
     lines = text.splitlines()
+    header = _arff_header(path, lines)
+    names, declared = header.names, header.declared
+    body = [ln for ln in lines[header.data_start:] if ln.strip() and not ln.lstrip().startswith("%")]
+    rows = _arff_rows(path, body, header)
+    frame = pd.DataFrame(rows, columns=names, dtype=object)
+    for name in names:
+        if declared[name] == "numeric":
+            frame[name] = pd.to_numeric(frame[name], errors="coerce")
+    info = {"encoding": encoding, "relation": header.relation}
+    return RawTable(frame=frame, format="arff", info=info, notices=notices, declared=declared)
+
+
+@dataclass
+class _ArffHeader:
+    """What an ARFF header declares, and the index of the first line after ``@data``."""
+
+    relation: str | None
+    names: list[str]
+    declared: dict[str, str]
+    nominal: dict[str, list[str]]
+    data_start: int
+
+
+def _arff_header(path: Path, lines: list[str]) -> _ArffHeader:
+    """Parse the header lines up to ``@data``; check that it declares unique attributes."""
     names: list[str] = []
     declared: dict[str, str] = {}
     nominal: dict[str, list[str]] = {}
@@ -350,36 +375,10 @@ def _read_arff(path: Path, data: bytes) -> RawTable:
         if low.startswith("@relation"):
             relation = line[len("@relation") :].strip().strip("'\"")
         elif low.startswith("@attribute"):
-            m = _ATTR.match(line)
-            if m is None:
-                raise DataFormatError(
-                    f"ARFF file {str(path)!r}, line {i + 1}: cannot parse attribute {line!r}",
-                    "write attributes as `@attribute name type` (quote names with spaces)",
-                )
-            name = _unescape(next(g for g in m.groups()[:3] if g is not None))
-            spec = m.group(4).strip()
-            low_spec = spec.lower()
-            if spec.startswith("{"):
-                declared[name] = "nominal"
-                nominal[name] = _parse_nominal(spec)
-            elif low_spec.startswith(("real", "integer", "numeric")):
-                declared[name] = "numeric"
-            elif low_spec.startswith("string"):
-                declared[name] = "string"
-            elif low_spec.startswith("date"):
-                declared[name] = "date"
-            elif low_spec.startswith("relational"):
-                raise DataFormatError(
-                    f"ARFF file {str(path)!r} uses a relational attribute ({name!r}), "
-                    "which metaopt does not read",
-                    "flatten the relational attribute into ordinary columns",
-                )
-            else:
-                raise DataFormatError(
-                    f"ARFF file {str(path)!r}, line {i + 1}: unknown type {spec!r} of "
-                    f"attribute {name!r}",
-                    "use numeric, real, integer, string, date or a nominal list {a,b,...}",
-                )
+            name, kind, labels = _arff_attribute(path, i, line)
+            declared[name] = kind
+            if labels is not None:
+                nominal[name] = labels
             names.append(name)
         elif low.startswith("@data"):
             data_start = i + 1
@@ -404,7 +403,44 @@ def _read_arff(path: Path, data: bytes) -> RawTable:
             f"{', '.join(repr(d) for d in dups[:5])} more than once",
             "rename the repeated @attribute lines",
         )
-    body = [ln for ln in lines[data_start:] if ln.strip() and not ln.lstrip().startswith("%")]
+    return _ArffHeader(relation, names, declared, nominal, data_start)
+
+
+def _arff_attribute(path: Path, i: int, line: str) -> tuple[str, str, list[str] | None]:
+    """``(name, declared type, nominal labels or None)`` of the ``@attribute`` line ``i``."""
+    m = _ATTR.match(line)
+    if m is None:
+        raise DataFormatError(
+            f"ARFF file {str(path)!r}, line {i + 1}: cannot parse attribute {line!r}",
+            "write attributes as `@attribute name type` (quote names with spaces)",
+        )
+    name = _unescape(next(g for g in m.groups()[:3] if g is not None))
+    spec = m.group(4).strip()
+    low_spec = spec.lower()
+    if spec.startswith("{"):
+        return name, "nominal", _parse_nominal(spec)
+    if low_spec.startswith(("real", "integer", "numeric")):
+        return name, "numeric", None
+    if low_spec.startswith("string"):
+        return name, "string", None
+    if low_spec.startswith("date"):
+        return name, "date", None
+    if low_spec.startswith("relational"):
+        raise DataFormatError(
+            f"ARFF file {str(path)!r} uses a relational attribute ({name!r}), "
+            "which metaopt does not read",
+            "flatten the relational attribute into ordinary columns",
+        )
+    raise DataFormatError(
+        f"ARFF file {str(path)!r}, line {i + 1}: unknown type {spec!r} of "
+        f"attribute {name!r}",
+        "use numeric, real, integer, string, date or a nominal list {a,b,...}",
+    )
+
+
+def _arff_rows(path: Path, body: list[str], header: _ArffHeader) -> list[list[str | None]]:
+    """The data lines as rows of strings (None where missing), sparse rows filled in."""
+    names, declared, nominal = header.names, header.declared, header.nominal
     n_cols = len(names)
     rows: list[list[str | None]] = []
     # Values a sparse row leaves out are 0: the number 0, or a nominal's first label.
@@ -414,28 +450,7 @@ def _read_arff(path: Path, data: bytes) -> RawTable:
     for j, line in enumerate(body):
         s = line.strip()
         if s.startswith("{"):
-            row: list[str | None] = list(sparse_default)
-            for f in _split_fields(s[1 : s.rfind("}")]):
-                if f is None or not f.strip():
-                    continue
-                idx, _, value = f.strip().partition(" ")
-                try:
-                    k = int(idx)
-                    if not 0 <= k < n_cols:
-                        raise ValueError(k)
-                except ValueError:
-                    raise DataFormatError(
-                        f"ARFF file {str(path)!r}: sparse row {j + 1} has entry {f!r}",
-                        "write sparse entries as `{index value, ...}`",
-                    ) from None
-                value = value.strip()
-                if value.startswith(("'", '"')):
-                    value = _unescape(value[1:-1])
-                elif value == "?":
-                    row[k] = None
-                    continue
-                row[k] = value
-            rows.append(row)
+            rows.append(_sparse_row(path, j, s, sparse_default))
         else:
             fields = _split_fields(s)
             if s.endswith(",") is False and len(fields) > n_cols and fields[-1] in ("", None):
@@ -447,12 +462,34 @@ def _read_arff(path: Path, data: bytes) -> RawTable:
                     "fix that row, or check the @attribute lines",
                 )
             rows.append(fields)
-    frame = pd.DataFrame(rows, columns=names, dtype=object)
-    for name in names:
-        if declared[name] == "numeric":
-            frame[name] = pd.to_numeric(frame[name], errors="coerce")
-    info = {"encoding": encoding, "relation": relation}
-    return RawTable(frame=frame, format="arff", info=info, notices=notices, declared=declared)
+    return rows
+
+
+def _sparse_row(path: Path, j: int, s: str, sparse_default: list[str]) -> list[str | None]:
+    """Sparse data row ``j`` (``{index value, ...}``) over the default values."""
+    n_cols = len(sparse_default)
+    row: list[str | None] = list(sparse_default)
+    for f in _split_fields(s[1 : s.rfind("}")]):
+        if f is None or not f.strip():
+            continue
+        idx, _, value = f.strip().partition(" ")
+        try:
+            k = int(idx)
+            if not 0 <= k < n_cols:
+                raise ValueError(k)
+        except ValueError:
+            raise DataFormatError(
+                f"ARFF file {str(path)!r}: sparse row {j + 1} has entry {f!r}",
+                "write sparse entries as `{index value, ...}`",
+            ) from None
+        value = value.strip()
+        if value.startswith(("'", '"')):
+            value = _unescape(value[1:-1])
+        elif value == "?":
+            row[k] = None
+            continue
+        row[k] = value
+    return row
 
 
 # -- entry point --------------------------------------------------------------------

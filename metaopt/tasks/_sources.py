@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import abc
 import dataclasses
-import hashlib
 import json
 import os
 from dataclasses import dataclass, field
@@ -297,14 +296,6 @@ def _last_column(file: Path) -> str:
             "check that the file is ARFF, or add a sidecar naming the target",
         )
     return names[-1]
-
-
-def content_hash(*parts: str) -> str:
-    """Short stable hash of some strings (used for ids of ad-hoc entries)."""
-    h = hashlib.sha256()
-    for p in parts:
-        h.update(p.encode())
-    return h.hexdigest()[:12]
 
 
 # --------------------------------------------------------------------------- get_source

@@ -24,6 +24,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from optuna.storages import BaseStorage
 
     from metaopt.evaluation import Protocol
+    from metaopt.integrations.optuna._objective import Objective
     from metaopt.spaces import DataShape
     from metaopt.tasks import Task
 
@@ -371,15 +372,61 @@ def tune(
         ``EvaluationError`` when no trial finished with a score, ``DataError`` for
         unreadable data.
     """
-    from metaopt.evaluation import Protocol
-    from metaopt.integrations.optuna._objective import Objective, resolve_task
-    from metaopt.integrations.optuna._warm_start import warm_start as _warm_start
+    _check_options(n_trials, n_jobs, warm_start, sampler)
+    run = _prepare_run(
+        storage, study_name, data, target, task, kind, openml_cache, folds, time_limit, metric,
+        algorithms, sampler, seed, optimizer,
+    )
+    study = _open_study(run)
+    enqueued = _enqueue_warm_start(study, run, warm_start, n_trials, models)
+    before = _run_trials(study, run, n_trials, n_jobs, progress)
+    return _finish(study, run, before, enqueued, output)
 
+
+def _check_options(n_trials: Any, n_jobs: Any, warm_start: Any, sampler: str) -> None:
     _check_int("n_trials", n_trials, 1)
     _check_int("n_jobs", n_jobs, 1)
     _check_int("warm_start", warm_start, 0)
     if sampler not in SAMPLERS:
         raise ConfigError(f"unknown sampler {sampler!r}", f"choose one of: {', '.join(SAMPLERS)}")
+
+
+@dataclass
+class _TuneRun:
+    """What one :func:`tune` call works with, resolved before the study is touched."""
+
+    url: str
+    store: BaseStorage
+    task: Task
+    protocol: Protocol
+    obj: Objective
+    name: str
+    sampler: str
+    seed: int | None
+    metafeatures: dict[str, float] | None
+    optimizer: Any
+
+
+def _prepare_run(
+    storage: str | None,
+    study_name: str | None,
+    data: str | os.PathLike[str] | pd.DataFrame | Task | None,
+    target: str | None,
+    task: Task | None,
+    kind: str | None,
+    openml_cache: str | os.PathLike[str] | None,
+    folds: int,
+    time_limit: float | None,
+    metric: str | None,
+    algorithms: Sequence[str] | None,
+    sampler: str,
+    seed: int | None,
+    optimizer: str | os.PathLike[str] | None,
+) -> _TuneRun:
+    """Open the storage, load the task, build the objective and name the study."""
+    from metaopt.evaluation import Protocol
+    from metaopt.integrations.optuna._objective import Objective, resolve_task
+
     url = DEFAULT_STORAGE if storage is None else str(storage)
     store = open_storage(url)
 
@@ -387,50 +434,88 @@ def tune(
     protocol = Protocol(n_splits=folds, time_limit=time_limit, metric=metric)
     obj = Objective(loaded, algorithms, protocol)
     name = study_name or default_study_name(loaded, obj.algorithms, protocol)
-    shape = obj.shape
     metafeatures: dict[str, float] | None = None
     optimizer_ref: Any = optimizer
     if sampler == "meta":
-        from metaopt.integrations.optuna._sampler import (
-            default_optimizer_location,
-            resolve_optimizer,
-        )
-        from metaopt.metafeatures import extract
-
-        metafeatures = dict(extract(loaded, random_state=0))
-        if optimizer_ref is None:
-            optimizer_ref = default_optimizer_location()  # resolved here: workers see the same one
-        resolve_optimizer(optimizer_ref)  # a missing optimizer fails before the study is touched
-
-    local_sampler = make_sampler(
-        sampler, seed=seed, task=None, metafeatures=metafeatures, shape=shape,
-        algorithms=obj.algorithms, optimizer=optimizer_ref,
+        metafeatures, optimizer_ref = _meta_sampler_inputs(loaded, optimizer_ref)
+    return _TuneRun(
+        url=url, store=store, task=loaded, protocol=protocol, obj=obj, name=name, sampler=sampler,
+        seed=seed, metafeatures=metafeatures, optimizer=optimizer_ref,
     )
-    study = _create_study(name, store, local_sampler)
-    _check_study(study, name, loaded, obj, protocol)
 
-    existing = len(study.get_trials(deepcopy=False))
-    enqueued: list[dict[str, Any]] = []
-    budget = n_trials - existing
-    if warm_start and budget > 0:
-        enqueued = _warm_start(
-            study, task=loaded, n=min(warm_start, budget), algorithms=obj.algorithms,
-            search_space=obj.search_space, models=models,
-        )
 
+def _meta_sampler_inputs(task: Task, optimizer: Any) -> tuple[dict[str, float], Any]:
+    """The task's meta-features and the optimizer reference for :class:`MetaSampler`."""
+    from metaopt.integrations.optuna._sampler import (
+        default_optimizer_location,
+        resolve_optimizer,
+    )
+    from metaopt.metafeatures import extract
+
+    metafeatures = dict(extract(task, random_state=0))
+    if optimizer is None:
+        optimizer = default_optimizer_location()  # resolved here: workers see the same one
+    resolve_optimizer(optimizer)  # a missing optimizer fails before the study is touched
+    return metafeatures, optimizer
+
+
+def _open_study(run: _TuneRun) -> optuna.Study:
+    """Create or load the study with this process's sampler, and check that it fits."""
+    local_sampler = make_sampler(
+        run.sampler, seed=run.seed, task=None, metafeatures=run.metafeatures, shape=run.obj.shape,
+        algorithms=run.obj.algorithms, optimizer=run.optimizer,
+    )
+    study = _create_study(run.name, run.store, local_sampler)
+    _check_study(study, run.name, run.task, run.obj, run.protocol)
+    return study
+
+
+def _enqueue_warm_start(
+    study: optuna.Study, run: _TuneRun, n_warm: int, n_trials: int, models: Any
+) -> list[dict[str, Any]]:
+    """Enqueue up to ``n_warm`` suggestions, at most as many as the study lacks."""
+    from metaopt.integrations.optuna._warm_start import warm_start as _warm_start
+
+    budget = n_trials - len(study.get_trials(deepcopy=False))
+    if not n_warm or budget <= 0:
+        return []
+    return _warm_start(
+        study, task=run.task, n=min(n_warm, budget), algorithms=run.obj.algorithms,
+        search_space=run.obj.search_space, models=models,
+    )
+
+
+def _run_trials(
+    study: optuna.Study, run: _TuneRun, n_trials: int, n_jobs: int, progress: ProgressCallback | None
+) -> int:
+    """Run trials until the study holds ``n_trials``; return how many it held before."""
     from optuna.trial import TrialState
 
     not_waiting = len(study.get_trials(deepcopy=False, states=tuple(s for s in TrialState if s != TrialState.WAITING)))
     to_run = max(n_trials - not_waiting, 0)
-    before = not_waiting
     if to_run:
         if n_jobs == 1:
-            _optimize_here(study, obj, to_run, n_trials, progress)
+            _optimize_here(study, run.obj, to_run, n_trials, progress)
         else:
             jobs = _worker_jobs(
-                url, name, obj, sampler, seed, metafeatures, optimizer_ref, to_run, n_trials, n_jobs
+                run.url, run.name, run.obj, run.sampler, run.seed, run.metafeatures, run.optimizer,
+                to_run, n_trials, n_jobs,
             )
             _optimize_in_workers(study, jobs, n_trials, progress)
+    return not_waiting
+
+
+def _finish(
+    study: optuna.Study,
+    run: _TuneRun,
+    before: int,
+    enqueued: list[dict[str, Any]],
+    output: str | os.PathLike[str] | None,
+) -> TuneResult:
+    """The :class:`TuneResult` of the best trial; refit and save it when ``output`` is given."""
+    from optuna.trial import TrialState
+
+    from metaopt.spaces import estimator_to_spec, get_space
 
     trials = study.get_trials(deepcopy=False)
     finished = [t for t in trials if t.state != TrialState.WAITING]
@@ -439,25 +524,23 @@ def tune(
     if not complete:
         first = next((t.user_attrs.get("message") for t in failed if t.user_attrs.get("message")), "")
         raise EvaluationError(
-            f"no trial of study {name!r} finished with a score ({len(failed)} failed"
+            f"no trial of study {run.name!r} finished with a score ({len(failed)} failed"
             + (f"; the first failure: {first}" if first else "")
             + ")",
             "see the trials' 'message' user attribute; try other --algorithms or a larger --time-limit",
         )
     best = study.best_trial
-    alg, params = obj.config(best)
-    from metaopt.spaces import estimator_to_spec, get_space
-
+    alg, params = run.obj.config(best)
     space = get_space(alg)
-    full = space.validate(params, shape)
-    spec = estimator_to_spec(space.to_estimator(full, loaded))
+    full = space.validate(params, run.obj.shape)
+    spec = estimator_to_spec(space.to_estimator(full, run.task))
     result = TuneResult(
-        study_name=name,
-        storage=url,
-        task_id=loaded.task_id,
-        task_name=loaded.name,
-        kind=str(loaded.kind),
-        metric=obj.metric,
+        study_name=run.name,
+        storage=run.url,
+        task_id=run.task.task_id,
+        task_name=run.task.name,
+        kind=str(run.task.kind),
+        metric=run.obj.metric,
         n_trials=len(trials),
         n_complete=len(complete),
         n_failed=len(failed),
@@ -470,7 +553,7 @@ def tune(
         warm_started=enqueued,
     )
     if output is not None:
-        result.output, result.spec_path = _save(output, loaded, result)
+        result.output, result.spec_path = _save(output, run.task, result)
     return result
 
 

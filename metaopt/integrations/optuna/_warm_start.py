@@ -257,10 +257,23 @@ def warm_start(
     ModelError
         If the suggestion models are missing (run ``metaopt train``).
     """
-    from optuna.distributions import CategoricalDistribution
+    _check_request(study, n)
+    if n == 0:
+        return []
+    loaded = _load_if_given(data, target, task)
+    space = _study_space(study, search_space, loaded, algorithms)
+    single, wanted = _wanted_algorithms(space, algorithms)
+    picks = _picks(suggestions, loaded, wanted, single, algorithms, n, models)
+    planned = _plan_all(picks, space, single)
+    return _enqueue_all(study, planned)
 
-    from metaopt.integrations.optuna._objective import resolve_task
 
+#: One planned trial: the suggestion, the study params to enqueue, and the params left out.
+_Planned = tuple[_Pick, dict[str, Any], dict[str, Any]]
+
+
+def _check_request(study: optuna.Study, n: Any) -> None:
+    """Refuse a bad ``n`` or a multi-objective study."""
     if not isinstance(n, int) or isinstance(n, bool) or n < 0:
         raise ConfigError(f"n must be a non-negative integer, got {n!r}", "pass n=5, or 0 for none")
     if len(study.directions) > 1:
@@ -269,11 +282,26 @@ def warm_start(
             f"{len(study.directions)} objectives",
             "create the study with one direction (maximize)",
         )
-    if n == 0:
-        return []
-    loaded: Task | None = None
-    if data is not None or task is not None:
-        loaded = resolve_task(data, target, task)
+
+
+def _load_if_given(
+    data: str | os.PathLike[str] | pd.DataFrame | Task | None, target: str | None, task: Task | None
+) -> Task | None:
+    """The task that ``data``/``task`` name, or None when neither is given."""
+    from metaopt.integrations.optuna._objective import resolve_task
+
+    if data is None and task is None:
+        return None
+    return resolve_task(data, target, task)
+
+
+def _study_space(
+    study: optuna.Study,
+    search_space: Mapping[str, BaseDistribution] | None,
+    loaded: Task | None,
+    algorithms: Sequence[str] | None,
+) -> dict[str, BaseDistribution]:
+    """The study's search space: ``search_space``, else its trials', else metaopt's own."""
     space: dict[str, BaseDistribution] = dict(search_space or {}) or study_search_space(study)
     if not space:
         if loaded is None:
@@ -287,75 +315,106 @@ def warm_start(
         space = metaopt_search_space(DataShape.of(loaded), algorithms)
     elif not search_space and loaded is not None and ALGORITHM_PARAM in space:
         _complete_from_metaopt(space, loaded)
+    return space
 
-    if ALGORITHM_PARAM in space:
-        alg_dist = space[ALGORITHM_PARAM]
-        if not isinstance(alg_dist, CategoricalDistribution):
-            raise ConfigError(
-                f"the study's {ALGORITHM_PARAM!r} parameter is {alg_dist!r}, not a categorical "
-                "of algorithm names",
-                f"make {ALGORITHM_PARAM!r} a categorical over metaopt algorithms, e.g. ('hgb', 'linear')",
-            )
-        choices = [c for c in alg_dist.choices if isinstance(c, str)]
-        wanted = [a for a in choices if algorithms is None or a in algorithms]
-        if not wanted:
-            raise ConfigError(
-                f"none of the algorithms {list(algorithms or [])} is a choice of the study's "
-                f"{ALGORITHM_PARAM!r} parameter {alg_dist!r}",
-                "pass algorithms= among its choices, or leave algorithms= out",
-            )
-        single: tuple[str, str] | None = None
-    else:
+
+def _wanted_algorithms(
+    space: Mapping[str, BaseDistribution], algorithms: Sequence[str] | None
+) -> tuple[tuple[str, str] | None, list[str]]:
+    """``(single, wanted)``: the study's one ``(algorithm, prefix)`` (None when it has an
+    ``"algorithm"`` parameter), and the algorithms to draw suggestions from."""
+    from optuna.distributions import CategoricalDistribution
+
+    if ALGORITHM_PARAM not in space:
         single = _single_algorithm(space, algorithms)
-        wanted = [single[0]]
+        return single, [single[0]]
+    alg_dist = space[ALGORITHM_PARAM]
+    if not isinstance(alg_dist, CategoricalDistribution):
+        raise ConfigError(
+            f"the study's {ALGORITHM_PARAM!r} parameter is {alg_dist!r}, not a categorical "
+            "of algorithm names",
+            f"make {ALGORITHM_PARAM!r} a categorical over metaopt algorithms, e.g. ('hgb', 'linear')",
+        )
+    choices = [c for c in alg_dist.choices if isinstance(c, str)]
+    wanted = [a for a in choices if algorithms is None or a in algorithms]
+    if not wanted:
+        raise ConfigError(
+            f"none of the algorithms {list(algorithms or [])} is a choice of the study's "
+            f"{ALGORITHM_PARAM!r} parameter {alg_dist!r}",
+            "pass algorithms= among its choices, or leave algorithms= out",
+        )
+    return None, wanted
 
-    if suggestions is None:
-        if loaded is None:
-            raise ConfigError(
-                "warm start needs the data to ask metaopt.suggest for configurations",
-                "pass data= or task=, or suggestions=",
-            )
-        from metaopt.recommend import suggest
-        from metaopt.spaces import ALGORITHMS
 
-        known = [a for a in wanted if a in ALGORITHMS]
-        if not known:
-            raise ConfigError(
-                f"the study's algorithms {wanted or list(algorithms or [])} include none that "
-                "metaopt knows",
-                f"use metaopt algorithm names ({', '.join(ALGORITHMS)})",
-            )
-        picks = [_as_pick(s, i) for i, s in enumerate(suggest(loaded, top=n, algorithms=known, models=models), 1)]
-    else:
+def _picks(
+    suggestions: Sequence[Any] | None,
+    loaded: Task | None,
+    wanted: list[str],
+    single: tuple[str, str] | None,
+    algorithms: Sequence[str] | None,
+    n: int,
+    models: str | os.PathLike[str] | ModelBundle | None,
+) -> list[_Pick]:
+    """The suggestions to enqueue: the given ones (filtered to ``wanted``) or metaopt's."""
+    if suggestions is not None:
         picks = [_as_pick(s, i) for i, s in enumerate(suggestions, 1)]
         if single is not None or algorithms is not None:
             picks = [p for p in picks if p.algorithm in wanted]
-        picks = picks[:n]
+        return picks[:n]
+    if loaded is None:
+        raise ConfigError(
+            "warm start needs the data to ask metaopt.suggest for configurations",
+            "pass data= or task=, or suggestions=",
+        )
+    from metaopt.recommend import suggest
+    from metaopt.spaces import ALGORITHMS
 
-    # map every suggestion first: a refused value must not leave half a warm start behind
-    planned: list[tuple[_Pick, dict[str, Any], dict[str, Any]]] = []
-    for pick in picks:
-        params: dict[str, Any] = {}
-        left_out: dict[str, Any] = {}
-        if single is None:
-            alg_dist = space[ALGORITHM_PARAM]
-            if not contains(alg_dist, pick.algorithm):
-                raise _refuse(pick, ALGORITHM_PARAM, pick.algorithm, alg_dist)
-            params[ALGORITHM_PARAM] = pick.algorithm
-            prefix = pick.algorithm + SEPARATOR
-        else:
-            prefix = single[1]
-        for key, value in pick.params.items():
-            name = param_name(pick.algorithm, key) if prefix else key
-            dist = space.get(name)
-            if dist is None:
-                left_out[key] = value
-                continue
-            if not contains(dist, value):
-                raise _refuse(pick, name, value, dist)
-            params[name] = _as_choice(dist, value)
-        planned.append((pick, params, left_out))
+    known = [a for a in wanted if a in ALGORITHMS]
+    if not known:
+        raise ConfigError(
+            f"the study's algorithms {wanted or list(algorithms or [])} include none that "
+            "metaopt knows",
+            f"use metaopt algorithm names ({', '.join(ALGORITHMS)})",
+        )
+    return [_as_pick(s, i) for i, s in enumerate(suggest(loaded, top=n, algorithms=known, models=models), 1)]
 
+
+def _plan_all(
+    picks: list[_Pick], space: Mapping[str, BaseDistribution], single: tuple[str, str] | None
+) -> list[_Planned]:
+    """Map every suggestion onto the study's names before enqueueing any: a refused
+    value must not leave half a warm start behind."""
+    return [_plan(pick, space, single) for pick in picks]
+
+
+def _plan(
+    pick: _Pick, space: Mapping[str, BaseDistribution], single: tuple[str, str] | None
+) -> _Planned:
+    """One suggestion as the study's params (checked against its distributions)."""
+    params: dict[str, Any] = {}
+    left_out: dict[str, Any] = {}
+    if single is None:
+        alg_dist = space[ALGORITHM_PARAM]
+        if not contains(alg_dist, pick.algorithm):
+            raise _refuse(pick, ALGORITHM_PARAM, pick.algorithm, alg_dist)
+        params[ALGORITHM_PARAM] = pick.algorithm
+        prefix = pick.algorithm + SEPARATOR
+    else:
+        prefix = single[1]
+    for key, value in pick.params.items():
+        name = param_name(pick.algorithm, key) if prefix else key
+        dist = space.get(name)
+        if dist is None:
+            left_out[key] = value
+            continue
+        if not contains(dist, value):
+            raise _refuse(pick, name, value, dist)
+        params[name] = _as_choice(dist, value)
+    return pick, params, left_out
+
+
+def _enqueue_all(study: optuna.Study, planned: list[_Planned]) -> list[dict[str, Any]]:
+    """Enqueue the planned trials not already in the study; describe each one enqueued."""
     enqueued: list[dict[str, Any]] = []
     for pick, params, left_out in planned:
         if _already_in(study, params):
