@@ -380,10 +380,6 @@ def _params_lookup(data: TrainingData) -> dict[tuple[str, str], dict[str, Any]]:
     return {(str(a), str(c)): dict(p) for (a, c), p in table["params"].items()}
 
 
-def _as_recs(entries: Sequence[Sequence[Any]]) -> list[Recommendation]:
-    return [(str(e[0]), dict(e[-1])) for e in entries]
-
-
 class LibraryDefaults(BaseBaseline):
     """Every algorithm's library default, in the fixed order of ``algorithms``.
 
