@@ -353,7 +353,7 @@ def _picks(
     single: tuple[str, str] | None,
     algorithms: Sequence[str] | None,
     n: int,
-    models: str | os.PathLike[str] | ModelBundle | None,
+    models: str | os.PathLike[str] | Recommender | None,
 ) -> list[_Pick]:
     """The suggestions to enqueue: the given ones (filtered to ``wanted``) or metaopt's."""
     if suggestions is not None:
