@@ -257,6 +257,7 @@ class Recommender:
         for kind, ev in self.evidence_.items():
             arrays[f"evidence.{kind}.raw"] = ev["raw"].astype(np.float32)
         write_saved(root, _KIND, doc, arrays)
+        _remove_legacy_files(root)
         self.path_ = root
         return self
 
@@ -590,6 +591,23 @@ class Recommender:
                 )
             )
         return out
+
+
+#: What models directories held before the one save format (removed when one is rewritten).
+_LEGACY = ("surrogate", "optimizer", "transfer", "nearest.json", "portfolio.json",
+           "best_default.json", "pool.json", "evidence.json")
+
+
+def _remove_legacy_files(root: Path) -> None:
+    """Delete an older metaopt's model files next to a freshly written recommender."""
+    import shutil
+
+    for name in _LEGACY:
+        path = root / name
+        if path.is_dir() and (path / "manifest.json").is_file():
+            shutil.rmtree(path)
+        elif path.is_file():
+            path.unlink()
 
 
 def _check_algorithms(root: Path, known: Mapping[str, str], wanted: Sequence[str] | None) -> None:

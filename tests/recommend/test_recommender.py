@@ -14,7 +14,7 @@ from recommend_fakes import write_csv
 from metaopt import ModelError, ModelVersionError, suggest
 from metaopt.metafeatures import VERSION, extract
 from metaopt.recommend import Recommender, space_fingerprint
-from metaopt.spaces import SPACES, ALGORITHMS, KNNSpace
+from metaopt.spaces import ALGORITHMS, SPACES, KNNSpace
 from metaopt.tasks import load_task
 
 
@@ -52,6 +52,16 @@ def test_save_load_round_trip_ranks_identically(rec: Recommender, new_mf, tmp_pa
         np.testing.assert_allclose([c.score for c in a], [c.score for c in b])
     assert again.evidence(new_mf, "binary", "hgb", 2) == rec.evidence(new_mf, "binary", "hgb", 2)
     assert again.optimizer_ is not None and again.optimizer_.transfer_ is again.transfer_
+
+
+def test_saving_over_an_old_models_directory_removes_its_files(rec: Recommender, tmp_path: Path) -> None:
+    old = tmp_path / "models"
+    (old / "surrogate").mkdir(parents=True)
+    (old / "surrogate" / "manifest.json").write_text("{}")
+    (old / "nearest.json").write_text("{}")
+    (old / "notes.txt").write_text("mine")
+    rec.save(old)
+    assert sorted(p.name for p in old.iterdir()) == ["arrays.npz", "manifest.json", "notes.txt"]
 
 
 def test_evidence_is_the_similarity_s_most_weighted_tasks(rec: Recommender, new_mf) -> None:
