@@ -420,43 +420,9 @@ def leave_dataset_out_benchmark(
                 held = HeldOutTask(tid, str(row["kind"]), str(row.get("group") or tid),
                                    metafeatures_of(mf, tid), row)
                 truth = matrices[held.kind].loc[tid]
-                try:
-                    recs = method.recommend(held, top)[:top]
-                except MetaoptError as exc:  # e.g. no training task of this kind in the fold
-                    recs = []
-                    notes.append(f"{method.name} made no recommendation for {tid}: {exc}")
-                scores = []
-                for rec in recs:
-                    key = _key(rec)
-                    if key is not None and key in truth.index:
-                        s = truth[key]
-                        scores.append(0.0 if pd.isna(s) else float(s))  # inapplicable: worth 0
-                    else:
-                        ext = method.score_outside_pool(held, rec)
-                        scores.append(float("nan") if ext is None else float(np.clip(ext, 0.0, 1.0)))
-                arr = np.asarray(scores, dtype=float)
-                rows.append({
-                    "method": method.name, "task_id": tid, "kind": held.kind, "group": held.group,
-                    "fold": f,
-                    "regret_1": float(1.0 - arr[0]) if len(arr) and np.isfinite(arr[0]) else float("nan"),
-                    "regret_k": float(1.0 - np.nanmax(arr)) if np.isfinite(arr).any() else float("nan"),
-                    "n_recommended": len(recs), "n_scored": int(np.isfinite(arr).sum()),
-                    "top1_algorithm": recs[0][0] if recs else None,
-                })
-                avail = truth.dropna()
-                if len(avail):
-                    pool = [(a, params_of[(a, c)]) for a, c in avail.index]
-                    pred = method.predict_pool(held, pool)
-                    if pred is not None:
-                        for (a, c), t, m_, s_ in zip(avail.index, avail.to_numpy(), *pred, strict=True):
-                            calib.append({"method": method.name, "task_id": tid, "algorithm": a,
-                                          "config_id": c, "true": float(t), "mean": float(m_),
-                                          "std": float(s_)})
-    for m in methods:
-        notes.extend(getattr(m, "notes", []) or [])
-        if isinstance(m, MetaoptMethod):
-            notes.append(f"{m.name}: a Recommender per fold ({m.n_members} surrogate members, "
-                         f"{m.surrogate_params}), ranked by Recommender.rank as `metaopt suggest` ranks")
+                rows.append(_regret_row(method, held, truth, top, f, notes))
+                calib.extend(_calibration_rows(method, held, truth, params_of))
+    notes.extend(_method_notes(methods))
     info = {
         "kb": str(kb.path), "n_tasks": int(len(tasks)),
         "n_groups": int(tasks["group"].astype(str).nunique()) if "group" in tasks else int(len(tasks)),
@@ -468,6 +434,65 @@ def leave_dataset_out_benchmark(
     }
     return BenchmarkResult(pd.DataFrame(rows), pd.DataFrame(
         calib, columns=["method", "task_id", "algorithm", "config_id", "true", "mean", "std"]), int(top), info)
+
+
+def _regret_row(method: BenchMethod, held: HeldOutTask, truth: pd.Series, top: int, fold: int,
+                notes: list[str]) -> dict[str, Any]:
+    """The method's top-``top`` for a held-out task, scored: one row of :attr:`BenchmarkResult.rows`.
+
+    A method that raises a :class:`MetaoptError` recommends nothing (a note says why).
+    """
+    tid = held.task_id
+    try:
+        recs = method.recommend(held, top)[:top]
+    except MetaoptError as exc:  # e.g. no training task of this kind in the fold
+        recs = []
+        notes.append(f"{method.name} made no recommendation for {tid}: {exc}")
+    arr = np.asarray([_true_score(method, held, truth, rec) for rec in recs], dtype=float)
+    return {
+        "method": method.name, "task_id": tid, "kind": held.kind, "group": held.group,
+        "fold": fold,
+        "regret_1": float(1.0 - arr[0]) if len(arr) and np.isfinite(arr[0]) else float("nan"),
+        "regret_k": float(1.0 - np.nanmax(arr)) if np.isfinite(arr).any() else float("nan"),
+        "n_recommended": len(recs), "n_scored": int(np.isfinite(arr).sum()),
+        "top1_algorithm": recs[0][0] if recs else None,
+    }
+
+
+def _true_score(method: BenchMethod, held: HeldOutTask, truth: pd.Series, rec: Recommendation) -> float:
+    """A recommendation's true normalized score (outside the pool: the method's own, clipped; NaN if none)."""
+    key = _key(rec)
+    if key is not None and key in truth.index:
+        s = truth[key]
+        return 0.0 if pd.isna(s) else float(s)  # inapplicable: worth 0
+    ext = method.score_outside_pool(held, rec)
+    return float("nan") if ext is None else float(np.clip(ext, 0.0, 1.0))
+
+
+def _calibration_rows(method: BenchMethod, held: HeldOutTask, truth: pd.Series,
+                      params_of: dict[tuple[str, str], dict[str, Any]]) -> list[dict[str, Any]]:
+    """The method's mean and σ next to the true score of each scored pool config (none without σ)."""
+    avail = truth.dropna()
+    if not len(avail):
+        return []
+    pool = [(a, params_of[(a, c)]) for a, c in avail.index]
+    pred = method.predict_pool(held, pool)
+    if pred is None:
+        return []
+    return [{"method": method.name, "task_id": held.task_id, "algorithm": a, "config_id": c,
+             "true": float(t), "mean": float(m_), "std": float(s_)}
+            for (a, c), t, m_, s_ in zip(avail.index, avail.to_numpy(), *pred, strict=True)]
+
+
+def _method_notes(methods: Sequence[BenchMethod]) -> list[str]:
+    """Each method's own notes, and how each metaopt method was fitted and ranked."""
+    notes: list[str] = []
+    for m in methods:
+        notes.extend(getattr(m, "notes", []) or [])
+        if isinstance(m, MetaoptMethod):
+            notes.append(f"{m.name}: a Recommender per fold ({m.n_members} surrogate members, "
+                         f"{m.surrogate_params}), ranked by Recommender.rank as `metaopt suggest` ranks")
+    return notes
 
 
 # -- formatting helpers ------------------------------------------------------------

@@ -119,34 +119,42 @@ def split_fold_curves(
             scores = fold_table.get(t)
             if scores is None or kind not in fitted.kinds:
                 continue
-            m = scores.shape[1]
-            complete = np.all(np.isfinite(scores), axis=1)
-            full = np.asarray([s for _a, _p, s in pool.pool(t)], dtype=float)
-            held = [_normalize(scores[:, b], complete) for b in range(m)]
-            chosen = [_normalize(np.delete(scores, b, axis=1).mean(axis=1), complete) for b in range(m)]
-            base = {"task_id": t, "kind": kind, "fold": f, "cv_folds": m}
-
-            def add(variant: str, evaluation: str, curve: np.ndarray, base: dict = base) -> None:
+            base = {"task_id": t, "kind": kind, "fold": f, "cv_folds": scores.shape[1]}
+            for variant, evaluation, curve in _task_curves(fitted, pool, t, scores, trials, n_random, rng):
                 rows.append({"variant": variant, "evaluation": evaluation, **base,
                              "regret": _pad(curve, trials)})
-
-            add("self", "split", np.mean(
-                [1.0 - np.maximum.accumulate(e[np.argsort(-c, kind="stable")]) for e, c in zip(held, chosen, strict=True)],
-                axis=0))
-            perms = np.argsort(rng.random((n_random, len(full))), axis=1)[:, :trials]
-            add("random", "full", (1.0 - np.maximum.accumulate(full[perms], axis=1)).mean(axis=0))
-            add("random", "split", np.mean(
-                [(1.0 - np.maximum.accumulate(e[perms], axis=1)).mean(axis=0) for e in held], axis=0))
-            for name, params in NOISE_VARIANTS.items():
-                tp = copy.copy(fitted)
-                for key, value in params.items():
-                    setattr(tp, key, value)
-                add(name, "full", _stage_curve(_start(tp, pool, t), pool, t, full, full, trials))
-                add(name, "split", np.mean(
-                    [_stage_curve(_start(tp, pool, t), pool, t, c, e, trials)
-                     for e, c in zip(held, chosen, strict=True)], axis=0))
         say(f"fold {f + 1}/{len(plan)}: {len(test)} tasks ({time.perf_counter() - started:.0f} s)")
     return pd.DataFrame(rows, columns=["variant", "evaluation", "task_id", "kind", "fold", "cv_folds", "regret"])
+
+
+def _task_curves(fitted: Any, pool: Any, t: str, scores: np.ndarray, trials: int, n_random: int,
+                 rng: np.random.Generator) -> list[tuple[str, str, np.ndarray]]:
+    """``(variant, evaluation, regret curve)`` of every method on held-out task ``t``.
+
+    ``scores`` are the task's CV fold scores (:func:`_fold_scores`); ``fitted`` is the
+    fold's transfer portfolio; ``rng`` draws the ``random`` curve's permutations.
+    """
+    m = scores.shape[1]
+    complete = np.all(np.isfinite(scores), axis=1)
+    full = np.asarray([s for _a, _p, s in pool.pool(t)], dtype=float)
+    held = [_normalize(scores[:, b], complete) for b in range(m)]
+    chosen = [_normalize(np.delete(scores, b, axis=1).mean(axis=1), complete) for b in range(m)]
+    out = [("self", "split", np.mean(
+        [1.0 - np.maximum.accumulate(e[np.argsort(-c, kind="stable")]) for e, c in zip(held, chosen, strict=True)],
+        axis=0))]
+    perms = np.argsort(rng.random((n_random, len(full))), axis=1)[:, :trials]
+    out.append(("random", "full", (1.0 - np.maximum.accumulate(full[perms], axis=1)).mean(axis=0)))
+    out.append(("random", "split", np.mean(
+        [(1.0 - np.maximum.accumulate(e[perms], axis=1)).mean(axis=0) for e in held], axis=0)))
+    for name, params in NOISE_VARIANTS.items():
+        tp = copy.copy(fitted)
+        for key, value in params.items():
+            setattr(tp, key, value)
+        out.append((name, "full", _stage_curve(_start(tp, pool, t), pool, t, full, full, trials)))
+        out.append((name, "split", np.mean(
+            [_stage_curve(_start(tp, pool, t), pool, t, c, e, trials)
+             for e, c in zip(held, chosen, strict=True)], axis=0)))
+    return out
 
 
 def _fold_scores(pool: Any) -> dict[str, np.ndarray]:

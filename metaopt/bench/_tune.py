@@ -629,11 +629,33 @@ def leave_dataset_out_tuning(
     BenchmarkError
         If the knowledge base has fewer than 2 groups of usable tasks.
     """
-    from metaopt.learn import PoolTable, training_data
-
     started = time.perf_counter()
     say = progress or (lambda _m: None)
     kb = kb if isinstance(kb, KnowledgeBase) else KnowledgeBase.open(kb)
+    methods, notes = _available_methods(methods)
+    if trials < 1:
+        raise BenchmarkError(f"trials must be at least 1, got {trials}", "pass trials >= 1")
+    run = _TuningPlan(kb, methods, notes, folds=folds, fold_seed=fold_seed, max_tasks=max_tasks,
+                      study=(int(seeds), int(trials), int(random_trials)))
+    opt_params = dict(DEFAULT_OPTIMIZER_PARAMS if optimizer_params is None else optimizer_params)
+    fold_jobs, fold_index = run.fold_jobs(opt_params, surrogate_params, top)
+    say(f"{len(fold_jobs)} fold fit(s) ({', '.join(sorted(run.needs)) or 'nothing to fit'}), then "
+        f"{seeds} seed(s) × {len(run.selected)} task(s) × {len(methods)} method(s) on {n_jobs} process(es)")
+    preps, chunks = _schedule(fold_jobs, fold_index, run.studies, n_jobs, say)
+    rows = [r for key in sorted(chunks) for r in chunks[key]]
+    notes.extend(_driver_notes(methods))
+    runs = pd.DataFrame(rows, columns=["method", "task_id", "kind", "group", "fold", "seed", "n_trials",
+                                       "regret", "seconds", "study_s", "first_algorithm", "first_params"])
+    info = {**run.held_out_info(), "fold_seed": int(fold_seed), "seeds": int(seeds), "trials": int(trials),
+            "random_trials": int(random_trials), "max_tasks": max_tasks, "n_jobs": int(n_jobs),
+            "methods": [m.name for m in methods], "optimizer_params": _optimizer_settings(opt_params),
+            "surrogate_params": dict(surrogate_params) if surrogate_params is not None else None,
+            "top": int(top), **run.run_info(preps, rows, started), "notes": notes}
+    return TuningResult(runs, run.top1(), int(trials), int(max(trials, random_trials)), info)
+
+
+def _available_methods(methods: Sequence[TuneMethod] | None) -> tuple[list[TuneMethod], list[str]]:
+    """The methods that can run here (default: every default one), and a note per one left out."""
     methods = list(methods) if methods is not None else default_tuning_methods()
     notes: list[str] = []
     for m in list(methods):
@@ -641,110 +663,142 @@ def leave_dataset_out_tuning(
         if reason is not None:
             notes.append(f"{m.name} left out: {reason}")
             methods.remove(m)
-    if trials < 1:
-        raise BenchmarkError(f"trials must be at least 1, got {trials}", "pass trials >= 1")
-    pool = PoolTable(kb)
-    data = pool.data
-    usable = [t for t in pool.task_ids if pool.best(t) >= 1.0 - 1e-9]
-    if len(usable) < len(pool.task_ids):
-        notes.append(f"{len(pool.task_ids) - len(usable)} task(s) left out: every evaluation failed")
-    tasks = data.tasks[data.tasks["task_id"].astype(str).isin(usable)].drop_duplicates("task_id")
-    tasks = tasks.reset_index(drop=True)
-    plan = ldo_folds(tasks, folds, fold_seed)
+    return methods, notes
+
+
+def _driver_notes(methods: Sequence[TuneMethod]) -> list[str]:
+    """A note for each meta method that ran without Optuna's MetaSampler."""
+    return [f"{m.name}: metaopt.integrations.optuna.MetaSampler is not available; the "
+            "fold's LearnedOptimizer drove the study directly (start/propose/observe, "
+            "each proposal enqueued)"
+            for m in methods if isinstance(m, MetaMethod) and m.driver != "MetaSampler"]
+
+
+def _held_out_selection(plan: Sequence[tuple[list[str], list[str]]], max_tasks: int | None,
+                        fold_seed: int) -> set[str]:
+    """The held-out tasks to run: all, or a ``fold_seed``-seeded choice of ``max_tasks``."""
     held_all = [t for _, test in plan for t in test]
     if max_tasks is not None and max_tasks < len(held_all):
         pick = np.random.default_rng(fold_seed).permutation(len(held_all))[: int(max_tasks)]
-        selected = {held_all[i] for i in pick}
-    else:
-        selected = set(held_all)
-    needs = set().union(*(set(m.needs) for m in methods)) if methods else set()
-    mf = data.metafeatures
-    by_id = {str(r["task_id"]): r for r in tasks.to_dict("records")}
-    opt_params = dict(DEFAULT_OPTIMIZER_PARAMS if optimizer_params is None else optimizer_params)
+        return {held_all[i] for i in pick}
+    return set(held_all)
 
-    # fold fits, in parallel over folds
-    fold_jobs, fold_index = [], []
-    for f, (train, test) in enumerate(plan):
-        test = [t for t in test if t in selected]
-        if not test:
-            continue
-        held = [{"task_id": t, "kind": pool.kind(t), "group": str(by_id[t].get("group") or t),
-                 "metafeatures": metafeatures_of(mf, t), "row": dict(by_id[t]),
-                 "algorithms": pool.algorithms(t)} for t in test]
-        fold_jobs.append((str(kb.path), training_data(data, train), held, needs, opt_params,
-                          surrogate_params, top))
-        fold_index.append(f)
-    z: dict[str, np.ndarray] = {}
-    if "source" in needs:
-        ids = list(pool.task_ids)
-        scaled = np.nan_to_num(pool.encoder.scale_metafeatures(
-            pd.DataFrame([pool.metafeatures(t) for t in ids])), nan=0.0)
-        z = dict(zip(ids, scaled, strict=True))
-    top1_rows: list[dict[str, Any]] = []
-    sources: dict[str, list[str]] = {}
-    usable_set = set(usable)
-    held_tasks: list[str] = []
 
-    def studies_of(f: int, prep: dict[str, Any]) -> list[tuple[Any, ...]]:
+class _TuningPlan:
+    """The tasks, folds and study jobs of one :func:`leave_dataset_out_tuning` run.
+
+    Built from the knowledge base's usable tasks (some evaluation reached the task's
+    best): :meth:`fold_jobs` lists the fold fits; :meth:`studies`, called by
+    :func:`_schedule` as each fold is fitted, turns the fold into (task, seed) study
+    jobs, collecting the warm starts' top-1 rows, WS-CMA-ES's source tasks, the held-out
+    tasks and notes on the way; :meth:`held_out_info`, :meth:`run_info` and :meth:`top1`
+    report them.
+    """
+
+    def __init__(self, kb: KnowledgeBase, methods: list[TuneMethod], notes: list[str], *,
+                 folds: int, fold_seed: int, max_tasks: int | None, study: tuple[int, int, int]) -> None:
+        from metaopt.learn import PoolTable
+
+        self.kb_path = str(kb.path)
+        self.methods, self.notes = methods, notes
+        self.seeds, self.trials, self.random_trials = study
+        self.pool = pool = PoolTable(kb)
+        usable = [t for t in pool.task_ids if pool.best(t) >= 1.0 - 1e-9]
+        if len(usable) < len(pool.task_ids):
+            notes.append(f"{len(pool.task_ids) - len(usable)} task(s) left out: every evaluation failed")
+        tasks = pool.data.tasks[pool.data.tasks["task_id"].astype(str).isin(usable)].drop_duplicates("task_id")
+        tasks = tasks.reset_index(drop=True)
+        self.plan = ldo_folds(tasks, folds, fold_seed)
+        self.selected = _held_out_selection(self.plan, max_tasks, fold_seed)
+        self.needs: set[str] = set().union(*(set(m.needs) for m in methods)) if methods else set()
+        self.by_id = {str(r["task_id"]): r for r in tasks.to_dict("records")}
+        self.usable = set(usable)
+        self.z: dict[str, np.ndarray] = {}
+        if "source" in self.needs:
+            ids = list(pool.task_ids)
+            scaled = np.nan_to_num(pool.encoder.scale_metafeatures(
+                pd.DataFrame([pool.metafeatures(t) for t in ids])), nan=0.0)
+            self.z = dict(zip(ids, scaled, strict=True))
+        self.top1_rows: list[dict[str, Any]] = []
+        self.sources: dict[str, list[str]] = {}
+        self.held_tasks: list[str] = []
+
+    def _group(self, t: str) -> str:
+        return str(self.by_id[t].get("group") or t)
+
+    def fold_jobs(self, optimizer_params: dict[str, Any], surrogate_params: Mapping[str, Any] | None,
+                  top: int) -> tuple[list[tuple[Any, ...]], list[int]]:
+        """The fold fits (:func:`_prepare_fold`'s arguments) and their folds: folds with a held-out task."""
+        from metaopt.learn import training_data
+
+        data, mf = self.pool.data, self.pool.data.metafeatures
+        fold_jobs, fold_index = [], []
+        for f, (train, test) in enumerate(self.plan):
+            test = [t for t in test if t in self.selected]
+            if not test:
+                continue
+            held = [{"task_id": t, "kind": self.pool.kind(t), "group": self._group(t),
+                     "metafeatures": metafeatures_of(mf, t), "row": dict(self.by_id[t]),
+                     "algorithms": self.pool.algorithms(t)} for t in test]
+            fold_jobs.append((self.kb_path, training_data(data, train), held, self.needs, optimizer_params,
+                              surrogate_params, top))
+            fold_index.append(f)
+        return fold_jobs, fold_index
+
+    def studies(self, f: int, prep: dict[str, Any]) -> list[tuple[Any, ...]]:
         """The fold's held-out tasks as (task, seed) study jobs (once its models are fitted)."""
-        notes.extend(prep["notes"])
-        train, test = plan[f]
-        train_ok = [x for x in train if x in usable_set]
+        from metaopt.learn import PoolTable
+
+        self.notes.extend(prep["notes"])
+        pool = self.pool
+        train, test = self.plan[f]
+        train_ok = [x for x in train if x in self.usable]
         jobs = []
         for t in test:
-            if t not in selected:
+            if t not in self.selected:
                 continue
             shape, algs = pool.shape(t), pool.algorithms(t)
             task = TuneTask(
-                task_id=t, kind=pool.kind(t), group=str(by_id[t].get("group") or t), fold=f,
+                task_id=t, kind=pool.kind(t), group=self._group(t), fold=f,
                 shape=shape, algorithms=algs, metafeatures=pool.metafeatures(t),
-                pool=PoolTable(data, tasks=[t], encoder=pool.encoder),
+                pool=PoolTable(pool.data, tasks=[t], encoder=pool.encoder),
                 warm=prep["warm"].get(t, []), optimizer=prep["optimizer"],
             )
-            if "source" in needs:
-                names, unit, values, sources[t] = _source_trials(pool, t, train_ok, z, algs, shape)
+            if "source" in self.needs:
+                names, unit, values, self.sources[t] = _source_trials(pool, t, train_ok, self.z, algs, shape)
                 task.source = (names, unit, values)
             if task.warm:
                 a, p = task.warm[0]
-                top1_rows.append({"task_id": t, "kind": task.kind, "fold": f, "algorithm": a,
-                                  "params": dict(p), "regret": float(1.0 - task.score(a, p))})
-            if any("optimizer" in m.needs for m in methods) and task.optimizer is None:
-                notes.append(f"{t}: no learned optimizer in its fold, so no meta/meta_warm5 runs")
-            held_tasks.append(t)
-            jobs += [(task, methods, s, int(trials), int(random_trials)) for s in range(int(seeds))]
+                self.top1_rows.append({"task_id": t, "kind": task.kind, "fold": f, "algorithm": a,
+                                       "params": dict(p), "regret": float(1.0 - task.score(a, p))})
+            if any("optimizer" in m.needs for m in self.methods) and task.optimizer is None:
+                self.notes.append(f"{t}: no learned optimizer in its fold, so no meta/meta_warm5 runs")
+            self.held_tasks.append(t)
+            jobs += [(task, self.methods, s, self.trials, self.random_trials) for s in range(self.seeds)]
         return jobs
 
-    say(f"{len(fold_jobs)} fold fit(s) ({', '.join(sorted(needs)) or 'nothing to fit'}), then "
-        f"{seeds} seed(s) × {len(selected)} task(s) × {len(methods)} method(s) on {n_jobs} process(es)")
-    preps, chunks = _schedule(fold_jobs, fold_index, studies_of, n_jobs, say)
-    rows = [r for key in sorted(chunks) for r in chunks[key]]
-    for m in methods:
-        if isinstance(m, MetaMethod) and m.driver != "MetaSampler":
-            notes.append(f"{m.name}: metaopt.integrations.optuna.MetaSampler is not available; the "
-                         "fold's LearnedOptimizer drove the study directly (start/propose/observe, "
-                         "each proposal enqueued)")
-    top1_rows.sort(key=lambda r: (r["fold"], r["task_id"]))
-    runs = pd.DataFrame(rows, columns=["method", "task_id", "kind", "group", "fold", "seed", "n_trials",
-                                       "regret", "seconds", "study_s", "first_algorithm", "first_params"])
-    held_tasks = sorted(held_tasks)
-    kinds = pd.Series([pool.kind(t) for t in held_tasks]).value_counts().sort_index()
-    info = {
-        "kb": str(kb.path), "n_tasks_kb": len(pool.task_ids), "n_tasks": len(held_tasks),
-        "kinds": ", ".join(f"{k}: {v}" for k, v in kinds.items()),
-        "folds": len(plan), "fold_seed": int(fold_seed), "seeds": int(seeds), "trials": int(trials),
-        "random_trials": int(random_trials), "max_tasks": max_tasks, "n_jobs": int(n_jobs),
-        "methods": [m.name for m in methods], "optimizer_params": _optimizer_settings(opt_params),
-        "surrogate_params": dict(surrogate_params) if surrogate_params is not None else None,
-        "top": int(top),
-        "cmaes_source_tasks": sources,
-        "plan": [{"fold": f, "train": list(train), "test": [t for t in test if t in selected]}
-                 for f, (train, test) in enumerate(plan)],
-        "seconds": {"total": round(time.perf_counter() - started, 2),
-                    "fold_fits": round(sum(sum(p["seconds"].values()) for p in preps.values()), 2),
-                    "studies": round(float(sum(r["study_s"] for r in rows)), 2),
-                    "per_fold": {str(f): {k: round(v, 2) for k, v in p["seconds"].items()}
-                                 for f, p in preps.items()}},
-        "notes": notes,
-    }
-    top1 = pd.DataFrame(top1_rows, columns=["task_id", "kind", "fold", "algorithm", "params", "regret"])
-    return TuningResult(runs, top1, int(trials), int(max(trials, random_trials)), info)
+    def held_out_info(self) -> dict[str, Any]:
+        """The report's ``kb``, ``n_tasks_kb``, ``n_tasks``, ``kinds`` and ``folds``."""
+        held = sorted(self.held_tasks)
+        kinds = pd.Series([self.pool.kind(t) for t in held]).value_counts().sort_index()
+        return {"kb": self.kb_path, "n_tasks_kb": len(self.pool.task_ids), "n_tasks": len(held),
+                "kinds": ", ".join(f"{k}: {v}" for k, v in kinds.items()), "folds": len(self.plan)}
+
+    def run_info(self, preps: dict[int, dict[str, Any]], rows: list[dict[str, Any]],
+                 started: float) -> dict[str, Any]:
+        """The report's ``cmaes_source_tasks``, ``plan`` and ``seconds`` (since ``started``)."""
+        return {
+            "cmaes_source_tasks": self.sources,
+            "plan": [{"fold": f, "train": list(train), "test": [t for t in test if t in self.selected]}
+                     for f, (train, test) in enumerate(self.plan)],
+            "seconds": {"total": round(time.perf_counter() - started, 2),
+                        "fold_fits": round(sum(sum(p["seconds"].values()) for p in preps.values()), 2),
+                        "studies": round(float(sum(r["study_s"] for r in rows)), 2),
+                        "per_fold": {str(f): {k: round(v, 2) for k, v in p["seconds"].items()}
+                                     for f, p in preps.items()}},
+        }
+
+    def top1(self) -> pd.DataFrame:
+        """metaopt's top-1 warm start per held-out task and its regret, by fold and task."""
+        rows = sorted(self.top1_rows, key=lambda r: (r["fold"], r["task_id"]))
+        return pd.DataFrame(rows, columns=["task_id", "kind", "fold", "algorithm", "params", "regret"])

@@ -242,6 +242,13 @@ def _rms_distance(A: np.ndarray, B: np.ndarray) -> np.ndarray:
     return np.where(count > 0, d, np.inf)
 
 
+def _calibrated_floor(preds: np.ndarray, oob_mean: np.ndarray, y: np.ndarray) -> float:
+    """The σ floor with which the out-of-bag σ² (spread² + floor²) matches the mean squared error."""
+    resid2 = float(np.mean((oob_mean - y) ** 2))
+    spread2 = float(np.mean(preds.var(axis=0)))
+    return math.sqrt(max(resid2 - spread2, 0.0))
+
+
 # --------------------------------------------------------------------------- the model
 
 
@@ -409,66 +416,19 @@ class Surrogate:
         self.n_features_in_ = X.shape[1]
         uniq, gidx = np.unique(g, return_inverse=True)
         rng = np.random.default_rng(self.random_state)
-        params = self.get_params()
-        members: list[dict[str, np.ndarray]] = []
-        in_bag = np.zeros((self.n_members, len(uniq)), dtype=bool)
-        for k in range(int(self.n_members)):
-            counts = np.bincount(rng.integers(0, len(uniq), len(uniq)), minlength=len(uniq))
-            in_bag[k] = counts > 0
-            w = counts[gidx].astype(np.float64)
-            rows = w > 0
-            seed = int(rng.integers(0, 2**31 - 1))
-            members.append(kind.fit(X[rows], y[rows], w[rows], params, seed))
-        self.members_ = members
+        in_bag = self._fit_members(kind, X, y, gidx, len(uniq), rng)
         # out-of-bag calibration of the floor
         self.std_floor_ = 0.0
-        preds = self._member_predictions(X)
-        oob = ~in_bag[:, gidx]  # (members, rows)
-        has = oob.any(axis=0)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            oob_rows = np.where(oob, preds, 0.0).sum(0) / oob.sum(0)
-        self.oob_prediction_ = np.full(len(keep), np.nan)
-        self.oob_prediction_[np.flatnonzero(keep)[has]] = oob_rows[has]
+        preds, oob_rows, has = self._out_of_bag(X, ~in_bag[:, gidx], keep)
         if self.calibrate_floor and has.any() and self.n_members > 1:
-            with np.errstate(invalid="ignore"):
-                oob_mean = np.where(oob, preds, 0.0).sum(0)[has] / oob.sum(0)[has]
-            resid2 = float(np.mean((oob_mean - y[has]) ** 2))
-            spread2 = float(np.mean(preds[:, has].var(axis=0)))
-            self.std_floor_ = math.sqrt(max(resid2 - spread2, 0.0))
+            self.std_floor_ = _calibrated_floor(preds[:, has], oob_rows[has], y[has])
         self.sigma_models_, self.sigma_scale_, self.sigma_floor_ = [], 1.0, 0.0
         if self.uncertainty == "heteroscedastic" and self.n_members > 1 and has.any():
             self._fit_sigma_head(
                 X[has], y[has], oob_rows[has], preds[:, has].std(axis=0), gidx[has], rng
             )
-        # out-of-distribution reference
-        self.n_metafeatures_ = 0
-        self.train_metafeatures_ = np.zeros((0, 0))
-        self.ood_reference_ = 0.0
-        if n_metafeatures and groups is not None:
-            block = np.nan_to_num(X_all[:, : int(n_metafeatures)], nan=np.inf)
-            _, first = np.unique(block, axis=0, return_index=True)
-            mf = X_all[np.sort(first), : int(n_metafeatures)]
-            mf_groups = g_all[np.sort(first)]
-            self.n_metafeatures_ = int(n_metafeatures)
-            self.train_metafeatures_ = mf
-            if len(mf) > 1:
-                d = _rms_distance(mf, mf)
-                d[mf_groups[:, None] == mf_groups[None, :]] = np.inf  # other groups only
-                nn = d.min(axis=1)
-                nn = nn[np.isfinite(nn)]
-                self.ood_reference_ = float(np.median(nn)) if len(nn) else 0.0
-        # fit-time head
-        self.fit_time_model_ = None
-        if ft is not None:
-            ok = np.isfinite(ft)
-            if ok.sum() >= 2:
-                self.fit_time_model_ = _fit_gbt(
-                    X_all[ok],
-                    ft[ok],
-                    None,
-                    {**params, "max_iter": min(int(self.max_iter), 200)},
-                    self.random_state,
-                )
+        self._fit_ood_reference(X_all, None if groups is None else g_all, n_metafeatures)
+        self.fit_time_model_ = self._fit_time_head(X_all, ft)
         self.training_ = {
             "n_rows": int(len(y)),
             "n_groups": int(len(uniq)),
@@ -482,6 +442,82 @@ class Surrogate:
             "fit_time_rows": 0 if ft is None else int(np.isfinite(ft).sum()),
         }
         return self
+
+    def _fit_members(
+        self,
+        kind: MemberKind,
+        X: np.ndarray,
+        y: np.ndarray,
+        gidx: np.ndarray,
+        n_groups: int,
+        rng: np.random.Generator,
+    ) -> np.ndarray:
+        """Fit ``members_`` on group bootstraps; return which groups each drew ``(members, groups)``."""
+        params = self.get_params()
+        members: list[dict[str, np.ndarray]] = []
+        in_bag = np.zeros((self.n_members, n_groups), dtype=bool)
+        for k in range(int(self.n_members)):
+            counts = np.bincount(rng.integers(0, n_groups, n_groups), minlength=n_groups)
+            in_bag[k] = counts > 0
+            w = counts[gidx].astype(np.float64)
+            rows = w > 0
+            seed = int(rng.integers(0, 2**31 - 1))
+            members.append(kind.fit(X[rows], y[rows], w[rows], params, seed))
+        self.members_ = members
+        return in_bag
+
+    def _out_of_bag(
+        self, X: np.ndarray, oob: np.ndarray, keep: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Member predictions, out-of-bag means and which rows have one; sets ``oob_prediction_``.
+
+        ``oob`` is ``(members, rows)``: whether the member's bootstrap left the row's group
+        out; ``keep`` marks the input rows that were trained on.
+        """
+        preds = self._member_predictions(X)
+        has = np.asarray(oob.any(axis=0))  # (rows,)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            oob_rows = np.where(oob, preds, 0.0).sum(0) / oob.sum(0)
+        self.oob_prediction_ = np.full(len(keep), np.nan)
+        self.oob_prediction_[np.flatnonzero(keep)[has]] = oob_rows[has]
+        return preds, oob_rows, has
+
+    def _fit_ood_reference(
+        self, X: np.ndarray, groups: np.ndarray | None, n_metafeatures: int | None
+    ) -> None:
+        """The out-of-distribution reference: training meta-features, typical NN distance."""
+        self.n_metafeatures_ = 0
+        self.train_metafeatures_ = np.zeros((0, 0))
+        self.ood_reference_ = 0.0
+        if not n_metafeatures or groups is None:
+            return
+        block = np.nan_to_num(X[:, : int(n_metafeatures)], nan=np.inf)
+        _, first = np.unique(block, axis=0, return_index=True)
+        mf = X[np.sort(first), : int(n_metafeatures)]
+        mf_groups = groups[np.sort(first)]
+        self.n_metafeatures_ = int(n_metafeatures)
+        self.train_metafeatures_ = mf
+        if len(mf) > 1:
+            d = _rms_distance(mf, mf)
+            d[mf_groups[:, None] == mf_groups[None, :]] = np.inf  # other groups only
+            nn = d.min(axis=1)
+            nn = nn[np.isfinite(nn)]
+            self.ood_reference_ = float(np.median(nn)) if len(nn) else 0.0
+
+    def _fit_time_head(self, X: np.ndarray, ft: np.ndarray | None) -> TreeArrays | None:
+        """The fit-time head, on the rows with a finite ``ft`` (``None``: fewer than 2)."""
+        if ft is None:
+            return None
+        ok = np.isfinite(ft)
+        if ok.sum() < 2:
+            return None
+        return _fit_gbt(
+            X[ok],
+            ft[ok],
+            None,
+            {**self.get_params(), "max_iter": min(int(self.max_iter), 200)},
+            self.random_state,
+        )
 
     def _fit_sigma_head(
         self,
@@ -624,26 +660,10 @@ class Surrogate:
             Constructor parameters of :class:`Surrogate`.
         """
         table = training_table(kb, tasks)
-        mf = kb.metafeatures()
-        enc = encoder or ConfigEncoder(metafeature_names=list(mf.columns))
-        enc.fit(mf.reindex(sorted(table["task_id"].unique())))
-        X = enc.transform(
-            mf.reindex(table["task_id"]), table["algorithm"].tolist(), table["params"].tolist()
-        )
+        enc, X = _encode_table(kb, table, encoder)
         selection = None
         if candidates:
-            merged = {name: {**params, **cand} for name, cand in candidates.items()}
-            selection = leave_dataset_out(
-                X,
-                table["target"].to_numpy(),
-                table["group"].to_numpy(),
-                table["task_id"].to_numpy(),
-                merged,
-                n_splits=n_splits,
-                n_metafeatures=enc.n_metafeatures,
-            )
-            best = selection.sort_values(["spearman", "regret"], ascending=[False, True]).index[0]
-            params = merged[best]
+            params, selection, best = _select_params(X, table, enc, params, candidates, n_splits)
         model = cls(**params).fit(
             X,
             table["target"].to_numpy(),
@@ -654,21 +674,8 @@ class Surrogate:
         model.encoder_ = enc
         model.training_table_ = table[["task_id", "group", "algorithm", "config_id", "target"]]
         if selection is not None:
-            model.training_["selection"] = {
-                "chosen": str(best),
-                "n_splits": int(n_splits),
-                "table": {
-                    str(k): {c: float(v) for c, v in row.items()} for k, row in selection.iterrows()
-                },
-            }
-        model.kb_info_ = {
-            "path": str(kb.path),
-            "schema_version": kb.manifest.get("schema_version"),
-            "protocol_id": kb.manifest.get("protocol_id"),
-            "fingerprint": kb_fingerprint(kb),
-            "n_tasks": int(table["task_id"].nunique()),
-            "n_evaluations": int(len(table)),
-        }
+            model.training_["selection"] = _selection_summary(selection, best, n_splits)
+        model.kb_info_ = _kb_info(kb, table)
         model.mf_version_ = str(kb.manifest.get("mf_version"))
         return model
 
@@ -938,6 +945,69 @@ def training_table(kb: KnowledgeBase, tasks: Sequence[str] | None = None) -> pd.
     return ev[
         ["task_id", "group", "algorithm", "config_id", "params", "status", "target", "log_fit_time"]
     ]
+
+
+def _encode_table(
+    kb: KnowledgeBase, table: pd.DataFrame, encoder: ConfigEncoder | None
+) -> tuple[ConfigEncoder, np.ndarray]:
+    """The encoder (scaler fitted on the table's tasks) and the table's encoded rows."""
+    mf = kb.metafeatures()
+    enc = encoder or ConfigEncoder(metafeature_names=list(mf.columns))
+    enc.fit(mf.reindex(sorted(table["task_id"].unique())))
+    X = enc.transform(
+        mf.reindex(table["task_id"]), table["algorithm"].tolist(), table["params"].tolist()
+    )
+    return enc, X
+
+
+def _select_params(
+    X: np.ndarray,
+    table: pd.DataFrame,
+    enc: ConfigEncoder,
+    params: Mapping[str, Any],
+    candidates: Mapping[str, Mapping[str, Any]],
+    n_splits: int,
+) -> tuple[dict[str, Any], pd.DataFrame, Any]:
+    """Choose among ``candidates`` (each over ``params``) by :func:`leave_dataset_out`.
+
+    Best: highest mean per-task Spearman, then lowest top-1 regret. Returns its merged
+    parameters, the comparison table and its name.
+    """
+    merged = {name: {**params, **cand} for name, cand in candidates.items()}
+    selection = leave_dataset_out(
+        X,
+        table["target"].to_numpy(),
+        table["group"].to_numpy(),
+        table["task_id"].to_numpy(),
+        merged,
+        n_splits=n_splits,
+        n_metafeatures=enc.n_metafeatures,
+    )
+    best = selection.sort_values(["spearman", "regret"], ascending=[False, True]).index[0]
+    return merged[best], selection, best
+
+
+def _selection_summary(selection: pd.DataFrame, best: Any, n_splits: int) -> dict[str, Any]:
+    """``training_["selection"]``: the chosen candidate, the folds and the comparison table."""
+    return {
+        "chosen": str(best),
+        "n_splits": int(n_splits),
+        "table": {
+            str(k): {c: float(v) for c, v in row.items()} for k, row in selection.iterrows()
+        },
+    }
+
+
+def _kb_info(kb: KnowledgeBase, table: pd.DataFrame) -> dict[str, Any]:
+    """``kb_info_``: the knowledge base's path, schema, protocol, fingerprint and size."""
+    return {
+        "path": str(kb.path),
+        "schema_version": kb.manifest.get("schema_version"),
+        "protocol_id": kb.manifest.get("protocol_id"),
+        "fingerprint": kb_fingerprint(kb),
+        "n_tasks": int(table["task_id"].nunique()),
+        "n_evaluations": int(len(table)),
+    }
 
 
 # --------------------------------------------------------------------------- validation
