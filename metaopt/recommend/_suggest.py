@@ -189,27 +189,39 @@ def suggest(
             f"of {task.n_rows} rows",
             "allow more algorithms (--algorithms)",
         )
-    extra: list[tuple[str, dict[str, Any]]] = []
-    for alg, space in spaces.items():
-        extra.append((alg, dict(space.default(task.kind))))
-        extra.extend((alg, p) for p in space.design(n_fresh, shape, seed=seed))
+    extra = [  # outside the pool: ranked by the surrogate only when the pool runs short
+        (alg, p)
+        for alg, space in spaces.items()
+        for p in [dict(space.default(task.kind)), *space.design(n_fresh, shape, seed=seed)]
+    ]
     ranked = rec.rank(
         mf, task.kind, top, shape=shape, n_rows=task.n_rows, algorithms=list(spaces),
         time_budget=time_budget, extra=extra,
     )
     if not ranked:
-        times = rec.surrogate_.expected_fit_time(mf, extra, task.n_rows)
-        fastest = float(np.nanmin(times)) if len(times) else float("nan")
-        raise ConfigError(
-            f"no candidate is expected to fit within {time_budget:g} s on this data "
-            f"(the fastest is expected to take {fastest:.3g} s)",
-            "raise --time-budget or allow more algorithms",
-        )
+        _nothing_fits(rec, mf, extra, task.n_rows, time_budget)
     ood, distance, _ = rec.ood_weight(mf, task.kind)
     return [
         _suggestion(rank, cand, rec, mf, task, n_evidence, ood, distance, seed)
         for rank, cand in enumerate(ranked, start=1)
     ]
+
+
+def _nothing_fits(
+    rec: Recommender,
+    mf: Mapping[str, float],
+    extra: Sequence[tuple[str, dict[str, Any]]],
+    n_rows: int,
+    time_budget: float | None,
+) -> None:
+    """Raise the ConfigError for a time budget that no candidate fits in."""
+    times = rec.surrogate_.expected_fit_time(mf, list(extra), n_rows)
+    fastest = float(np.nanmin(times)) if len(times) else float("nan")
+    raise ConfigError(
+        f"no candidate is expected to fit within {time_budget:g} s on this data "
+        f"(the fastest is expected to take {fastest:.3g} s)",
+        "raise --time-budget or allow more algorithms",
+    )
 
 
 def _recommender(
