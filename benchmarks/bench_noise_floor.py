@@ -1,6 +1,6 @@
 """The benchmarks' noise floor: regret on a held-out CV fold, next to the task's own ranking.
 
-Runs :func:`metaopt.bench.split_fold_curves` over several fold seeds (numpy only, about
+Runs :func:`harness.split_fold_curves` over several fold seeds (numpy only, about
 half a minute each): every held-out task's pool scored on one of its CV folds, with
 picks made by the task's own other folds (``self``: a method that already evaluated
 the whole pool), uniformly at random, and by the transfer stage's variants (static
@@ -46,7 +46,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args(argv)
 
-    from metaopt.bench import markdown_table, noise_curves, noise_table, split_fold_curves
+    from harness import noise_curves, noise_table, split_fold_curves
+    from metaopt.bench import markdown_table
 
     seeds = [int(s) for s in args.fold_seeds.split(",") if s.strip()]
     t0 = time.perf_counter()

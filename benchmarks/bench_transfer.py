@@ -1,11 +1,11 @@
 """The transfer stage alone: leave-dataset-out regret of its variants on the KB's pool.
 
-Runs :func:`metaopt.bench.transfer_stage_curves` (numpy only, no Optuna): the static
+Runs :func:`harness.transfer_stage_curves` (numpy only, no Optuna): the static
 greedy portfolio, rank-agreement weights, the learned-similarity prior, both (what the
 learned optimizer and ``metaopt suggest`` use), and an oracle that knows each held-out
 task's true ranking of the pool (a bound on re-weighting the training tasks), over
 several fold seeds, and how well the learned similarity ranks the training tasks
-(:func:`metaopt.bench.similarity_quality`). Prints mean (and median, per kind) regret
+(:func:`harness.similarity_quality`). Prints mean (and median, per kind) regret
 at 1..20 trials and
 writes ``{out}/transfer_ldo.{md,json}`` and ``{out}/transfer_ldo.png``.
 
@@ -38,12 +38,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args(argv)
 
-    from metaopt.bench import (
-        markdown_table,
-        similarity_quality,
-        transfer_stage_curves,
-        transfer_summary,
-    )
+    from harness import similarity_quality, transfer_stage_curves, transfer_summary
+    from metaopt.bench import markdown_table
 
     seeds = [int(s) for s in args.fold_seeds.split(",") if s.strip()]
     t0 = time.perf_counter()

@@ -1,6 +1,6 @@
 """Meta-evaluation of tuning: leave-dataset-out regret curves of Optuna samplers on KB tasks.
 
-Runs :func:`metaopt.bench.leave_dataset_out_tuning` on the knowledge base: random
+Runs :func:`harness.leave_dataset_out_tuning` on the knowledge base: random
 search (to 100 trials), Optuna TPE, TPE warm-started with metaopt's top-5, WS-CMA-ES
 with source trials from the 3 nearest training tasks, MetaSampler, and MetaSampler
 warm-started with the top-5 (what ``metaopt tune`` does), each on every held-out task
@@ -51,8 +51,8 @@ def main(argv: list[str] | None = None) -> None:
 
     import optuna
 
-    from metaopt.bench import default_tuning_methods, leave_dataset_out_tuning
-    from metaopt.bench._tune import DEFAULT_OPTIMIZER_PARAMS
+    from harness import default_tuning_methods, leave_dataset_out_tuning
+    from harness._tune import DEFAULT_OPTIMIZER_PARAMS
 
     optuna.logging.set_verbosity(optuna.logging.ERROR)
     methods = default_tuning_methods()

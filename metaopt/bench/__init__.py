@@ -5,15 +5,13 @@ fits every method on the training tasks of each fold, and scores the top-1 and t
 best-of-top-``k`` recommendations on the held-out tasks with their true normalized
 scores; :class:`BenchmarkResult` summarises (mean / median regret, win rates, average
 ranks, a Wilcoxon test against the best baseline, ±1σ coverage) and writes Markdown,
-JSON and PNG plots. A new recommender is a :class:`BenchMethod` (two methods).
+JSON and PNG plots. A new recommender is a :class:`BenchMethod` (two methods). This is
+what ``metaopt benchmark`` runs (FLAML's zero-shot method, ``--flaml``, is in
+``_flaml``).
 
-:func:`leave_dataset_out_tuning` meta-evaluates *tuning* the same way: regret curves of
-Optuna samplers (random, TPE, warm-started TPE, WS-CMA-ES, MetaSampler) on the held-out
-tasks' evaluated pools, summarised by :class:`TuningResult`; a new tuning method is a
-:class:`TuneMethod`. :func:`transfer_stage_curves` runs the learned optimizer's transfer
-stage alone (numpy, no Optuna) to compare its variants against an oracle bound;
-:func:`split_fold_curves` scores picks on a held-out CV fold of the held-out task, next to
-the task's own ranking of its other folds, to show how much regret is evaluation noise.
+The experiments that only the scripts in ``benchmarks/`` run (the tuning benchmark, the
+transfer stage's variants, the noise floor) live outside the library, in the
+``benchmarks/harness`` package, built on this core.
 """
 
 from metaopt.bench._ldo import (
@@ -31,15 +29,6 @@ from metaopt.bench._methods import (
     MetaoptMethod,
     Recommendation,
 )
-from metaopt.bench._noise import NOISE_VARIANTS, noise_curves, noise_table, split_fold_curves
-from metaopt.bench._transfer import (
-    TRANSFER_VARIANTS,
-    similarity_quality,
-    transfer_stage_curves,
-    transfer_summary,
-)
-from metaopt.bench._tune import TuningResult, leave_dataset_out_tuning
-from metaopt.bench._tune_methods import TuneMethod, TuneTask, default_tuning_methods
 
 __all__ = [
     "BaselineMethod",
@@ -48,22 +37,9 @@ __all__ = [
     "BenchmarkResult",
     "HeldOutTask",
     "MetaoptMethod",
-    "NOISE_VARIANTS",
     "Recommendation",
-    "TRANSFER_VARIANTS",
-    "TuneMethod",
-    "TuneTask",
-    "TuningResult",
     "default_methods",
-    "default_tuning_methods",
     "ldo_folds",
     "leave_dataset_out_benchmark",
-    "leave_dataset_out_tuning",
     "markdown_table",
-    "noise_curves",
-    "noise_table",
-    "similarity_quality",
-    "split_fold_curves",
-    "transfer_stage_curves",
-    "transfer_summary",
 ]

@@ -27,9 +27,9 @@ nearest training task of the kind than training tasks lie from their nearest
 neighbour of *another* base dataset; beyond the 95th percentile of the latter
 (``thresholds_``) a task is out of distribution.
 
-Leave-dataset-out on the 265 tasks (5 grouped folds × 3 fold seeds,
-:func:`metaopt.bench.similarity_quality` in ``benchmarks/bench_transfer.py``), the
-predicted discordance of a held-out task to the training tasks correlates with the
+Leave-dataset-out on the 265 tasks (5 grouped folds × 3 fold seeds; ``similarity_quality``
+in ``benchmarks/harness``, run by ``benchmarks/bench_transfer.py``), the predicted
+discordance of a held-out task to the training tasks correlates with the
 real one at 0.40 (binary), 0.61 (multiclass) and 0.76 (regression). Weighting the training tasks by
 ``exp(−sharpness · standardized predicted discordance)`` (:meth:`TaskSimilarity.weights`)
 before a greedy portfolio step lowered the first configuration's mean regret from

@@ -1,4 +1,8 @@
-"""The learn tests' synthetic knowledge base (planted structure), reused for the benchmark."""
+"""The learn tests' synthetic knowledge base (planted structure), reused for the benchmark.
+
+Also puts the repository's ``benchmarks/`` folder on ``sys.path``, as running a script
+there does, so the tests import the benchmarks' experiment harness as ``harness``.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +11,10 @@ import sys
 from pathlib import Path
 
 import pytest
+
+_BENCHMARKS = str(Path(__file__).resolve().parents[2] / "benchmarks")
+if _BENCHMARKS not in sys.path:
+    sys.path.insert(0, _BENCHMARKS)
 
 _spec = importlib.util.spec_from_file_location(
     "_learn_synthetic_kb", Path(__file__).parents[1] / "learn" / "conftest.py"

@@ -7,7 +7,7 @@ import sys
 import numpy as np
 import pytest
 
-from metaopt.bench import NOISE_VARIANTS, noise_table, split_fold_curves
+from harness import NOISE_VARIANTS, noise_table, split_fold_curves
 
 TRIALS = 8
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from metaopt.bench import TRANSFER_VARIANTS, transfer_stage_curves, transfer_summary
+from harness import TRANSFER_VARIANTS, transfer_stage_curves, transfer_summary
 
 
 @pytest.fixture(scope="module")
@@ -40,7 +40,7 @@ def test_summary_median_and_checkpoints(curves) -> None:
 
 
 def test_similarity_quality_correlates_on_the_planted_sides(bench_kb) -> None:
-    from metaopt.bench import similarity_quality
+    from harness import similarity_quality
 
     q = similarity_quality(bench_kb.kb, folds=4)
     assert set(q["kind"]) == {"binary"}  # 2 regression tasks: too few for a model

@@ -10,14 +10,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from metaopt.bench import (
+from harness import (
     TuneTask,
     TuningResult,
     default_tuning_methods,
     leave_dataset_out_tuning,
 )
-from metaopt.bench._tune import _source_trials
-from metaopt.bench._tune_methods import (
+from harness._tune import _source_trials
+from harness._tune_methods import (
     CmaEsSourceMethod,
     RandomMethod,
     TPEMethod,

@@ -1,12 +1,12 @@
 """How much of the benchmarks' regret is evaluation noise: regret on a held-out CV fold.
 
-Every benchmark in :mod:`metaopt.bench` scores a method's picks on the held-out task with
-the *same* cross-validated scores that define the task's best configuration (the
-normalized scores of :mod:`metaopt.learn._targets`). On small or noisy datasets the
-best of ~230 evaluated configurations is partly the luckiest one, so a regret near 0
-needs either the task's own evaluations or luck; a method that has seen neither (any
-zero-shot recommender) or only a few trials (a tuner after 8 trials) cannot get below
-this *noise floor*, however good its meta-knowledge.
+Every benchmark (:mod:`metaopt.bench` and this harness) scores a method's picks on the
+held-out task with the *same* cross-validated scores that define the task's best
+configuration (the normalized scores of :mod:`metaopt.learn._targets`). On small or
+noisy datasets the best of ~230 evaluated configurations is partly the luckiest one, so
+a regret near 0 needs either the task's own evaluations or luck; a method that has seen
+neither (any zero-shot recommender) or only a few trials (a tuner after 8 trials) cannot
+get below this *noise floor*, however good its meta-knowledge.
 
 :func:`split_fold_curves` measures the floor. For each held-out task (leave-dataset-out,
 the folds of :func:`~metaopt.bench.ldo_folds`) and each of its ``m`` CV folds ``b``:
@@ -51,7 +51,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from metaopt.bench._transfer import _folds, _pad, _stage_curve
+from harness._transfer import _folds, _pad, _stage_curve
 from metaopt.kb import KnowledgeBase
 
 __all__ = ["NOISE_VARIANTS", "noise_curves", "noise_table", "split_fold_curves"]

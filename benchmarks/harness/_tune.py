@@ -14,7 +14,7 @@ meta-learned is fitted on the training tasks only: ``metaopt suggest``'s surroga
 (a :class:`metaopt.recommend.Recommender` per fold: its ranking gives the top-5 warm starts, its learned optimizer drives MetaSampler), the
 :class:`~metaopt.learn.LearnedOptimizer` behind MetaSampler, and the choice of
 WS-CMA-ES's source tasks (the 3 training tasks nearest in meta-feature space). Then
-each method (:mod:`metaopt.bench._tune_methods`) runs one study per (held-out task,
+each method (:mod:`harness._tune_methods`) runs one study per (held-out task,
 seed), in parallel over (task, seed) with joblib's loky processes; a fold's studies
 start as soon as its models are fitted, so they fill the cores the last fold fits
 leave idle.
@@ -39,6 +39,15 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from harness._tune_methods import (
+    Config,
+    MetaMethod,
+    TuneMethod,
+    TuneTask,
+    default_tuning_methods,
+    encode_flat,
+    run_study,
+)
 from metaopt.bench._ldo import (
     BenchmarkError,
     _clean,
@@ -48,15 +57,6 @@ from metaopt.bench._ldo import (
     pyplot,
 )
 from metaopt.bench._methods import BENCH_SURROGATE, metafeatures_of
-from metaopt.bench._tune_methods import (
-    Config,
-    MetaMethod,
-    TuneMethod,
-    TuneTask,
-    default_tuning_methods,
-    encode_flat,
-    run_study,
-)
 from metaopt.kb import KnowledgeBase
 
 __all__ = ["CHECKPOINTS", "HPOB_ANCHORS", "TuningResult", "leave_dataset_out_tuning"]
@@ -446,7 +446,7 @@ def _prepare_fold(
 def _source_trials(pool: Any, task_id: str, train: Sequence[str], z: Mapping[str, np.ndarray],
                    algorithms: Sequence[str], shape: Any) -> tuple[list[str], np.ndarray, np.ndarray, list[str]]:
     """WS-CMA-ES source trials: pools of the nearest training tasks, in the flat space."""
-    from metaopt.bench._tune_methods import flat_space
+    from harness._tune_methods import flat_space
 
     kind = pool.kind(task_id)
     train = [t for t in train if t != task_id]
@@ -604,7 +604,7 @@ def leave_dataset_out_tuning(
     random_trials
         Random search's horizon (the 100-trial anchor).
     methods
-        Default :func:`~metaopt.bench._tune_methods.default_tuning_methods`: random,
+        Default :func:`~harness._tune_methods.default_tuning_methods`: random,
         tpe, tpe_warm5, cmaes_source, meta, meta_warm5.
     max_tasks
         Hold out at most this many tasks (a seeded choice over all folds; training

@@ -45,7 +45,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from metaopt.bench._ldo import BenchmarkError, ldo_folds
+from metaopt.bench import BenchmarkError, ldo_folds
 from metaopt.kb import KnowledgeBase
 
 __all__ = ["TRANSFER_VARIANTS", "similarity_quality", "transfer_stage_curves", "transfer_summary"]
