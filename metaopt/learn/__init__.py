@@ -1,8 +1,11 @@
-"""Models learned from the knowledge base: normalized targets, baselines, surrogate.
+"""Components learned from the knowledge base, each usable and testable on its own.
 
-Everything here is trained on a :class:`~metaopt.kb.KnowledgeBase` and stored as JSON
-(and plain numpy arrays), never pickle. Importing this package does not import torch
-or optuna.
+Normalized targets (``_targets``), the pool table, the learned :class:`TaskSimilarity`,
+the :class:`TransferPortfolio` (pool scores + similarity), the :class:`Surrogate`, the
+:class:`LearnedOptimizer`, and the benchmark's baselines. What ships is their
+composition, :class:`metaopt.recommend.Recommender`; every component saves in the one
+format of :mod:`metaopt.learn._saved` (JSON + numpy arrays under a checksummed manifest,
+never pickle). Importing this package does not import torch or optuna.
 """
 
 from metaopt.learn._baselines import (
