@@ -33,6 +33,7 @@ from metaopt.bench._methods import (
 )
 from metaopt.kb import KnowledgeBase
 from metaopt.learn import score_matrix, training_data
+from metaopt.learn._targets import task_groups
 from metaopt.spaces import config_id
 
 __all__ = [
@@ -88,11 +89,7 @@ def ldo_folds(tasks: pd.DataFrame, folds: int = 5, seed: int = 0) -> list[tuple[
     from sklearn.model_selection import GroupKFold
 
     ids = tasks["task_id"].astype(str).to_numpy()
-    group = (
-        tasks["group"].where(tasks["group"].notna() & (tasks["group"].astype(str) != ""), tasks["task_id"])
-        if "group" in tasks.columns
-        else tasks["task_id"]
-    ).astype(str).to_numpy()
+    group = task_groups(tasks).to_numpy()
     uniq = np.unique(group)
     if len(uniq) < 2:
         raise BenchmarkError(

@@ -27,6 +27,7 @@ import pandas as pd
 from metaopt.spaces import config_id, get_space
 
 __all__ = [
+    "task_groups",
     "config_table",
     "default_config_id",
     "is_default_config",
@@ -36,6 +37,19 @@ __all__ = [
 ]
 
 _REQUIRED = ("task_id", "score", "status")
+
+
+def task_groups(tasks: pd.DataFrame) -> pd.Series:
+    """Each task's base-dataset group (its ``task_id`` where ``group`` is missing or empty).
+
+    Aligned with ``tasks``; leave-dataset-out folds and the novelty calibration never let
+    two tasks of one group sit on both sides.
+    """
+    ids = tasks["task_id"]
+    if "group" not in tasks.columns:
+        return ids.astype(str)
+    g = tasks["group"]
+    return g.where(g.notna() & (g.astype(str) != ""), ids).astype(str)
 
 
 def _check_columns(evaluations: pd.DataFrame, columns: Iterable[str]) -> None:

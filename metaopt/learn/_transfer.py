@@ -103,14 +103,6 @@ class _KindPool:
             self.blocks = np.zeros((0, encoder.n_features - encoder.n_metafeatures - n_alg))
 
 
-def _groups(tasks: pd.DataFrame) -> dict[str, str]:
-    """Task id → base-dataset group (the task id itself where the group is empty)."""
-    if "group" not in tasks.columns:
-        return {}
-    g = tasks["group"].where(tasks["group"].notna() & (tasks["group"].astype(str) != ""), tasks["task_id"])
-    return dict(zip(tasks["task_id"].astype(str), g.astype(str), strict=True))
-
-
 class TransferPortfolio:
     """A greedy portfolio over the knowledge base's pool, re-weighted by the trials seen.
 
@@ -178,7 +170,7 @@ class TransferPortfolio:
         tasks
             Training task ids (default: all of the pool's).
         """
-        from metaopt.learn._targets import config_table, score_matrix
+        from metaopt.learn._targets import config_table, score_matrix, task_groups
 
         ids = set(pool.task_ids if tasks is None else [str(t) for t in tasks])
         data = pool.data
@@ -193,7 +185,7 @@ class TransferPortfolio:
         params = config_table(ev)["params"]
         mf_rows: dict[str, np.ndarray] = {}
         groups: dict[str, list[str]] = {}
-        group_of = _groups(data.tasks)
+        group_of = dict(zip(data.tasks["task_id"].astype(str), task_groups(data.tasks), strict=True))
         for kind in _KINDS:
             matrix = score_matrix(ev, kind, task_kinds=data.kinds)
             if matrix.empty or matrix.shape[1] == 0:
