@@ -561,9 +561,18 @@ class Recommender:
         return [(int(i), None) for i in np.argsort(dist, kind="stable")[:n]]
 
     def evidence(
-        self, metafeatures: Mapping[str, float], kind: str, algorithm: str, n: int = 3
+        self,
+        metafeatures: Mapping[str, float],
+        kind: str,
+        algorithm: str,
+        n: int = 3,
+        similar: Sequence[tuple[int, float | None]] | None = None,
     ) -> list[Evidence]:
-        """How ``algorithm`` did on the ``n`` most similar training tasks (:meth:`similar_tasks`)."""
+        """How ``algorithm`` did on the ``n`` most similar training tasks (:meth:`similar_tasks`).
+
+        ``similar``: that list, when the caller already has it (one per dataset, not one
+        per suggestion).
+        """
         from metaopt.spaces import config_id
 
         pool = self.transfer_.pools_.get(kind)
@@ -572,7 +581,9 @@ class Recommender:
             return []
         cols = np.flatnonzero(pool.alg_names == algorithm)
         out = []
-        for i, agreement in self.similar_tasks(metafeatures, kind, n):
+        if similar is None:
+            similar = self.similar_tasks(metafeatures, kind, n)
+        for i, agreement in similar[:n]:
             raw = info["raw"][i, cols] if cols.size else np.zeros(0)
             ok = np.isfinite(raw)
             best = None

@@ -201,8 +201,9 @@ def suggest(
     if not ranked:
         _nothing_fits(rec, mf, extra, task.n_rows, time_budget)
     ood, distance, _ = rec.ood_weight(mf, task.kind)
+    similar = rec.similar_tasks(mf, task.kind, n_evidence)
     return [
-        _suggestion(rank, cand, rec, mf, task, n_evidence, ood, distance, seed)
+        _suggestion(rank, cand, rec, mf, task, similar, ood, distance, seed)
         for rank, cand in enumerate(ranked, start=1)
     ]
 
@@ -267,7 +268,7 @@ def _suggestion(
     rec: Recommender,
     mf: Mapping[str, float],
     task: Task,
-    n_evidence: int,
+    similar: Sequence[tuple[int, float | None]],
     ood: bool,
     distance: float,
     seed: int,
@@ -287,7 +288,7 @@ def _suggestion(
         score=cand.score,
         uncertainty=cand.uncertainty,
         fit_time=cand.fit_time,
-        evidence=tuple(rec.evidence(mf, task.kind, cand.algorithm, n_evidence)),
+        evidence=tuple(rec.evidence(mf, task.kind, cand.algorithm, len(similar), similar)),
         ood=ood,
         ood_distance=distance,
     )
