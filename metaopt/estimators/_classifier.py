@@ -69,7 +69,8 @@ class MetaoptClassifier(ClassifierMixin, MetaoptEstimator):
         -------
         ndarray of shape (n_samples,)
         """
-        return np.asarray(self.best_estimator_.predict(self._prepared(X)))
+        frame = self._prepared(X)
+        return np.asarray(self.best_estimator_.predict(frame))
 
     def predict_proba(self, X: Any) -> np.ndarray:
         """Class probabilities, columns in the order of ``classes_``; rows sum to 1.
@@ -83,7 +84,8 @@ class MetaoptClassifier(ClassifierMixin, MetaoptEstimator):
         -------
         ndarray of shape (n_samples, n_classes)
         """
-        return np.asarray(self.best_estimator_.predict_proba(self._prepared(X)))
+        frame = self._prepared(X)
+        return np.asarray(self.best_estimator_.predict_proba(frame))
 
     def predict_log_proba(self, X: Any) -> np.ndarray:
         """The logarithm of :meth:`predict_proba`.

@@ -60,7 +60,8 @@ class MetaoptRegressor(RegressorMixin, MetaoptEstimator):
         -------
         ndarray of shape (n_samples,)
         """
-        return np.asarray(self.best_estimator_.predict(self._prepared(X)), dtype=float)
+        frame = self._prepared(X)
+        return np.asarray(self.best_estimator_.predict(frame), dtype=float)
 
     # -- MetaoptEstimator -----------------------------------------------------------------
 
