@@ -155,9 +155,11 @@ class Progress:
             from rich.progress import (
                 BarColumn,
                 MofNCompleteColumn,
-                Progress as RichProgress,
                 TextColumn,
                 TimeElapsedColumn,
+            )
+            from rich.progress import (
+                Progress as RichProgress,
             )
 
             self._bar = RichProgress(
@@ -239,9 +241,8 @@ def search(
             row.message = notices[-1]
             progress.step(row)
         return SearchResult(rows, suggestions, metric, 0, notices)
-    pending = list(rows)
-    _evaluate_rows(task, pending, protocol, budget, n_jobs, progress)
-    if n_trials > 0 and not budget.remaining() <= 0:
+    _evaluate_rows(task, rows, protocol, budget, n_jobs, progress)
+    if n_trials > 0 and budget.remaining() > 0:
         rows += _tune(task, rec, rows, n_trials, algorithms, protocol, budget, n_jobs, seed, progress)
     return SearchResult(rows, suggestions, metric, n_splits, notices)
 
