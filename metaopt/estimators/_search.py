@@ -97,6 +97,34 @@ class Budget:
     def __init__(self, seconds: float | None) -> None:
         self.seconds = seconds
         self.start = clock()
+        self.allowance = 0.0
+        self._warm = False
+
+    def warm(self, n_jobs: int) -> None:
+        """Start the evaluation workers before the first wave's limit is computed.
+
+        With one job the waves run in this thread's evaluation worker; with more, in
+        joblib's (reused) worker processes, each with its own evaluation worker. Both
+        are started here, outside any limit. Should a worker process not have been
+        reached (another one ran two of the start-up calls), the first wave's limit is
+        cut by twice the longest start-up measured instead.
+        """
+        if self._warm or self.seconds is None:
+            return
+        self._warm = True
+        if self.remaining() < MIN_EVALUATION_S:
+            return
+        from metaopt.evaluation import start_worker
+
+        if n_jobs == 1:
+            start_worker()
+            return
+        import joblib
+
+        with joblib.parallel_config(backend="loky", inner_max_num_threads=1):  # as evaluate_many's
+            started = joblib.Parallel(n_jobs=n_jobs)(joblib.delayed(_start_worker)() for _ in range(n_jobs))
+        if len({pid for pid, _ in started}) < n_jobs:
+            self.allowance = 2.0 * max(took for _, took in started)
 
     def elapsed(self) -> float:
         """Seconds since the budget started."""
@@ -120,12 +148,22 @@ class Budget:
         """
         if self.seconds is None:
             return None
-        remaining = self.remaining()
+        remaining = self.remaining() - self.allowance
+        self.allowance = 0.0
         room = remaining + SLACK * self.seconds
         limit = min(max((room - 1.0) / 1.1, room - 5.0), remaining)
         if limit < MIN_EVALUATION_S:
             raise _Exhausted(f"time budget of {self.seconds:g} s exhausted")
         return float(limit)
+
+
+def _start_worker() -> tuple[int, float]:
+    """(this process's id, seconds its evaluation worker took to start): run in joblib's workers."""
+    import os
+
+    from metaopt.evaluation import start_worker
+
+    return os.getpid(), start_worker()
 
 
 class _Exhausted(Exception):
@@ -287,6 +325,7 @@ def _evaluate_rows(
     wave = len(rows) if budget.seconds is None else max(n_jobs, 1)
     for start in range(0, len(rows), max(wave, 1)):
         batch = rows[start : start + wave]
+        budget.warm(n_jobs)
         try:
             limit = budget.time_limit()
         except _Exhausted as exc:

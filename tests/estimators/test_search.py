@@ -51,12 +51,12 @@ def test_budget_time_limits_end_within_the_slack(monkeypatch: pytest.MonkeyPatch
 
 
 def test_evaluations_past_the_budget_are_skipped(monkeypatch: pytest.MonkeyPatch, mixed: Any) -> None:
-    # A fake clock that advances 1 s per reading: the first wave fits in the 2.5 s
-    # budget, the next ones do not (whatever the real durations are).
+    # A fake clock that advances 1 s per reading: the first wave (its limit read at
+    # 2 s) fits in the 3.5 s budget, the next ones do not (whatever the real durations).
     ticks = itertools.count()
     monkeypatch.setattr(_search, "clock", lambda: float(next(ticks)))
     X, y = mixed
-    clf = MetaoptClassifier(top=3, cv=2, algorithms=FAST_ALGORITHMS, time_budget=2.5, random_state=0)
+    clf = MetaoptClassifier(top=3, cv=2, algorithms=FAST_ALGORITHMS, time_budget=3.5, random_state=0)
     clf.fit(X, y)
     status = list(clf.cv_results_["status"])
     assert status[0] in ("ok", "timeout") and status[1:] == ["skipped", "skipped"]
