@@ -63,7 +63,7 @@ class MetaoptEstimator(BaseEstimator):
         cv: int = 5,
         scoring: str | None = None,
         algorithms: Sequence[str] | None = None,
-        n_trials: int = 0,
+        n_trials: int | None = None,
         time_budget: float | None = None,
         ensemble: int | None = None,
         n_jobs: int | None = None,
@@ -125,13 +125,15 @@ class MetaoptEstimator(BaseEstimator):
         task = self._task(frame, task_y)
         rec = load_recommender(self.models)
         seed = options["seed"]
-        progress = _search.Progress(options["verbose"], options["top"] + options["n_trials"])
+        planned = options["top"] + (0 if options["open_ended"] else options["n_trials"])
+        progress = _search.Progress(options["verbose"], planned)
         try:
             for notice in task.notices:
                 progress.log(notice)
             found = _search.search(
                 task, rec, top=options["top"], cv=options["cv"], scoring=self.scoring,
                 algorithms=options["algorithms"], n_trials=options["n_trials"], budget=budget,
+                open_ended=options["open_ended"],
                 n_jobs=options["n_jobs"], seed=seed, progress=progress,
             )
             self.search_time_ = budget.elapsed()
@@ -154,7 +156,11 @@ class MetaoptEstimator(BaseEstimator):
         out: dict[str, Any] = {}
         out["top"] = _int("top", self.top, 1)
         out["cv"] = _int("cv", self.cv, 2)
-        out["n_trials"] = _int("n_trials", self.n_trials, 0)
+        out["open_ended"] = self.n_trials is None and self.time_budget is not None
+        if self.n_trials is None:
+            out["n_trials"] = _search.BUDGET_TRIALS if out["open_ended"] else 0
+        else:
+            out["n_trials"] = _int("n_trials", self.n_trials, 0)
         out["ensemble"] = 1 if self.ensemble is None else _int("ensemble", self.ensemble, 1)
         out["verbose"] = _int("verbose", int(self.verbose) if isinstance(self.verbose, bool) else self.verbose, 0)
         budget = self.time_budget

@@ -24,6 +24,9 @@ PARAMETERS = """\
         Configurations proposed by the learned sampler
         (:class:`metaopt.integrations.optuna.MetaSampler`, which starts from the
         suggestions' scores) and cross-validated after the suggestions; needs optuna.
+        ``None``: with a ``time_budget``, the sampler proposes until the budget is
+        spent (at most 500 trials, like FLAML's ``AutoML`` it uses the time it is
+        given); without one, no trials.
     time_budget
         Seconds the search (suggest, cross-validation, tuning) may take; it ends within
         the budget plus 10 %, evaluations past it being stopped or skipped (status

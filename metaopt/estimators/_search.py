@@ -7,7 +7,8 @@ before the final refit:
    :class:`~metaopt.recommend.Recommender`, or the one passed as ``models``);
 2. they are cross-validated on the task by :func:`metaopt.evaluation.evaluate_many`
    (``n_jobs`` worker processes; MLPs batched on a GPU when torch sees one);
-3. optionally ``n_trials`` more configurations are proposed by the learned sampler
+3. optionally ``n_trials`` more configurations (``None``: until the time budget is
+   spent) are proposed by the learned sampler
    (:class:`metaopt.integrations.optuna.MetaSampler`, in an in-memory Optuna study that
    already holds the suggestions' results) and cross-validated the same way.
 
@@ -44,6 +45,9 @@ clock: Callable[[], float] = time.monotonic
 
 #: Shortest per-evaluation time limit worth starting an evaluation with (seconds).
 MIN_EVALUATION_S = 0.25
+
+#: Most sampler trials when ``n_trials`` is left to the time budget (``n_trials=None``).
+BUDGET_TRIALS = 500
 
 #: Share of the time budget the search may overrun (the issue's "+ 10 %").
 SLACK = 0.10
@@ -249,6 +253,7 @@ def search(
     n_jobs: int,
     seed: int,
     progress: Progress,
+    open_ended: bool = False,
 ) -> SearchResult:
     """Suggest, cross-validate and (with ``n_trials``) tune on ``task`` (see the module).
 
@@ -267,7 +272,7 @@ def search(
     for s in suggestions:
         _ = s.spec  # build the specs now: the suggestions are kept (and pickled) with the estimator
     rows = [Row(s.algorithm, dict(s.params), s.config_id, "suggest", suggestion=s) for s in suggestions]
-    progress.total = len(rows) + n_trials
+    progress.total = len(rows) + (0 if open_ended else n_trials)
     notices: list[str] = []
     try:
         n_splits = protocol.n_folds_for(
@@ -409,7 +414,7 @@ def _tune(
                         study.tell(trial, known.score)
                     else:
                         study.tell(trial, state=TrialState.FAIL)
-                if any(row.status == "skipped" for row in fresh):
+                if any(row.status == "skipped" for row in fresh) or budget.remaining() <= 0:
                     break  # the budget is spent
             return new
     finally:

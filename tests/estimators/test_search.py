@@ -92,3 +92,19 @@ def test_cv_results_is_a_frame(fitted_classifier: Any) -> None:
     frame = pd.DataFrame(fitted_classifier.cv_results_)
     assert len(frame) == 3
     assert frame.sort_values("rank_test_score").index[0] == fitted_classifier.best_index_
+
+
+def test_default_n_trials_tunes_until_the_budget_is_spent(monkeypatch: pytest.MonkeyPatch, mixed: Any) -> None:
+    # n_trials=None: with a budget the sampler keeps proposing until it is spent (a fake
+    # clock, 1 s per reading, makes "spent" independent of the real durations) ...
+    ticks = itertools.count()
+    monkeypatch.setattr(_search, "clock", lambda: float(next(ticks)))
+    X, y = mixed
+    clf = MetaoptClassifier(top=2, cv=2, algorithms=["linear", "knn"], time_budget=40, random_state=0).fit(X, y)
+    sources = list(clf.cv_results_["source"])
+    assert sources[:2] == ["suggest", "suggest"] and sources.count("sampler") >= 2
+    assert clf.search_time_ >= 40  # it stopped because the budget ran out (fake seconds)
+    assert sources.count("sampler") < _search.BUDGET_TRIALS
+    # ... and without a budget there are no sampler trials
+    plain = MetaoptClassifier(top=2, cv=2, algorithms=["linear", "knn"], random_state=0).fit(X, y)
+    assert list(plain.cv_results_["source"]) == ["suggest", "suggest"]
