@@ -245,30 +245,42 @@ def fold_models(kb: Any, train_ids: list[str], folder: Path, iterations: int | N
     The Recommender is ``metaopt train``'s (``iterations``: the learned optimizer's
     meta-training updates, default its own).
     """
+    from metaopt.kb import KnowledgeBase
     from metaopt.recommend import Recommender
 
     if not (folder / "manifest.json").is_file():
+        kb = KnowledgeBase.open(kb) if isinstance(kb, str) else kb
         opt = None if iterations is None else {"iterations": iterations}
         Recommender(optimizer_params=opt).fit(kb, train_ids).save(folder)
     return str(folder)
 
 
-def plan_runs(args: argparse.Namespace, kb: Any, kb_tasks: pd.DataFrame, methods: list[str],
+def plan_runs(args: argparse.Namespace, kb_tasks: pd.DataFrame, methods: list[str],
               log: Any) -> list[Run]:
+    """Every run; the folds' Recommenders are fitted first (``-j`` in parallel, reused)."""
+    from joblib import Parallel, delayed
+
     from metaopt.bench import ldo_folds
 
-    runs: list[Run] = []
     usable = kb_tasks[kb_tasks["status"] == "ok"]
     budgets = [float(b) for b in args.budgets.split(",")]
-    for fold, (train, test) in enumerate(ldo_folds(usable, folds=args.folds, seed=args.fold_seed)):
+    folds = ldo_folds(usable, folds=args.folds, seed=args.fold_seed)
+    folders = [args.work / f"fold{fold}" for fold in range(len(folds))]
+    todo = [i for i, f in enumerate(folders) if not (f / "manifest.json").is_file()]
+    if todo:
+        log(f"fitting the Recommenders of folds {todo} (reused on a rerun, in {args.work})")
+        Parallel(n_jobs=min(args.n_jobs, len(todo)))(
+            delayed(fold_models)(args.kb, folds[i][0], folders[i], args.optimizer_iterations) for i in todo
+        )
+    kinds = usable.set_index("task_id")["kind"]
+    runs: list[Run] = []
+    for fold, (_, test) in enumerate(folds):
         picked = pick_tasks(test, usable, args.tasks_per_fold, args.fold_seed + fold)
-        log(f"fold {fold}: fitting the Recommender on {len(train)} tasks, {len(picked)} held-out tasks")
-        models = fold_models(kb, train, args.work / f"fold{fold}", args.optimizer_iterations)
-        kinds = usable.set_index("task_id")["kind"]
         for t in picked:
             for m in methods:
                 for b in (budgets if m in BUDGET_METHODS else [0.0]):
-                    runs.append(Run(fold, t, str(kinds[t]), m, b, models, args.max_rows, args.test_size, args.seed))
+                    runs.append(Run(fold, t, str(kinds[t]), m, b, str(folders[fold]), args.max_rows,
+                                    args.test_size, args.seed))
     return runs
 
 
@@ -361,6 +373,7 @@ def main(argv: list[str] | None = None) -> None:
                         help="where the per-fold models are saved (reused on a rerun)")
     parser.add_argument("--optimizer-iterations", type=int, default=None,
                         help="meta-training updates of each fold's learned optimizer (default: metaopt train's)")
+    parser.add_argument("--models-only", action="store_true", help="fit the folds' Recommenders and stop")
     parser.add_argument("--fresh", action="store_true", help="ignore the runs file and start over")
     parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args(argv)
@@ -380,7 +393,10 @@ def main(argv: list[str] | None = None) -> None:
 
     kb = KnowledgeBase.open(args.kb)
     kb_tasks = kb.tasks() if callable(kb.tasks) else kb.tasks
-    runs = plan_runs(args, kb, kb_tasks, methods, log)
+    runs = plan_runs(args, kb_tasks, methods, log)
+    if args.models_only:
+        log(f"the folds' Recommenders are in {args.work}")
+        return
     args.out.mkdir(parents=True, exist_ok=True)
     runs_file = args.out / "automl_runs.jsonl"
     if args.fresh and runs_file.exists():
