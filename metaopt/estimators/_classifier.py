@@ -108,7 +108,7 @@ class MetaoptClassifier(ClassifierMixin, MetaoptEstimator):
         """(the class codes for the task, the labels the final model is fitted on)."""
         if y is None:
             raise ValueError(f"{type(self).__name__} requires y to be passed, but the target y is None")
-        labels = column_or_1d(np.asarray(y, dtype=object) if _is_pandas_labels(y) else y, warn=True)
+        labels = column_or_1d(_plain_labels(y) if _is_pandas_labels(y) else y, warn=True)
         if labels.shape[0] != n_rows:
             raise DataFormatError(
                 f"X has {n_rows} rows but y has {labels.shape[0]} values",
@@ -164,6 +164,17 @@ def _with_proba(pipeline: Any, frame: pd.DataFrame, codes: np.ndarray) -> Any:
     from sklearn.frozen import FrozenEstimator  # a class with one row: calibrate on the fit itself
 
     return CalibratedClassifierCV(FrozenEstimator(pipeline.fit(frame, codes)))
+
+
+def _plain_labels(y: Any) -> np.ndarray:
+    """Pandas labels (``category``, ``string``, nullable ``Int64`` / ``boolean``) as the
+    numpy array scikit-learn would see for plain labels: numbers and booleans keep a
+    numeric / bool dtype (a ``category`` of ints is not an "unknown" object target),
+    text becomes ``object``."""
+    values = pd.Series(np.asarray(y, dtype=object)).infer_objects()
+    if pd.api.types.is_numeric_dtype(values.dtype) or pd.api.types.is_bool_dtype(values.dtype):
+        return values.to_numpy()
+    return values.to_numpy(dtype=object)
 
 
 def _is_pandas_labels(y: Any) -> bool:

@@ -66,6 +66,9 @@ def _codings() -> dict[str, Any]:
         "pandas-string": (pd.Series(np.array(["x", "y", "z"])[base], dtype="string"), ["x", "y", "z"]),
         "category": (pd.Series(pd.Categorical(np.array(["lo", "mid", "hi"])[base])), ["hi", "lo", "mid"]),
         "bool": (base == 1, [False, True]),
+        "int-category": (pd.Series(pd.Categorical(np.array([3, 1, 2])[base])), [1, 2, 3]),
+        "nullable-int": (pd.Series(np.array([7, 5, 6])[base], dtype="Int64"), [5, 6, 7]),
+        "nullable-bool": (pd.Series(base == 1, dtype="boolean"), [False, True]),
     }
 
 
