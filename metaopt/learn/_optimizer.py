@@ -285,18 +285,18 @@ class OptimizerRun:
         self.n_observed += 1
         self.pending = self._input(row, hist, 0.0, self.n_observed)
 
-    def pending(self, algorithm: str, params: Mapping[str, Any]) -> None:
+    def in_flight(self, algorithm: str, params: Mapping[str, Any]) -> None:
         """Record a trial in flight (no result yet): the transfer stage will not propose its
         pool configuration and proposes what best complements it
-        (:meth:`~metaopt.learn.TransferRun.pending`); the policy's state is unchanged."""
+        (:meth:`~metaopt.learn.TransferRun.in_flight`); the policy's state is unchanged."""
         if self.transfer is not None:
-            self.transfer.pending(str(algorithm), dict(params))
+            self.transfer.in_flight(str(algorithm), dict(params))
 
     def reject_last(self) -> None:
         """The last proposal is taken already (a duplicate): the transfer stage will not
         propose its pool configuration again; the policy draws afresh anyway."""
         if self.transfer is not None and self.last_stage == "transfer" and self.transfer.last_index is not None:
-            self.transfer.pending("", {}, column=self.transfer.last_index)
+            self.transfer.in_flight("", {}, column=self.transfer.last_index)
 
     def _head(self) -> dict[str, np.ndarray]:
         opt = self.optimizer

@@ -473,7 +473,7 @@ class TransferRun:
         self._observed.append(col)
         self._values.append(v)
 
-    def pending(self, algorithm: str, params: Mapping[str, Any], column: int | None = None) -> None:
+    def in_flight(self, algorithm: str, params: Mapping[str, Any], column: int | None = None) -> None:
         """Record a trial in flight (or a configuration already taken): its pool column.
 
         The column (``column``, else the one nearest to the configuration) is not
@@ -514,7 +514,7 @@ class TransferRun:
         """Expected best score of proposing each column, and the current expected best.
 
         ``weights`` replaces the task weights (default :meth:`weights`); columns observed
-        or :meth:`pending` are members already (in the expected best) and are not proposed.
+        or :meth:`in_flight` are members already (in the expected best) and are not proposed.
         """
         assert self.pool is not None
         w = self.weights() if weights is None else weights

@@ -534,7 +534,7 @@ class MetaSampler(BaseSampler):
             run.observe(config[0], config[1], value)
             proposal.taken.add(_config_key(*config))
         if self._constant_liar:
-            pending = getattr(run, "pending", None)
+            in_flight = getattr(run, "in_flight", None)
             for other in trials:
                 if other.state in _FINISHED or other._trial_id == trial._trial_id:
                     continue
@@ -542,8 +542,8 @@ class MetaSampler(BaseSampler):
                 if config is None:
                     continue
                 proposal.taken.add(_config_key(*config))
-                if pending is not None:
-                    pending(config[0], config[1])
+                if in_flight is not None:
+                    in_flight(config[0], config[1])
         proposal.run = run
         proposal.rng = np.random.default_rng(proposal.seed)
         return run
