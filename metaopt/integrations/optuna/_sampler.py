@@ -109,6 +109,7 @@ class _TrialProposal:
     algorithm: str | None = None
     params: dict[str, dict[str, Any]] = field(default_factory=dict)  # algorithm -> config
     taken: set[str] = field(default_factory=set)  # config keys of the study's other trials
+    views: dict[tuple[str, str], BaseDistribution] = field(default_factory=dict)  # the study's view
     proposer: str | None = None  # what this sampler wrote as the trial's proposer
     locked: bool = False  # the trial had a proposer already (warm start, enqueued)
     n_meta: int = 0  # values the optimizer gave
@@ -481,7 +482,7 @@ class MetaSampler(BaseSampler):
                 entry = _TrialProposal(
                     use_meta=len(finished) < self._max_meta_trials,
                     seed=seed,
-                    locked=bool(trial.user_attrs.get(PROPOSER_ATTR)),
+                    locked=bool(trial.user_attrs.get(PROPOSER_ATTR) or trial.system_attrs.get("fixed_params")),
                 )
                 self._cache[trial._trial_id] = entry
                 while len(self._cache) > _CACHE_SIZE:
@@ -522,6 +523,11 @@ class MetaSampler(BaseSampler):
         )
         sign = -1.0 if study.direction == StudyDirection.MINIMIZE else 1.0
         trials = sorted(study.get_trials(deepcopy=False), key=lambda t: t.number)
+        for past in trials:  # how the study sees metaopt's parameters: its names' distributions
+            for name, dist in past.distributions.items():
+                alg, pname = self._known.get(name, (ALGORITHM_PARAM, None))
+                if pname is not None:
+                    proposal.views[(alg, pname)] = dist
         for past in trials:
             if past.state not in _FINISHED:
                 continue
@@ -532,7 +538,7 @@ class MetaSampler(BaseSampler):
             if past.state == TrialState.COMPLETE and past.value is not None and math.isfinite(past.value):
                 value = sign * float(past.value)
             run.observe(config[0], config[1], value)
-            proposal.taken.add(_config_key(*config))
+            proposal.taken.add(self._key(proposal, *config))
         if self._constant_liar:
             in_flight = getattr(run, "in_flight", None)
             for other in trials:
@@ -541,12 +547,25 @@ class MetaSampler(BaseSampler):
                 config = self._inflight_config(other)
                 if config is None:
                     continue
-                proposal.taken.add(_config_key(*config))
+                proposal.taken.add(self._key(proposal, *config))
                 if in_flight is not None:
                     in_flight(config[0], config[1])
         proposal.run = run
         proposal.rng = np.random.default_rng(proposal.seed)
         return run
+
+    @staticmethod
+    def _key(proposal: _TrialProposal, alg: str, params: Mapping[str, Any]) -> str:
+        """A configuration's identity as the study sees it: only the parameters it searches
+        (when it has shown any of ``alg``'s), mapped into its distributions."""
+        seen = {k: proposal.views[(alg, k)] for k in params if (alg, k) in proposal.views}
+        if not seen:
+            return _config_key(alg, params)
+        view = {}
+        for k, dist in seen.items():
+            value = _into_distribution(params[k], dist)
+            view[k] = params[k] if value is _MISSING else value
+        return _config_key(alg, view)
 
     def _inflight_config(self, trial: FrozenTrial) -> tuple[str, dict[str, Any]] | None:
         """A running or waiting trial's configuration: its fixed params, else the claim a
@@ -629,10 +648,10 @@ class MetaSampler(BaseSampler):
             alg, params = self._draw(run, proposal, candidates, fixed)
             if not self._constant_liar or attempt == _REDRAWS - 1:
                 break
-            key = _config_key(alg, params)
+            key = self._key(proposal, alg, params)
             if key not in proposal.taken:
                 self._claim(study, trial, alg, params)
-                if not self._claimed_elsewhere(study, trial, key):
+                if not self._claimed_elsewhere(study, trial, proposal, key):
                     break
             proposal.taken.add(key)
             if reject is not None:
@@ -650,7 +669,7 @@ class MetaSampler(BaseSampler):
         claim = {"algorithm": alg, "params": {k: _plain(v) for k, v in params.items()}}
         study._storage.set_trial_system_attr(trial._trial_id, CLAIM_ATTR, claim)
 
-    def _claimed_elsewhere(self, study: Study, trial: FrozenTrial, key: str) -> bool:
+    def _claimed_elsewhere(self, study: Study, trial: FrozenTrial, proposal: _TrialProposal, key: str) -> bool:
         """Whether another running or waiting trial has this configuration (read after
         this trial's claim was written: of two workers that propose it at once, the
         later reader sees the other's claim)."""
@@ -658,7 +677,7 @@ class MetaSampler(BaseSampler):
             if other._trial_id == trial._trial_id:
                 continue
             config = self._inflight_config(other)
-            if config is not None and _config_key(*config) == key:
+            if config is not None and self._key(proposal, *config) == key:
                 return True
         return False
 
