@@ -298,11 +298,11 @@ class MetaSampler(BaseSampler):
             for pname in self._params[self._single]:
                 self._known.setdefault(pname, (self._single, pname))
         self._rename: dict[str, str] = {}  # the study's own names -> metaopt's
-        for name, (alg, pname) in resolve_param_map(param_map, self._algorithms).items():
-            if pname is not None and pname not in self._params[alg]:
+        for name, (target, tparam) in resolve_param_map(param_map, self._algorithms).items():
+            if tparam is not None and tparam not in self._params[target]:
                 continue  # a parameter this data's space does not have
-            self._known[name] = (alg, pname)
-            self._rename[name] = ALGORITHM_PARAM if pname is None else param_name(alg, pname)
+            self._known[name] = (target, tparam)
+            self._rename[name] = ALGORITHM_PARAM if tparam is None else param_name(target, tparam)
         horizon = int(getattr(self._optimizer, "meta_trials", None) or getattr(self._optimizer, "horizon", 0) or 0)
         limit = horizon if max_meta_trials is None else int(max_meta_trials)
         if limit < 0:
@@ -666,7 +666,7 @@ class MetaSampler(BaseSampler):
     def _claim(self, study: Study, trial: FrozenTrial, alg: str, params: Mapping[str, Any]) -> None:
         from metaopt.spaces._base import _plain
 
-        claim = {"algorithm": alg, "params": {k: _plain(v) for k, v in params.items()}}
+        claim: dict[str, Any] = {"algorithm": alg, "params": {k: _plain(v) for k, v in params.items()}}
         study._storage.set_trial_system_attr(trial._trial_id, CLAIM_ATTR, claim)
 
     def _claimed_elsewhere(self, study: Study, trial: FrozenTrial, proposal: _TrialProposal, key: str) -> bool:
