@@ -15,6 +15,7 @@ import subprocess
 import sys
 import textwrap
 import time
+import warnings
 from pathlib import Path
 
 import joblib
@@ -187,6 +188,21 @@ def test_param_map_lets_the_optimizer_drive_an_objectives_own_names() -> None:
     assert all(0.01 <= t.params["lr"] <= 0.3 and 8 <= t.params["leaves"] <= 64 for t in study.trials)
     # the history maps back, and no configuration is proposed twice as the study sees it
     assert len({tuple(sorted(t.params.items())) for t in study.trials}) == 6
+
+
+def test_param_map_onto_a_conditional_parameter_warns_unless_its_parent_is_mapped() -> None:
+    """hgb__max_depth is active only with limit_depth=True: without the parent in the map,
+    the history's depth values cannot be read back into metaopt's configurations."""
+    with pytest.warns(UserWarning, match="'depth' onto 'hgb__max_depth'.*'hgb__limit_depth'"):
+        sampler(0, param_map={"lr": "hgb__learning_rate", "depth": "hgb__max_depth"})
+    with pytest.warns(UserWarning, match="'d' onto 'hgb__max_depth'"):
+        sampler(0, algorithms=["hgb"], param_map={"d": "max_depth"})  # unprefixed, one algorithm
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        sampler(0, param_map={"depth": "hgb__max_depth", "limit": "hgb__limit_depth"})
+        sampler(0, param_map={"depth": "hgb__max_depth", "hgb__limit_depth": "hgb__limit_depth"})
+        sampler(0, algorithms=["hgb"], param_map={"d": "max_depth", "limit": "limit_depth"})
+        sampler(0, param_map={"lr": "hgb__learning_rate"})  # not conditional
 
 
 def test_unknown_names_warn_once_and_go_to_the_fallback() -> None:

@@ -19,6 +19,10 @@ HGB = [
 USER_SPACE = {"lr": FloatDistribution(0.01, 0.3, log=True), "depth": IntDistribution(2, 10)}
 MAP = {"lr": "hgb__learning_rate", "depth": "hgb__max_depth"}
 
+# MAP maps hgb's conditional max_depth without its parent limit_depth: resolve_param_map
+# warns about that (tests/integrations/test_sampler_host_contract.py checks the warning)
+pytestmark = pytest.mark.filterwarnings("ignore:param_map maps .* active only when:UserWarning")
+
 
 def _fixed(study: optuna.Study) -> list[dict]:
     return [t.system_attrs["fixed_params"] for t in study.get_trials(deepcopy=False)]

@@ -13,10 +13,12 @@ A study of a single algorithm may instead use the unprefixed names
 (``"learning_rate"``) and no ``"algorithm"`` parameter; :func:`warm_start` and
 :class:`MetaSampler` understand that form too (see their docstrings).
 
-An objective with its own names (``"lr"``, ``"depth"``) is mapped onto this convention
+An objective with its own names (``"lr"``, ``"leaves"``) is mapped onto this convention
 by a ``param_map`` from the study's name to metaopt's: ``{"lr": "hgb__learning_rate",
-"depth": "hgb__max_depth"}`` (and ``{"model": "algorithm"}`` for a categorical over
-metaopt algorithm names); see :func:`resolve_param_map`.
+"leaves": "hgb__max_leaf_nodes"}`` (and ``{"model": "algorithm"}`` for a categorical over
+metaopt algorithm names); a conditional parameter (``"hgb__max_depth"``, active only
+when ``limit_depth`` is True) maps back only with its parent mapped too; see
+:func:`resolve_param_map`.
 """
 
 from __future__ import annotations
@@ -153,6 +155,13 @@ def resolve_param_map(
     ConfigError
         If a target names an unknown algorithm or parameter, or an algorithm outside
         ``algorithms``.
+
+    Warns
+    -----
+    UserWarning
+        If a target is a conditional parameter (``"hgb__max_depth"``, active only when
+        ``limit_depth`` is True) whose parent nothing maps onto: the trials' values of
+        it cannot be read back into metaopt's configurations.
     """
     from metaopt.spaces import ALGORITHMS, get_space
 
@@ -191,17 +200,54 @@ def resolve_param_map(
                 f"choose one of {', '.join(sorted(names))}",
             )
         out[name] = (alg, pname)
+    _warn_unmapped_parents(out)
     return out
+
+
+def _warn_unmapped_parents(mapping: Mapping[str, tuple[str, str | None]]) -> None:
+    """A ``UserWarning`` for each mapped conditional parameter whose parent is not mapped."""
+    import warnings
+
+    mapped = set(mapping.values())
+    for name, (alg, pname) in mapping.items():
+        if pname is None:
+            continue
+        condition = _conditions(alg).get(pname)
+        if condition is None or (alg, condition[0]) in mapped:
+            continue
+        parent, values = condition
+        target, parent_target = param_name(alg, pname), param_name(alg, parent)
+        warnings.warn(
+            f"param_map maps {name!r} onto {target!r}, which is active only when "
+            f"{parent_target!r} is one of {list(values)!r}, but nothing maps onto "
+            f"{parent_target!r}: a trial's {name!r} is not read back into metaopt's "
+            f"configurations (the sampler's history lacks it), and a suggestion with another "
+            f"{parent!r} has no value for it; also map the study's parameter for {parent!r} "
+            f"onto {parent_target!r} (or add {{{parent_target!r}: {parent_target!r}}} when the "
+            "study uses metaopt's name for it)",
+            UserWarning,
+            stacklevel=3,
+        )
+
+
+def _all_params(algorithm: str) -> list[Param]:
+    """Every parameter ``algorithm`` has for some task kind."""
+    from metaopt.spaces import DataShape, get_space
+
+    space = get_space(algorithm)
+    params: list[Param] = []
+    for kind, n_classes in (("binary", 2), ("multiclass", 3), ("regression", 0)):
+        shape = DataShape(n_rows=1000, n_features=10, kind=kind, n_classes=n_classes)
+        if space.supports(shape) is None:
+            params.extend(space.params(shape))
+    return params
 
 
 def _all_param_names(algorithm: str) -> set[str]:
     """Every parameter name ``algorithm`` has for some task kind."""
-    from metaopt.spaces import DataShape, get_space
+    return {p.name for p in _all_params(algorithm)}
 
-    space = get_space(algorithm)
-    names: set[str] = set()
-    for kind, n_classes in (("binary", 2), ("multiclass", 3), ("regression", 0)):
-        shape = DataShape(n_rows=1000, n_features=10, kind=kind, n_classes=n_classes)
-        if space.supports(shape) is None:
-            names.update(p.name for p in space.params(shape))
-    return names
+
+def _conditions(algorithm: str) -> dict[str, tuple[str, tuple[Any, ...]]]:
+    """``{param: (parent, values)}`` of ``algorithm``'s conditional parameters."""
+    return {p.name: p.condition for p in _all_params(algorithm) if p.condition is not None}

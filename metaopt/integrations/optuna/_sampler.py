@@ -163,8 +163,9 @@ class MetaSampler(BaseSampler):
     a configuration of any other trial of the study (finished, running or waiting) is
     drawn again (up to 8 times; only a study that exhausted the space repeats one).
     Each proposal is written to its trial (system attribute ``metaopt:claim``) as
-    soon as it is made and checked against the other workers' claims after writing,
-    so two processes that propose at the same moment do not both keep the same one.
+    soon as it is made and checked after writing against the study's other trials
+    (the claims of those in flight, the params of those that finished meanwhile), so
+    two processes that propose at the same moment do not both keep the same one.
 
     Seeding: trial ``k``'s proposal is seeded with ``(seed, k)``; the transfer stage's
     first proposal is its best pool configuration, later ones a seeded Thompson draw
@@ -218,9 +219,11 @@ class MetaSampler(BaseSampler):
         trial.
     param_map
         The objective's own parameter names mapped onto metaopt's: ``{"lr":
-        "hgb__learning_rate", "depth": "hgb__max_depth"}``, ``{"model": "algorithm"}``
+        "hgb__learning_rate", "leaves": "hgb__max_leaf_nodes"}``, ``{"model": "algorithm"}``
         (its choices must be metaopt algorithm names); with one algorithm, unprefixed
-        targets (``{"lr": "learning_rate"}``) work too.
+        targets (``{"lr": "learning_rate"}``) work too. A conditional target
+        (``"hgb__max_depth"``, active only when ``limit_depth`` is True) is read back from
+        the history only when its parent is mapped too (a ``UserWarning`` says so).
     constant_liar
         Treat running and waiting trials as taken (see above); ``False``: only
         finished trials count, as before.
@@ -670,13 +673,13 @@ class MetaSampler(BaseSampler):
         study._storage.set_trial_system_attr(trial._trial_id, CLAIM_ATTR, claim)
 
     def _claimed_elsewhere(self, study: Study, trial: FrozenTrial, proposal: _TrialProposal, key: str) -> bool:
-        """Whether another running or waiting trial has this configuration (read after
-        this trial's claim was written: of two workers that propose it at once, the
-        later reader sees the other's claim)."""
-        for other in study.get_trials(deepcopy=False, states=_IN_FLIGHT):
+        """Whether another trial has this configuration (read after this trial's claim was
+        written: of two workers that propose it at once, the later reader sees the other's
+        claim, or its params if that trial finished since this trial's history was read)."""
+        for other in study.get_trials(deepcopy=False, states=(*_IN_FLIGHT, *_FINISHED)):
             if other._trial_id == trial._trial_id:
                 continue
-            config = self._inflight_config(other)
+            config = self._inflight_config(other) if other.state in _IN_FLIGHT else self._config_of(other.params)
             if config is not None and self._key(proposal, *config) == key:
                 return True
         return False

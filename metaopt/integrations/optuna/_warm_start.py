@@ -254,7 +254,7 @@ def warm_start(
       are filtered to it, and the names are prefixed the way the study's are.
 
     * with ``param_map`` (the objective's own names: ``{"lr": "hgb__learning_rate",
-      "depth": "hgb__max_depth"}``, ``{"model": "algorithm"}``), a suggestion sets
+      "leaves": "hgb__max_leaf_nodes"}``, ``{"model": "algorithm"}``), a suggestion sets
       exactly the mapped names it has a value for; suggestions are drawn from the
       algorithms the map names. The study's space is then ``search_space`` or its
       trials' distributions (metaopt's own are never assumed); a mapped name whose
