@@ -20,13 +20,29 @@ recursively:
 
 Loading a spec imports classes and functions only from modules under
 :data:`ALLOWED_PREFIXES` (``sklearn.`` and ``metaopt.``), so a spec from an untrusted
-source cannot run arbitrary code at import time.
+source cannot run arbitrary code at import time. With those default prefixes, a spec
+is also held to what an estimator needs, so that fitting one cannot touch the file
+system (DESIGN.md, "Estimator spec"):
+
+* classes must be estimators defined in the modules of :data:`ALLOWED_CLASS_MODULES`
+  (models, preprocessing, pipelines; not ``sklearn.datasets``, ``sklearn.utils``,
+  ``metaopt.kb`` ...), functions in those of :data:`ALLOWED_CALLABLE_MODULES`;
+* parameters that name a place on disk (:data:`PATH_PARAMS`: ``memory``, ``cache_dir``,
+  ``checkpoint``, ``log_dir`` ...) must be ``None``;
+* no parameter value may be a path-like string (one with ``/`` or ``\\``, or starting
+  with ``~`` or ``.``) except in :data:`DATA_VALUE_PARAMS`, which hold data values
+  (categories, fill values), and in column selectors and dictionary keys.
+
+Passing ``allowed_prefixes`` explicitly widens the modules a spec may import from (the
+caller trusts them); the parameter rules always apply. A spec that breaks a rule is a
+:class:`~metaopt.ConfigError` naming the parameter and its value.
 """
 
 from __future__ import annotations
 
 import importlib
 import math
+import re
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -34,10 +50,56 @@ import numpy as np
 
 from metaopt._exceptions import ConfigError
 
-__all__ = ["ALLOWED_PREFIXES", "estimator_from_spec", "estimator_to_spec", "spec_to_estimator"]
+__all__ = [
+    "ALLOWED_CALLABLE_MODULES",
+    "ALLOWED_CLASS_MODULES",
+    "ALLOWED_PREFIXES",
+    "DATA_VALUE_PARAMS",
+    "PATH_PARAMS",
+    "estimator_from_spec",
+    "estimator_to_spec",
+    "spec_to_estimator",
+]
 
 #: Module prefixes from which :func:`spec_to_estimator` may import classes and functions.
 ALLOWED_PREFIXES: tuple[str, ...] = ("sklearn.", "metaopt.")
+
+#: With the default prefixes: the modules (and their submodules) that may define a
+#: spec's classes: estimators, transformers and the ways to combine them.
+ALLOWED_CLASS_MODULES: tuple[str, ...] = tuple(
+    f"sklearn.{m}"
+    for m in (
+        "calibration", "compose", "covariance", "cross_decomposition", "decomposition",
+        "discriminant_analysis", "dummy", "ensemble", "feature_extraction",
+        "feature_selection", "gaussian_process", "impute", "isotonic", "kernel_approximation",
+        "kernel_ridge", "linear_model", "multiclass", "multioutput", "naive_bayes",
+        "neighbors", "neural_network", "pipeline", "preprocessing", "random_projection",
+        "semi_supervised", "svm", "tree",
+    )
+) + ("metaopt.models", "metaopt.preprocessing")  # fmt: skip
+
+#: With the default prefixes: the modules whose functions a spec may name
+#: (``{"__callable__": ...}``, e.g. a scorer).
+ALLOWED_CALLABLE_MODULES: tuple[str, ...] = ("sklearn.metrics",)
+
+#: Parameters that name a place on disk (a cache, a checkpoint, a log): a spec may only
+#: leave them ``None``. ``memory`` is Pipeline's / FeatureUnion's joblib cache directory.
+PATH_PARAMS: frozenset[str] = frozenset(
+    {
+        "memory", "cache", "cache_dir", "cachedir", "cache_path", "checkpoint",
+        "checkpoint_dir", "checkpoint_path", "log_dir", "logdir", "log_file", "log_path",
+        "logging_dir", "output_dir", "output_path", "save_dir", "save_path", "data_home",
+        "path", "filename", "file", "dir", "directory", "folder", "temp_folder", "tmp_dir",
+    }
+)  # fmt: skip
+
+#: Parameters whose strings are data values (category labels, fill values), which may
+#: look like paths ("n/a", "1/2") without naming one.
+DATA_VALUE_PARAMS: frozenset[str] = frozenset(
+    {"categories", "fill_value", "missing_values", "unknown_value", "classes", "labels"}
+)
+
+_PATH_LIKE = re.compile(r"[/\\]|^[~.]|^[A-Za-z]:")
 
 #: Constructor arguments holding a list of ``(name, estimator[, columns])`` tuples.
 _NAMED_LISTS = frozenset({"steps", "transformers", "transformer_list", "estimators"})
@@ -159,6 +221,69 @@ def _import(path: Any, what: str, allowed: Sequence[str]) -> Any:
     return obj
 
 
+def _check_module(obj: Any, path: str, what: str, allowed: Sequence[str]) -> None:
+    """With the default prefixes: ``obj`` must be defined in the allowed class / callable modules."""
+    if tuple(allowed) == ALLOWED_PREFIXES:
+        modules = ALLOWED_CLASS_MODULES if what == "class" else ALLOWED_CALLABLE_MODULES
+        defined = str(getattr(obj, "__module__", "") or "")
+        if not any(defined == m or defined.startswith(m + ".") for m in modules):
+            raise ConfigError(
+                f"estimator spec names {what} {path!r} (defined in {defined or '?'!r}), outside "
+                f"the modules a spec may use: {', '.join(modules)}",
+                "a spec holds estimators, transformers and pipelines only; pass "
+                "allowed_prefixes to trust other modules",
+            )
+
+
+def _check_value(value: Any, where: str) -> None:
+    """Refuse a path-like string anywhere in a parameter's JSON value (not in dict keys)."""
+    if isinstance(value, str):
+        if _PATH_LIKE.search(value):
+            raise ConfigError(
+                f"estimator spec parameter {where} is {value!r}, which looks like a file-system "
+                "path: a spec sets nothing that can read or write files",
+                f"remove {where.rsplit('.', 1)[-1]!r} from the spec (or use a value that is not a path)",
+            )
+    elif isinstance(value, list):
+        for i, v in enumerate(value):
+            _check_value(v, f"{where}[{i}]")
+    elif isinstance(value, dict):
+        if set(value) == {"class", "params"}:
+            return  # a nested spec: checked when it is built
+        if "__dict__" in value and isinstance(value["__dict__"], list):
+            for pair in value["__dict__"]:
+                if isinstance(pair, list) and len(pair) == 2:
+                    _check_value(pair[1], f"{where}[{pair[0]!r}]")
+            return
+        for k, v in value.items():
+            if k in ("__callable__", "__dtype__", "__type__", "dtype"):
+                continue  # checked where imported / looked up
+            _check_value(v, f"{where}.{k}" if not k.startswith("__") else where)
+
+
+def _check_params(class_path: str, raw: dict[str, Any]) -> None:
+    """The parameter rules of the module docstring (raises ConfigError)."""
+    name = class_path.rsplit(".", 1)[-1]
+    for key, value in raw.items():
+        where = f"{name}.{key}"
+        if key in PATH_PARAMS and value is not None:
+            raise ConfigError(
+                f"estimator spec sets {where}={value!r:.80}: {key!r} names a place on disk that "
+                "fitting would write to, and a spec sets nothing that touches the file system",
+                f"remove {key!r} from the spec (or set it to null)",
+            )
+        if key in DATA_VALUE_PARAMS:
+            continue
+        if key in _NAMED_LISTS and isinstance(value, list):
+            # [name, spec | "passthrough" | "drop", columns?]: the spec is checked when
+            # built; names and column selectors are labels, not paths.
+            for i, item in enumerate(value):
+                if isinstance(item, list) and len(item) >= 2:
+                    _check_value(item[1], f"{where}[{i}]")
+            continue
+        _check_value(value, where)
+
+
 def _decode(value: Any, allowed: Sequence[str]) -> Any:
     if isinstance(value, list):
         return [_decode(v, allowed) for v in value]
@@ -192,6 +317,7 @@ def _decode(value: Any, allowed: Sequence[str]) -> Any:
             fn = _import(payload, "function", allowed)
             if not callable(fn):
                 raise ConfigError(f"estimator spec's {payload!r} is not callable", "check the spec")
+            _check_module(fn, payload, "function", allowed)
             return fn
     return {k: _decode(v, allowed) for k, v in value.items()}
 
@@ -212,8 +338,10 @@ def spec_to_estimator(
     Raises
     ------
     ConfigError
-        If the spec is malformed, names a class outside ``allowed_prefixes`` or one that
-        cannot be imported, or the class rejects the parameters.
+        If the spec is malformed, names a class outside ``allowed_prefixes`` (or, with
+        the default prefixes, outside :data:`ALLOWED_CLASS_MODULES`) or one that cannot
+        be imported, sets a parameter that can touch the file system (see the module),
+        or the class rejects the parameters.
     """
     if not isinstance(spec, dict) or not isinstance(spec.get("class"), str):
         raise ConfigError(
@@ -226,11 +354,13 @@ def spec_to_estimator(
             f"estimator spec class {spec['class']!r} is not an estimator class",
             "name a scikit-learn-style estimator class",
         )
+    _check_module(cls, spec["class"], "class", allowed_prefixes)
     raw = spec.get("params") or {}
     if not isinstance(raw, dict):
         raise ConfigError(
             f"estimator spec params must be an object, got {raw!r:.80}", "check the spec"
         )
+    _check_params(spec["class"], raw)
     params: dict[str, Any] = {}
     for key, value in raw.items():
         if (

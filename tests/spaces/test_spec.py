@@ -127,3 +127,81 @@ def test_loading_reports_bad_specs() -> None:
 def test_aliases() -> None:
     assert estimator_from_spec is spec_to_estimator
     assert metaopt.estimator_from_spec is spec_to_estimator
+
+
+# -- a spec cannot touch the file system (DESIGN.md, "Estimator spec") ----------------------
+
+
+def _fit_small(est):
+    X = np.arange(40, dtype=float).reshape(20, 2)
+    y = np.array([0, 1] * 10)
+    return est.fit(X, y)
+
+
+def test_a_spec_that_would_write_files_is_refused(tmp_path) -> None:
+    target = tmp_path / "cache"
+    # Pipeline(memory=...) would create a joblib cache under `target` when fitted.
+    attack = {
+        "class": "sklearn.pipeline.Pipeline",
+        "params": {
+            "steps": [
+                ["scale", {"class": "sklearn.preprocessing.StandardScaler", "params": {}}],
+                ["model", {"class": "sklearn.linear_model.LogisticRegression", "params": {}}],
+            ],
+            "memory": str(target),
+        },
+    }
+    # The attack works without the rule: fitting the plain estimator writes the cache.
+    unchecked = Pipeline(
+        [("scale", StandardScaler()), ("model", LogisticRegression())], memory=str(tmp_path / "proof")
+    )
+    _fit_small(unchecked)
+    assert (tmp_path / "proof").exists()
+    with pytest.raises(ConfigError, match=r"Pipeline\.memory.*remove 'memory'"):
+        spec_to_estimator(attack)
+    assert not target.exists()
+    # also when hidden inside a nested spec, and through a JSON round trip
+    nested = {"class": "sklearn.pipeline.Pipeline", "params": {"steps": [["inner", attack]]}}
+    with pytest.raises(ConfigError, match="memory"):
+        spec_to_estimator(json.loads(json.dumps(nested)))
+    assert not target.exists()
+
+
+@pytest.mark.parametrize(
+    ("spec", "match"),
+    [
+        # a path-like string in any parameter
+        ({"class": "sklearn.ensemble.RandomForestClassifier", "params": {"criterion": "/tmp/x"}},
+         "looks like a file-system path"),
+        ({"class": "sklearn.linear_model.LogisticRegression",
+          "params": {"solver": "../../etc/passwd"}}, "path"),
+        # a function that writes files, with its path in kw_args
+        ({"class": "sklearn.preprocessing.FunctionTransformer",
+          "params": {"func": {"__callable__": "sklearn.datasets.dump_svmlight_file"},
+                     "kw_args": {"f": "/tmp/evil.svm"}}}, "sklearn.datasets|path"),
+        # path parameters of any class
+        ({"class": "sklearn.preprocessing.StandardScaler", "params": {"checkpoint": "x"}},
+         "checkpoint"),
+        # classes outside the estimator modules (data loaders, utilities, metaopt internals)
+        ({"class": "sklearn.utils.Bunch", "params": {}}, "outside|not an estimator"),
+        ({"class": "metaopt.estimators.MetaoptClassifier", "params": {}}, "outside"),
+    ],
+)  # fmt: skip
+def test_specs_are_restricted_to_safe_classes_and_parameters(spec, match) -> None:
+    with pytest.raises(ConfigError, match=match):
+        spec_to_estimator(spec)
+
+
+def test_data_values_and_column_names_may_look_like_paths() -> None:
+    from sklearn.impute import SimpleImputer
+
+    est = Pipeline(
+        [
+            ("encode", ColumnTransformer([("num", StandardScaler(), ["price/sqft", "a\\b"])])),
+            ("impute", SimpleImputer(strategy="constant", fill_value="n/a")),
+        ]
+    )
+    spec, rebuilt = _round_trip(est)
+    assert rebuilt.named_steps["impute"].fill_value == "n/a"
+    enc = OneHotEncoder(categories=[np.array(["1/2", "3/4"], dtype=object)])
+    _round_trip(enc)
