@@ -33,7 +33,7 @@ app = typer.Typer(
     cls=_MetaoptGroup,
     help="Meta-learned model and hyperparameter recommendations for tabular data.",
     no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,
     pretty_exceptions_enable=False,
     context_settings={"help_option_names": ["-h", "--help"]},
 )

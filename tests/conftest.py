@@ -26,6 +26,12 @@ import pytest
 
 from metaopt.tasks import Task
 
+from metaopt._paths import use_checkout_cli
+
+# Tests run this checkout's command, even where an editable install of another
+# checkout (a git worktree) maps `metaopt.cli` to its own cli/ folder.
+use_checkout_cli()
+
 
 def _make_task(
     kind: str = "binary",
