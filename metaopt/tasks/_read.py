@@ -100,6 +100,52 @@ def _check_path(path: Path) -> None:
         )
 
 
+_RESAVE_UTF8 = (
+    "re-save it as UTF-8 (Excel: Save As > 'CSV UTF-8'; a text editor: encoding UTF-8; "
+    "or `iconv -f {enc} -t UTF-8 IN > OUT`)"
+)
+
+
+def _wide_encoding(data: bytes) -> str | None:
+    """``utf-16-le`` / ``-be`` / ``utf-32-*`` when the bytes look like that (BOM or NUL pattern)."""
+    for bom, enc in (
+        (codecs.BOM_UTF32_LE, "utf-32-le"), (codecs.BOM_UTF32_BE, "utf-32-be"),
+        (codecs.BOM_UTF16_LE, "utf-16-le"), (codecs.BOM_UTF16_BE, "utf-16-be"),
+    ):  # fmt: skip
+        if data.startswith(bom):
+            return enc
+    head = data[:4096]
+    head = head[: len(head) // 2 * 2]
+    if len(head) < 4:
+        return None
+    even, odd = head[0::2], head[1::2]
+    # Text in UTF-16 without a BOM: ASCII characters have a NUL high byte.
+    if even.count(0) >= 0.9 * len(even) and odd.count(0) == 0:
+        return "utf-16-be"
+    if odd.count(0) >= 0.9 * len(odd) and even.count(0) == 0:
+        return "utf-16-le"
+    return None
+
+
+def _transcode_wide(data: bytes, path: Path, encoding: str) -> tuple[bytes, str]:
+    """UTF-8 bytes of a UTF-16/32 file, and the notice that says so."""
+    family = encoding[:6].upper()  # UTF-16 / UTF-32
+    try:
+        text = data.decode(encoding)
+    except UnicodeDecodeError as exc:
+        raise DataFormatError(
+            f"file {str(path)!r} looks {family}-encoded (a byte-order mark or NUL bytes "
+            f"between the characters) but is not valid {family} ({exc.reason} at byte {exc.start})",
+            _RESAVE_UTF8.format(enc=family),
+        ) from None
+    text = text.lstrip("\ufeff")
+    notice = (
+        f"the file is {family}-encoded ({encoding}) and was decoded as such; to silence "
+        f"this notice, {_RESAVE_UTF8.format(enc=family)}"
+    )
+    return text.encode("utf-8"), notice
+
+
 def _check_binary(head: bytes, path: Path) -> None:
     for magic, what in _MAGIC.items():
         if head.startswith(magic):
@@ -110,7 +156,8 @@ def _check_binary(head: bytes, path: Path) -> None:
     if b"\x00" in head[:8192]:
         raise DataFormatError(
             f"file {str(path)!r} contains NUL bytes: it is a binary file, not a text table",
-            "export the data as CSV (comma-separated text with a header row) and pass that file",
+            "export the data as CSV (UTF-8 text, comma-separated, with a header row) and pass "
+            "that file",
         )
 
 
@@ -121,8 +168,6 @@ def _decode(data: bytes) -> tuple[str, str, str | None]:
             return data[3:].decode("utf-8"), "utf-8-sig", None
         except UnicodeDecodeError:
             pass
-    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        return data.decode("utf-16"), "utf-16", None
     try:
         return data.decode("utf-8"), "utf-8", None
     except UnicodeDecodeError:
@@ -220,6 +265,46 @@ def _is_number(token: str) -> bool:
     return True
 
 
+# A number written with a decimal comma: 1,5  -3,25  1.234,5 (thousands dots)  ,5  1,5e-3
+_DECIMAL_COMMA = re.compile(r"^[+-]?(?:\d{1,3}(?:\.\d{3})+|\d*),\d+(?:[eE][+-]?\d+)?$")
+_INTEGER = re.compile(r"^[+-]?(?:\d{1,3}(?:\.\d{3})+|\d+)$")
+
+
+def _decimal_commas(frame: pd.DataFrame) -> list[str]:
+    """Convert, in place, the text columns that hold numbers with decimal commas.
+
+    A column converts when every non-missing value is such a number or an integer
+    (``1.234`` counts as an integer with a thousands dot only in a column that also has
+    ``1.234,5``-style values), and at least one value has a decimal comma. Returns the
+    names of the converted columns.
+    """
+    converted = []
+    for name in frame.columns:
+        col = frame[name]
+        if not (col.dtype == object or pd.api.types.is_string_dtype(col.dtype)):
+            continue
+        values = col.dropna()
+        if values.empty or not all(isinstance(v, str) for v in values):
+            continue
+        text = values.str.strip()
+        comma = text.str.match(_DECIMAL_COMMA)
+        if not comma.any():
+            continue
+        plain = text.str.fullmatch(r"[+-]?\d+")
+        thousands = text.str.match(_INTEGER) & ~plain
+        if not (comma | plain | (thousands & comma.any())).all():
+            continue
+        numbers = pd.to_numeric(
+            col.str.strip().str.replace(".", "", regex=False).str.replace(",", ".", regex=False),
+            errors="coerce",
+        )
+        if int(numbers.notna().sum()) != len(values):  # pragma: no cover - the regexes agree
+            continue
+        frame[name] = numbers.astype("float64")
+        converted.append(str(name))
+    return converted
+
+
 def _read_text(path: Path, data: bytes, suffix: str) -> RawTable:
     text, encoding, notice = _decode(data)
     notices = [notice] if notice else []
@@ -281,6 +366,15 @@ def _read_text(path: Path, data: bytes, suffix: str) -> RawTable:
             "check that every row has as many fields as the header and that quotes are closed",
         ) from exc
     frame.columns = [str(c).strip() for c in frame.columns]
+    if delimiter != ",":
+        converted = _decimal_commas(frame)
+        if converted:
+            shown = ", ".join(repr(c) for c in converted[:5])
+            more = f" and {len(converted) - 5} more" if len(converted) > 5 else ""
+            notices.append(
+                f"column(s) {shown}{more} write numbers with a decimal comma (e.g. 1,5); "
+                "they were read as numbers"
+            )
     info = {
         "encoding": encoding,
         "delimiter": _DELIMITER_NAMES.get(delimiter, delimiter),
@@ -551,11 +645,21 @@ def read_table(path: str | Path) -> tuple[RawTable, str]:
                 "rename the repeated columns",
             )
         return RawTable(frame=frame, format="parquet"), digest
+    wide = _wide_encoding(data)
+    wide_notice = None
+    if wide is not None:
+        data, wide_notice = _transcode_wide(data, path, wide)
     _check_binary(data[:65536], path)
     if suffix in _ARFF_SUFFIXES:
-        return _read_arff(path, data), digest
-    if suffix not in TEXT_SUFFIXES:
-        head = data[:4096].lstrip().lower()
-        if head.startswith((b"@relation", b"%")) and b"@attribute" in data[:65536].lower():
-            return _read_arff(path, data), digest
-    return _read_text(path, data, suffix), digest
+        table = _read_arff(path, data)
+    elif suffix not in TEXT_SUFFIXES and (
+        data[:4096].lstrip().lower().startswith((b"@relation", b"%"))
+        and b"@attribute" in data[:65536].lower()
+    ):
+        table = _read_arff(path, data)
+    else:
+        table = _read_text(path, data, suffix)
+    if wide is not None and wide_notice is not None:
+        table.info["encoding"] = wide
+        table.notices.insert(0, wide_notice)
+    return table, digest

@@ -81,3 +81,18 @@ def test_info_errors_are_one_line(
     assert needle in result.stderr
     assert "Traceback" not in result.output and "Traceback" not in result.stderr
     assert result.stderr.count("\n") == 1
+
+
+def test_info_reads_utf16_files_with_decimal_commas(runner: CliRunner, tmp_path: Path) -> None:
+    # what Excel's "Unicode text" export of a European sheet looks like
+    text = "length;width;kind\n" + "".join(
+        f"{i},5;{i % 3},25;{'ab'[i % 2]}\n" for i in range(12)
+    )
+    path = tmp_path / "sheet.csv"
+    path.write_bytes(text.encode("utf-16"))
+    result = runner.invoke(app, ["info", str(path), "--json"])
+    assert result.exit_code == 0, result.output
+    doc = json.loads(result.stdout)
+    assert sorted(doc["columns"]["numeric"]) == ["length", "width"]
+    notices = " ".join(doc["notices"])
+    assert "UTF-16" in notices and "decimal comma" in notices

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 from pathlib import Path
 
 import numpy as np
@@ -255,3 +256,41 @@ def test_pipeline_preparer_matches_loader_on_messy_csv(tmp_path: Path) -> None:
     pd.testing.assert_frame_equal(prepared, task.X)
     again = TabularPreparer(task.column_roles).fit(task.X).transform(task.X)
     pd.testing.assert_frame_equal(again, task.X)
+
+
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-16-le", "utf-16-be", "utf-32"])
+def test_utf16_and_utf32_files_are_decoded_with_a_notice(tmp_path: Path, encoding: str) -> None:
+    path = tmp_path / "wide.csv"
+    path.write_bytes((csv_text(";").replace(".", ",")).encode(encoding))  # Excel's "Unicode text"
+    task = load_task(path)
+    family = encoding[:6].upper()
+    assert task.provenance["encoding"].startswith(encoding[:6])
+    assert set(task.X["city"].cat.categories) == {"Zürich", "Genève", "Köln", "Malmö"}
+    assert task.X["x"].tolist() == [1.5, 2.5, 3.0, 4.25]
+    assert any(f"{family}-encoded" in n and "UTF-8" in n for n in task.notices)
+
+
+def test_broken_utf16_is_named_not_called_binary(tmp_path: Path) -> None:
+    data = "a,b\n1,2\n3,4\n".encode("utf-16-le") + b"\x00\xd8"  # a lone surrogate at the end
+    path = tmp_path / "broken.csv"
+    path.write_bytes(codecs.BOM_UTF16_LE + data)
+    with pytest.raises(DataFormatError, match="UTF-16") as info:
+        load_task(path)
+    assert "binary" not in str(info.value) and "re-save it as UTF-8" in str(info.value)
+
+
+def test_decimal_commas_are_read_as_numbers(tmp_path: Path) -> None:
+    text = "a;b;c;y\n1,5;2;x;1,0\n2,25;3;y;2,5\n-3,75;4;x;3,5\n1.234,5;5;y;4\n,5;6;x;5,5\n"
+    path = tmp_path / "european.csv"
+    path.write_text(text, encoding="utf-8")
+    task = load_task(path)
+    assert task.kind == "regression"
+    assert task.y.tolist() == [1.0, 2.5, 3.5, 4.0, 5.5]
+    assert task.X["a"].tolist() == [1.5, 2.25, -3.75, 1234.5, 0.5]
+    assert task.column_roles["a"] == "numeric" and task.column_roles["c"] == "categorical"
+    assert any("'a', 'y'" in n and "decimal comma" in n for n in task.notices)
+    # text that merely contains commas stays text
+    path.write_text("a;t;y\n1;x,y;1\n2;x,z;2\n3;w;3\n", encoding="utf-8")
+    task = load_task(path, target="y")
+    assert task.column_roles["t"] == "categorical"
+    assert not any("decimal comma" in n for n in task.notices)
