@@ -176,12 +176,9 @@ class ParquetDirectoryBackend(KBBackend):
         except FileNotFoundError:
             raise
         except (OSError, pa.ArrowException) as exc:
-            raise KnowledgeBaseError(
-                f"knowledge-base part {path} is unreadable ({exc})",
-                "remove that file (its rows are lost) or restore the knowledge base from a copy",
-            ) from exc
+            raise _damaged(path, exc) from exc
         meta = pf.schema_arrow.metadata or {}
-        version = meta.get(_META_SCHEMA, b"").decode() or "?"
+        version = meta.get(_META_SCHEMA, b"").decode(errors="replace") or "?"
         if version != str(SCHEMA_VERSION):
             raise SchemaVersionError(
                 f"knowledge-base part {path} has schema {version}, this metaopt reads {SCHEMA_VERSION}",
@@ -190,7 +187,14 @@ class ParquetDirectoryBackend(KBBackend):
             )
         names = pf.schema_arrow.names
         cols = names if columns is None else [c for c in columns if c in names]
-        return pf.read(columns=cols).to_pandas()
+        try:
+            # Damage inside the data pages (overwritten bytes) shows only when they are
+            # decompressed and decoded.
+            return pf.read(columns=cols).to_pandas()
+        except FileNotFoundError:
+            raise
+        except (OSError, pa.ArrowException, ValueError, IndexError) as exc:
+            raise _damaged(path, exc) from exc
 
     @staticmethod
     def _remove_stale_temporaries(directory: Path, older_than_s: float = 600.0) -> None:
@@ -208,6 +212,16 @@ class ParquetDirectoryBackend(KBBackend):
     def disk_bytes(self) -> int:
         """Total size of the knowledge base's files, in bytes."""
         return sum(p.stat().st_size for p in self.root.rglob("*") if p.is_file())
+
+
+def _damaged(path: Path, exc: BaseException) -> KnowledgeBaseError:
+    reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    root = path.parent.parent
+    return KnowledgeBaseError(
+        f"knowledge-base part {path} is damaged and cannot be read ({reason})",
+        f"restore {root} from a copy, or delete that part (its rows are lost) and run "
+        f"`metaopt kb build --kb {root}` to recompute them",
+    )
 
 
 def _fsync_dir(directory: Path) -> None:

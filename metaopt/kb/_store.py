@@ -214,9 +214,15 @@ class KnowledgeBase:
         table_spec(table)
         if len(rows) == 0:
             return None
-        return self.backend.append(table, rows if isinstance(rows, pd.DataFrame) else pd.DataFrame(
+        name = self.backend.append(table, rows if isinstance(rows, pd.DataFrame) else pd.DataFrame(
             [dict(r) for r in rows]
         ))
+        # Recorded after the part is visible, once per table: a reader that later finds
+        # no rows in a table the manifest lists knows its parts were lost.
+        written = list(self.manifest.get("tables_written") or [])
+        if table not in written:
+            self.update_manifest(tables_written=sorted({*written, table}))
+        return name
 
     def add_metafeatures(self, rows: Iterable[tuple[str, str, Mapping[str, float]]]) -> str | None:
         """Append meta-feature rows given as ``(task_id, mf_version, {name: value})``.
@@ -264,15 +270,48 @@ class KnowledgeBase:
         return len(frame)
 
     # -- reading ---------------------------------------------------------------
+    def expected_tables(self) -> set[str]:
+        """The tables that held rows: the manifest's ``tables_written``, or, in a
+        knowledge base written before that field, what it implies (``mf_names``: meta-
+        features were written; evaluations: their tasks were)."""
+        expected = set(self.manifest.get("tables_written") or [])
+        if "tables_written" not in self.manifest:
+            if any(self.manifest.get("mf_names") or {}):
+                expected.add("metafeatures")
+            if self.n_parts("evaluations"):  # evaluations are written after their task's row
+                expected.add("tasks")
+        return expected & set(TABLES)
+
+    def _check_not_lost(self, table: str, frame: pd.DataFrame) -> None:
+        if not frame.empty or table not in self.expected_tables():
+            return
+        where = self.path / table
+        raise KnowledgeBaseError(
+            f"the knowledge base at {self.path} has lost its {table!r} table: {where} holds "
+            "no part files, but its manifest records that rows were written",
+            f"restore {where} from a copy, or rebuild with `metaopt kb build --kb {self.path}` "
+            "(it recomputes what is missing)",
+        )
+
     def read(self, table: str, columns: list[str] | None = None) -> pd.DataFrame:
-        """All rows of ``table`` with duplicate keys resolved (see :func:`dedupe`)."""
+        """All rows of ``table`` with duplicate keys resolved (see :func:`dedupe`).
+
+        Raises
+        ------
+        KnowledgeBaseError
+            If a part is damaged, or the table has no rows although the manifest
+            records that some were written (its part files were deleted).
+        """
         spec = table_spec(table)
         if columns is not None:
             extra = [c for c in (*spec.key, "status") if c not in columns]
             frame = self.backend.read(table, [*columns, *extra])
+            self._check_not_lost(table, frame)
             frame = dedupe(table, frame)
             return frame[[c for c in columns if c in frame.columns]]
-        return dedupe(table, self.backend.read(table))
+        frame = self.backend.read(table)
+        self._check_not_lost(table, frame)
+        return dedupe(table, frame)
 
     def tasks(self, status: str | None = None) -> pd.DataFrame:
         """The ``tasks`` table, one row per task, optionally only those with ``status``."""

@@ -142,3 +142,20 @@ def test_shards_merge_into_the_full_kb(tmp_path):
     assert set(merged.evaluations()[key].itertuples(index=False)) == set(full.evaluations()[key].itertuples(index=False))
     assert sorted(merged.tasks()["task_id"]) == sorted(full.tasks()["task_id"])
     assert merged.metafeatures().sort_index().equals(full.metafeatures().sort_index())
+
+
+def test_damaged_or_lost_parts_are_one_line_errors(built_kb):
+    KnowledgeBase(built_kb).compact()
+    (mf,) = sorted((built_kb / "metafeatures").glob("part-*.parquet"))
+    data = bytearray(mf.read_bytes())
+    data[4 : len(data) - 8] = b"\x07" * (len(data) - 12)  # the pages, not the footer
+    mf.write_bytes(bytes(data))
+    result = runner.invoke(app, ["kb", "info", "--kb", str(built_kb), "--json"])
+    assert result.exit_code == 2, result.output
+    assert result.output.startswith("metaopt: error: ") and mf.name in result.output
+    assert len(result.output.strip().splitlines()) == 1
+    mf.unlink()
+    result = runner.invoke(app, ["kb", "info", "--kb", str(built_kb)])
+    assert result.exit_code == 2, result.output
+    assert result.output.startswith("metaopt: error: ") and "'metafeatures'" in result.output
+    assert len(result.output.strip().splitlines()) == 1

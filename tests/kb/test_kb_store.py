@@ -201,3 +201,43 @@ def test_no_pickle_in_the_store(kb):
     assert {p.suffix for p in files} <= {".json", ".parquet", ".lock", ""}
     for p in files:
         assert b"\x80\x04\x95" not in p.read_bytes()[:3]
+
+
+def _overwrite_inside(path, fraction: float = 0.4, n: int = 64) -> None:
+    data = bytearray(path.read_bytes())
+    start = int(len(data) * fraction)
+    data[start : start + n] = b"A" * n
+    path.write_bytes(bytes(data))
+
+
+def test_a_damaged_part_is_a_clear_error_naming_it(tmp_path):
+    kb = KnowledgeBase.create(tmp_path / "kb")
+    kb.append("evaluations", [_ev(f"t{i}", "hgb", f"c{j}", score=i + j / 7) for i in range(40)
+                              for j in range(20)])  # fmt: skip
+    (part,) = kb.backend.parts("evaluations")
+    _overwrite_inside(part)
+    with pytest.raises(KnowledgeBaseError, match="is damaged") as err:
+        kb.evaluations()
+    assert part.name in str(err.value) and "metaopt kb build" in str(err.value)
+
+
+def test_a_lost_table_is_an_error_not_an_empty_table(tmp_path):
+    kb = KnowledgeBase.create(tmp_path / "kb", mf_version="1")
+    assert kb.metafeatures().empty and kb.tasks().empty  # a new knowledge base is just empty
+    kb.append("tasks", [_task("t1")])
+    kb.add_metafeatures([("t1", "1", {"n_rows": 10.0})])
+    assert set(KnowledgeBase(kb.path).manifest["tables_written"]) == {"tasks", "metafeatures"}
+    for part in kb.backend.parts("metafeatures"):
+        part.unlink()
+    reopened = KnowledgeBase(kb.path)
+    with pytest.raises(KnowledgeBaseError, match="lost its 'metafeatures' table") as err:
+        reopened.metafeatures()
+    assert "metaopt kb build" in err.value.hint
+    with pytest.raises(KnowledgeBaseError, match="metafeatures"):
+        reopened.info()
+    # a manifest written before `tables_written`: meta-feature names imply the table
+    manifest = json.loads((kb.path / "manifest.json").read_text())
+    del manifest["tables_written"]
+    (kb.path / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(KnowledgeBaseError, match="lost its 'metafeatures' table"):
+        KnowledgeBase(kb.path).metafeatures()
