@@ -24,9 +24,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from metaopt.tasks import Task
-
 from metaopt._paths import use_checkout_cli
+from metaopt.tasks import Task
 
 # Tests run this checkout's command, even where an editable install of another
 # checkout (a git worktree) maps `metaopt.cli` to its own cli/ folder.

@@ -68,7 +68,7 @@ import numpy as np
 
 from metaopt._exceptions import ConfigError, ModelError, ModelVersionError
 from metaopt.learn._encoding import ConfigEncoder, reference_shape
-from metaopt.learn._saved import read_saved, write_saved
+from metaopt.learn._saved import RETRAIN, read_saved, write_saved
 from metaopt.learn._transfer import TransferPortfolio, TransferRun
 from metaopt.spaces import DataShape, get_space
 
@@ -717,13 +717,14 @@ class LearnedOptimizer:
             for k, v in arrays.items()
             if k.startswith(prefix)
         }
-        n_out = opt.weights_["head2_W"].shape[0]
+        n_out = opt.weights_["head2_W"].shape[0] if "head2_W" in opt.weights_ else -1
         if n_out != opt.layout_.n_out:
             raise ModelVersionError(
                 f"the learned optimizer has {n_out} outputs, its search-space layout needs "
                 f"{opt.layout_.n_out}",
                 "retrain with `metaopt train`",
             )
+        _check_weights(opt.weights_, opt.encoder_.n_metafeatures, opt.layout_, int(opt.hidden_size))
         opt.transfer_ = transfer
         opt.training_ = dict(doc.get("training") or {})
         return opt
@@ -752,21 +753,51 @@ class LearnedOptimizer:
         """
         manifest, arrays = read_saved(path, "optimizer", metafeature_version=metafeature_version)
         doc = manifest["doc"]
-        encoder = ConfigEncoder.from_json(doc["optimizer"]["encoder"])
+        try:
+            encoder = ConfigEncoder.from_json(doc["optimizer"]["encoder"])
+        except (KeyError, ValueError, TypeError, AttributeError, IndexError, ConfigError) as exc:
+            raise ModelError(
+                f"the learned optimizer at {path} is damaged (its encoder: {exc!r})", RETRAIN
+            ) from exc
         try:
             transfer = (
                 TransferPortfolio.from_saved(doc["transfer"], arrays, encoder)
                 if doc.get("transfer")
                 else None
             )
-        except (KeyError, ValueError, ConfigError) as exc:
+        except (KeyError, ValueError, TypeError, AttributeError, IndexError, ConfigError) as exc:
             raise ModelVersionError(
                 f"the learned optimizer at {path} has an unreadable transfer pool ({exc})",
                 "retrain with `metaopt train`",
             ) from exc
-        opt = cls.from_saved(doc["optimizer"], arrays, "optimizer.", transfer)
+        try:
+            opt = cls.from_saved(doc["optimizer"], arrays, "optimizer.", transfer)
+        except ModelVersionError:
+            raise
+        except (KeyError, ValueError, TypeError, AttributeError, IndexError, ConfigError) as exc:
+            raise ModelError(f"the learned optimizer at {path} is damaged ({exc})", RETRAIN) from exc
         opt.mf_version_ = str(manifest["mf_version"])
         return opt
+
+
+def _check_weights(weights: Mapping[str, np.ndarray], n_mf: int, layout: _Layout, hidden: int) -> None:
+    """Raise ValueError unless ``weights`` are the policy's arrays, finite, of the right shapes."""
+    n_in = n_mf + layout.n_alg + layout.width + _N_EXTRA
+    h3 = 3 * hidden
+    expected = {
+        "init_W": (hidden, n_mf), "init_b": (hidden,),
+        "gru_W_ih": (h3, n_in), "gru_W_hh": (h3, hidden), "gru_b_ih": (h3,), "gru_b_hh": (h3,),
+        "head1_W": (hidden, hidden), "head1_b": (hidden,),
+        "head2_W": (layout.n_out, hidden), "head2_b": (layout.n_out,),
+    }  # fmt: skip
+    for name, shape in expected.items():
+        w = weights.get(name)
+        if w is None:
+            raise ValueError(f"the optimizer's weights lack {name!r}")
+        if w.shape != shape:
+            raise ValueError(f"the optimizer's {name} has shape {w.shape}, expected {shape}")
+        if not np.isfinite(w).all():
+            raise ValueError(f"the optimizer's {name} holds non-finite values")
 
 
 def _validation_split(

@@ -83,7 +83,37 @@ class TreeArrays:
             kwargs[name] = kwargs[name].astype(np.int64)
         kwargs["missing_left"] = kwargs["missing_left"].astype(bool)
         kwargs["is_leaf"] = kwargs["is_leaf"].astype(bool)
-        return cls(baseline=float(meta[0]), max_depth=int(meta[1]), **kwargs)
+        if meta.shape != (2,) or not np.isfinite(meta).all():
+            raise ValueError(f"tree ensemble {prefix!r}: meta {meta!r} is not (baseline, depth)")
+        trees = cls(baseline=float(meta[0]), max_depth=int(meta[1]), **kwargs)
+        trees.check(prefix)
+        return trees
+
+    def check(self, name: str = "") -> None:
+        """Raise ValueError unless the arrays form a valid ensemble (damaged or crafted files)."""
+        nodes = {f: getattr(self, f).shape for f in self._FIELDS[2:]}
+        n = self.is_leaf.size
+        problems = []
+        if any(shape != (n,) for shape in nodes.values()):
+            problems.append(f"node arrays of different shapes {nodes}")
+        elif self.roots.shape != self.depths.shape or self.roots.ndim != 1:
+            problems.append(f"{self.roots.shape} roots but {self.depths.shape} depths")
+        else:
+            inner = ~self.is_leaf
+            if ((self.roots < 0) | (self.roots >= max(n, 1))).any() and self.roots.size:
+                problems.append("a root outside the node arrays")
+            for side in (self.left, self.right):
+                if ((side[inner] < 0) | (side[inner] >= n)).any():
+                    problems.append("a child outside the node arrays")
+                    break
+            if (self.feature[inner] < 0).any():
+                problems.append("a negative split feature")
+            if self.depths.size and (self.depths.max() > self.max_depth or self.depths.min() < 0):
+                problems.append("tree depths beyond max_depth")
+            if not 0 <= self.max_depth <= max(n, 1):
+                problems.append(f"max_depth {self.max_depth} for {n} nodes")
+        if problems:
+            raise ValueError(f"tree ensemble {name!r} is inconsistent: {problems[0]}")
 
 
 def export_hgb(estimator: Any) -> TreeArrays:

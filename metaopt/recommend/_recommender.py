@@ -308,10 +308,15 @@ class Recommender:
                 kind: {**dict(info), "raw": np.asarray(arrays[f"evidence.{kind}.raw"], dtype=np.float64)}
                 for kind, info in dict(doc.get("evidence") or {}).items()
             }
-        except ModelVersionError:
+            _check_loaded(rec)
+        except (ModelVersionError, ModelError):
             raise
-        except (KeyError, ValueError, TypeError, ConfigError) as exc:
-            raise ModelError(f"the models at {root} are incomplete ({exc!r})", RETRAIN) from exc
+        except (KeyError, ValueError, TypeError, AttributeError, IndexError, ConfigError) as exc:
+            raise ModelError(
+                f"the models at {root} are damaged or incomplete ({exc!r}; file "
+                f"{root / 'manifest.json'})",
+                RETRAIN,
+            ) from exc
         rec.info_ = dict(doc.get("kb") or {})
         rec.path_ = root
         return rec
@@ -602,6 +607,31 @@ class Recommender:
                 )
             )
         return out
+
+
+def _check_loaded(rec: Recommender) -> None:
+    """Raise ValueError where the loaded parts do not fit together (a damaged or crafted
+    file whose checksum was recomputed): evidence tables of the pools' shapes, and a
+    surrogate that predicts a row of its own width."""
+    for kind, info in rec.evidence_.items():
+        pool = rec.transfer_.pools_.get(kind)
+        if pool is None:
+            raise ValueError(f"evidence for kind {kind!r}, which has no pool")
+        shape = (len(pool.task_ids), len(pool.algorithms))
+        if info["raw"].shape != shape or len(info.get("names") or []) != shape[0] or len(
+            info.get("metrics") or []
+        ) != shape[0]:
+            raise ValueError(
+                f"evidence of {kind!r} has shape {info['raw'].shape} and "
+                f"{len(info.get('names') or [])} names, the pool {shape}"
+            )
+    surrogate = rec.surrogate_
+    row = np.zeros((1, int(surrogate.n_features_in_)))
+    mean, std = surrogate.predict(row)
+    if mean.shape != (1,) or std.shape != (1,):
+        raise ValueError(f"the surrogate predicts shapes {mean.shape}, {std.shape} for one row")
+    if getattr(surrogate, "fit_time_model_", None) is not None:
+        surrogate.predict_log_fit_time(row)
 
 
 #: What models directories held before the one save format (removed when one is rewritten).

@@ -148,3 +148,57 @@ def test_missing_and_mismatched_models(tiny_models: Path, new_csv: Path, tmp_pat
         fh.write(b"0")
     with pytest.raises(ModelError, match="checksum"):
         suggest(new_csv, models=copy)
+
+
+def _crafted(src: Path, dst: Path, change) -> Path:
+    """A copy of the models at ``src`` changed by ``change(doc, arrays)``, checksum recomputed
+    (what a crafted file, or a damaged one re-saved by a tool, looks like)."""
+    from metaopt.learn._saved import read_saved, write_saved
+
+    manifest, arrays = read_saved(src, "recommender")
+    change(manifest["doc"], arrays)
+    return write_saved(dst, "recommender", manifest["doc"], arrays, mf_version=manifest["mf_version"])
+
+
+def _first(arrays, prefix):
+    return next(k for k in sorted(arrays) if k.startswith(prefix))
+
+
+CRAFTED = {
+    "optimizer weight shape": lambda d, a: a.update(
+        {"optimizer.head1_W": a["optimizer.head1_W"][:, :3]}),
+    "optimizer NaN weights": lambda d, a: a.update(
+        {"optimizer.head2_b": a["optimizer.head2_b"] * np.nan}),
+    "optimizer parameters": lambda d, a: d["optimizer"]["params"].update({"evil": 1}),
+    "optimizer encoder null": lambda d, a: d["optimizer"].update({"encoder": None}),
+    "surrogate tree truncated": lambda d, a: a.update(
+        {_first(a, "surrogate."): a[_first(a, "surrogate.")][:1]}),
+    "evidence rows truncated": lambda d, a: a.update(
+        {k: a[k][:1] for k in a if k.startswith("evidence.")}),
+    "document fields of the wrong type": lambda d, a: d.update({"transfer": []}),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("case", sorted(CRAFTED))
+def test_damaged_or_crafted_models_are_one_clear_error(
+    tiny_models: Path, new_csv: Path, tmp_path: Path, case: str
+) -> None:
+    copy = _crafted(tiny_models / "models", tmp_path / "models", CRAFTED[case])
+    with pytest.raises(ModelError, match="metaopt train") as info:
+        Recommender.load(copy)
+    assert str(copy) in str(info.value)
+    with pytest.raises(ModelError):
+        suggest(new_csv, models=copy)
+
+
+def test_a_crafted_standalone_optimizer_is_one_clear_error(tiny_models: Path, tmp_path: Path) -> None:
+    from metaopt.learn import LearnedOptimizer
+    from metaopt.learn._saved import read_saved, write_saved
+
+    saved = Recommender.load(tiny_models / "models").optimizer_.save(tmp_path / "opt")
+    assert LearnedOptimizer.load(saved).algorithms
+    manifest, arrays = read_saved(saved, "optimizer")
+    arrays["optimizer.gru_W_hh"] = arrays["optimizer.gru_W_hh"][:5]
+    write_saved(saved, "optimizer", manifest["doc"], arrays, mf_version=manifest["mf_version"])
+    with pytest.raises(ModelError, match="gru_W_hh.*metaopt train"):
+        LearnedOptimizer.load(saved)
