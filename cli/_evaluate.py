@@ -10,7 +10,7 @@ import typer
 
 from metaopt._exceptions import ConfigError
 from metaopt.cli._app import app
-from metaopt.cli._options import DataArg, KindOpt, OpenMLCacheOpt, TargetOpt
+from metaopt.cli._options import DataArg, DataOptions, data_options
 
 if TYPE_CHECKING:
     from metaopt.evaluation import Evaluation
@@ -105,14 +105,14 @@ def _render_many(evaluations: list[Evaluation]) -> None:
 
 
 @app.command()
+@data_options(exclude=("max_rows",))  # its own --max-rows caps the rows the protocol scores
 def evaluate(
     data: DataArg,
     algorithm: Annotated[str, typer.Option("--algorithm", "-a", help="Algorithm (search space) name, e.g. hgb.")],
+    data_options: DataOptions,
     params: Annotated[
         str | None, typer.Option("--params", "-p", help="Config as a JSON object (default: the space's defaults).")
     ] = None,
-    target: TargetOpt = None,
-    task: KindOpt = None,
     metric: Annotated[
         str | None, typer.Option("--metric", "-m", help="scikit-learn scorer name (default: per task kind).")
     ] = None,
@@ -130,7 +130,6 @@ def evaluate(
     ] = 0,
     n_jobs: Annotated[int, typer.Option("--n-jobs", "-j", help="Parallel worker processes.")] = 1,
     as_json: Annotated[bool, typer.Option("--json", help="Print the evaluation records as JSON.")] = False,
-    openml_cache: OpenMLCacheOpt = None,
 ) -> None:
     """Evaluate one config (or --configs N) of an algorithm on a dataset by cross-validation.
 
@@ -139,7 +138,6 @@ def evaluate(
     """
     from metaopt.evaluation import Protocol, evaluate_many
     from metaopt.spaces import DataShape, get_space
-    from metaopt.tasks import load_task
 
     config = _parse_params(params)
     if configs < 0:
@@ -151,7 +149,7 @@ def evaluate(
         time_limit=time_limit, memory_limit=memory_limit,
     )
     space = get_space(algorithm)
-    loaded = load_task(data, target, kind=task.value if task else None, openml_cache=openml_cache)
+    loaded = data_options.load(data)
     if configs:
         # the design is drawn for the rows the protocol uses (bounds may depend on size)
         shape = DataShape.of(loaded)._replace(n_rows=len(protocol.subsample(loaded)))

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 import typer
 
 from metaopt.cli._app import app
-from metaopt.cli._options import DataArg, KindOpt, OpenMLCacheOpt, TargetOpt
+from metaopt.cli._options import DataArg, DataOptions, data_options
 
 __all__ = ["info"]
 
@@ -94,35 +94,16 @@ def _render(summary: dict[str, Any], top: int = 10) -> None:
 
 
 @app.command()
+@data_options
 def info(
     data: DataArg,
-    target: TargetOpt = None,
-    task: KindOpt = None,
-    drop_missing_target: Annotated[
-        bool, typer.Option("--drop-missing-target", help="Drop rows whose target is missing.")
-    ] = False,
-    drop_rare_classes: Annotated[
-        bool, typer.Option("--drop-rare-classes", help="Drop rows of classes seen only once.")
-    ] = False,
-    max_rows: Annotated[
-        int | None, typer.Option("--max-rows", min=2, help="Subsample to this many rows.")
-    ] = None,
+    data_options: DataOptions,
     as_json: Annotated[bool, typer.Option("--json", help="Print a JSON document.")] = False,
-    openml_cache: OpenMLCacheOpt = None,
 ) -> None:
     """Show what metaopt understands about a dataset: columns, target, kind, issues."""
-    from metaopt.tasks import load_task
     from metaopt.tasks._summary import describe_task
 
-    loaded = load_task(
-        data,
-        target,
-        kind=task.value if task else None,
-        drop_missing_target=drop_missing_target,
-        drop_rare_classes=drop_rare_classes,
-        max_rows=max_rows,
-        openml_cache=openml_cache,
-    )
+    loaded = data_options.load(data)
     summary = describe_task(loaded)
     if as_json:
         typer.echo(json.dumps(summary, indent=2, ensure_ascii=False))

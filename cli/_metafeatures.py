@@ -9,7 +9,7 @@ from typing import Annotated, Any
 import typer
 
 from metaopt.cli._app import app
-from metaopt.cli._options import DataArg, KindOpt, OpenMLCacheOpt, TargetOpt
+from metaopt.cli._options import DataArg, DataOptions, data_options
 
 __all__ = ["metafeatures"]
 
@@ -45,23 +45,21 @@ def _render(mf: Any, task_id: str) -> None:
 
 
 @app.command()
+@data_options
 def metafeatures(
     data: DataArg,
-    target: TargetOpt = None,
-    task: KindOpt = None,
+    data_options: DataOptions,
     groups: Annotated[
         list[str] | None,
         typer.Option("--group", "-g", help="Only this group (repeatable; default: all)."),
     ] = None,
     seed: Annotated[int, typer.Option("--seed", help="Random state of the samples.")] = 0,
     as_json: Annotated[bool, typer.Option("--json", help="Print a JSON document.")] = False,
-    openml_cache: OpenMLCacheOpt = None,
 ) -> None:
     """Compute the meta-features of a dataset and print them (table or JSON)."""
     from metaopt.metafeatures import extract
-    from metaopt.tasks import load_task
 
-    loaded = load_task(data, target, kind=task.value if task else None, openml_cache=openml_cache)
+    loaded = data_options.load(data)
     mf = extract(loaded, groups=groups or None, random_state=seed)
     if as_json:
         typer.echo(_to_json(mf, loaded.task_id))

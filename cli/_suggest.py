@@ -10,21 +10,23 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from metaopt.cli._app import app
-from metaopt.cli._options import DataArg, KindOpt, OpenMLCacheOpt, TargetOpt
+from metaopt.cli._options import DataArg, DataOptions, data_options
 
 if TYPE_CHECKING:
+    from rich.console import Console
+
+    from metaopt.evaluation import Evaluation
     from metaopt.recommend import Suggestion
+    from metaopt.tasks import Task
 
 __all__ = ["suggest"]
 
 
-def _key_params(params: dict[str, Any], limit: int = 4) -> str:
-    """The first ``limit`` hyperparameters as ``k=v`` (floats to 3 significant digits)."""
-    items = [
-        f"{k}={v:.3g}" if isinstance(v, float) else f"{k}={json.dumps(v)}"
-        for k, v in params.items()
-    ]
-    return " ".join(items[:limit]) + (" …" if len(items) > limit else "")
+def _params_text(params: dict[str, Any]) -> str:
+    """Every hyperparameter as ``k=v`` (floats to 4 significant digits; --json is exact)."""
+    return " ".join(
+        f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={json.dumps(v)}" for k, v in params.items()
+    )
 
 
 def _fmt_time(seconds: float | None) -> str:
@@ -33,29 +35,39 @@ def _fmt_time(seconds: float | None) -> str:
     return f"{seconds:.2g} s" if seconds < 10 else f"{seconds:.0f} s"
 
 
+def _flat(suggestions: list[Suggestion]) -> tuple[float, float] | None:
+    """(spread, median σ) of the predictions when the spread is smaller than the σ, else None."""
+    if len(suggestions) < 2:
+        return None
+    scores = [s.score for s in suggestions]
+    sigmas = sorted(s.uncertainty for s in suggestions)
+    spread, sigma = max(scores) - min(scores), sigmas[len(sigmas) // 2]
+    return (spread, sigma) if spread < sigma else None
+
+
 def _render(
-    suggestions: list[Suggestion], title: str, real: dict[str, Any] | None, metric: str | None
+    console: Console,
+    suggestions: list[Suggestion],
+    title: str,
+    real: dict[str, Evaluation] | None,
+    metric: str | None,
 ) -> None:
-    from rich.console import Console
     from rich.table import Table
 
-    console = Console()
+    # the fixed columns take ~50 characters (~70 with --evaluate); below ~30 more, the
+    # hyperparameters are listed under the table instead of squeezed into a column
+    inline = console.width >= (100 if real is not None else 80)
     table = Table(title=title)
-    for name, justify in (("#", "right"), ("algorithm", "left")):
-        table.add_column(name, justify=justify, no_wrap=True)  # type: ignore[arg-type]
-    table.add_column("key hyperparameters", overflow="fold")
-    table.add_column("predicted ± σ", justify="right", no_wrap=True)
+    table.add_column("#", justify="right", no_wrap=True)
+    table.add_column("algorithm", no_wrap=True)
+    table.add_column("predicted¹ ± σ", justify="right", no_wrap=True)
     table.add_column("fit time", justify="right", no_wrap=True)
     if real is not None:
-        table.add_column(f"CV {metric or 'score'}", justify="right", no_wrap=True)
+        table.add_column(f"CV {metric or 'score'}² ± sd", justify="right", no_wrap=True)
+    if inline:
+        table.add_column("hyperparameters", overflow="fold", ratio=1)
     for s in suggestions:
-        row = [
-            str(s.rank),
-            s.algorithm,
-            _key_params(s.params),
-            f"{s.score:.3f} ± {s.uncertainty:.3f}",
-            _fmt_time(s.fit_time),
-        ]
+        row = [str(s.rank), s.algorithm, f"{s.score:.3f} ± {s.uncertainty:.3f}", _fmt_time(s.fit_time)]
         if real is not None:
             ev = real.get(s.config_id)
             if ev is None:
@@ -64,27 +76,60 @@ def _render(
                 row.append(f"{ev.score:.4f} ± {ev.score_std:.4f}")
             else:
                 row.append(ev.status)
+        if inline:
+            row.append(_params_text(s.params))
         table.add_row(*row)
     console.print(table)
-    console.print(
-        "predicted: the surrogate's normalized score (1 = as good as the best config the "
-        "knowledge base tried on similar data, 0 = the worst). Order: a portfolio weighted "
-        "toward the datasets that should rank configs like this one; each place covers what "
-        "the places above may miss, so predictions need not decrease.",
-        style="dim",
-        highlight=False,
-    )
-    if suggestions and suggestions[0].evidence:
-        console.print("[bold]evidence[/bold] (the knowledge-base datasets the learned similarity expects to rank configs like this one)")
+    if not inline:
+        console.print("[bold]hyperparameters[/bold]")
         for s in suggestions:
-            parts = []
-            for e in s.evidence:
-                if e.normalized is None:
-                    parts.append(f"{e.name}: not evaluated")
-                else:
-                    raw = "" if e.score is None else f", {e.metric} {e.score:.3f}"
-                    parts.append(f"{e.name}: best {s.algorithm} {e.normalized:.2f}{raw}")
-            console.print(f"  #{s.rank} {s.algorithm}: " + "; ".join(parts), highlight=False)
+            console.print(f"  #{s.rank} {s.algorithm}: {_params_text(s.params)}", highlight=False, markup=False)
+    legend = (
+        "¹ predicted: a 0–1 score relative to the knowledge base's configs (1 = as good as the "
+        "best config it tried on similar data, 0 = the worst), not the metric's units. Order: a "
+        "portfolio weighted toward the datasets that should rank configs like this one; each "
+        "place covers what the places above may miss, so predictions need not decrease."
+    )
+    if real is not None:
+        legend += f" ² CV {metric}: the real cross-validated score on your data."
+    console.print(legend, style="dim", highlight=False, markup=False)
+
+
+def _render_evidence(console: Console, suggestions: list[Suggestion]) -> None:
+    if not (suggestions and suggestions[0].evidence):
+        return
+    console.print("[bold]evidence[/bold] (the knowledge-base datasets the learned similarity expects to rank configs like this one)")
+    for s in suggestions:
+        parts = []
+        for e in s.evidence:
+            if e.normalized is None:
+                parts.append(f"{e.name}: not evaluated")
+            else:
+                raw = "" if e.score is None else f", {e.metric} {e.score:.3f}"
+                parts.append(f"{e.name}: best {s.algorithm} {e.normalized:.2f}{raw}")
+        console.print(f"  #{s.rank} {s.algorithm}: " + "; ".join(parts), highlight=False, markup=False)
+
+
+def _render_notes(
+    console: Console, suggestions: list[Suggestion], top: int, evaluated: bool, kind: str
+) -> None:
+    if len(suggestions) < top:
+        console.print(
+            f"note: only {len(suggestions)} candidates pass the filters (--top {top}); showing all",
+            highlight=False, markup=False,
+        )
+    flat = _flat(suggestions)
+    if flat is not None:
+        estimator = "MetaoptRegressor" if kind == "regression" else "MetaoptClassifier"
+        then = (
+            "the CV column decides" if evaluated
+            else f"rerun with --evaluate to score them on your data (or use metaopt.{estimator}, which does so in a pipeline)"
+        )
+        console.print(
+            f"[yellow]note:[/yellow] the predictions are flat: they span {flat[0]:.3f}, less than "
+            f"their σ ({flat[1]:.3f}), so their order is uncertain; {then}",
+            highlight=False,
+        )
     if suggestions and suggestions[0].ood:
         console.print(
             f"[yellow]warning:[/yellow] this dataset lies outside the knowledge base "
@@ -94,11 +139,98 @@ def _render(
         )
 
 
+def _next_steps(
+    console: Console,
+    data: Path,
+    opts: DataOptions,
+    target: str,
+    suggestions: list[Suggestion],
+    real: dict[str, Evaluation] | None,
+    algorithms: str | None,
+    fitted: int | None,
+) -> None:
+    """The commands that come next, with the user's data path and options."""
+    alg = ["--algorithms", algorithms] if algorithms else []
+    steps = []
+    if real is None:
+        first = suggestions[0]
+        steps.append((f"cross-validate #{first.rank}", opts.command(
+            "evaluate", data, "--algorithm", first.algorithm, "--params",
+            json.dumps(first.params, separators=(",", ":")), target=target)))
+    steps.append(("tune, warm-started with these", opts.command("tune", data, *alg, target=target)))
+    if fitted is None:
+        best, why = suggestions[0], ""
+        scored = [s for s in suggestions if real and s.config_id in real and real[s.config_id].ok]
+        if scored:
+            best = max(scored, key=lambda s: real[s.config_id].score)  # type: ignore[index]
+            why = " (the best CV score)"
+        steps.append((f"fit #{best.rank}{why} on all rows and save it", opts.command(
+            "suggest", data, *alg, "--fit", str(best.rank), "--output", "model.joblib", target=target)))
+    console.print("[bold]next[/bold]")
+    for what, command in steps:
+        console.print(f"  {what}:", highlight=False, markup=False)
+        console.print(f"    {command}", highlight=False, markup=False, soft_wrap=True)
+
+
+def _evaluate_all(
+    loaded: Task, suggestions: list[Suggestion], folds: int, progress: bool
+) -> dict[str, Evaluation]:
+    """Cross-validate every suggestion; Ctrl-C says what was done and exits 130."""
+    from metaopt.evaluation import Protocol, evaluate_many
+
+    jobs = [(loaded, s.algorithm, s.params) for s in suggestions]
+    real: dict[str, Evaluation] = {}
+    try:
+        for ev in evaluate_many(jobs, Protocol(n_splits=folds), progress=progress):
+            real[ev.config_id] = ev
+    except KeyboardInterrupt:
+        scored = [
+            f"#{s.rank} {s.algorithm} {real[s.config_id].score:.4f}"
+            for s in suggestions if s.config_id in real and real[s.config_id].ok
+        ]
+        done = ", ".join(scored[:5]) + (", …" if len(scored) > 5 else "")
+        typer.echo(
+            f"metaopt: interrupted: cross-validated {len(real)} of {len(suggestions)} suggestions"
+            + (f" ({done})" if done else "")
+            + "; nothing was saved - rerun to start over, or leave out --evaluate for the predictions only",
+            err=True,
+        )
+        raise typer.Exit(130) from None
+    return real
+
+
+def _fit(
+    console: Console | None,
+    loaded: Task,
+    suggestions: list[Suggestion],
+    k: int,
+    output: Path,
+    real: dict[str, Evaluation] | None,
+) -> tuple[str, str]:
+    """Fit suggestion ``k`` on all rows and save it (the writer ``tune --output`` uses)."""
+    from metaopt.spaces import save_fitted
+
+    s = suggestions[k - 1]
+    info: dict[str, Any] = {
+        "source": "metaopt suggest",
+        "rank": s.rank,
+        "config_id": s.config_id,
+        "predicted": s.score,
+        "predicted_sigma": s.uncertainty,
+    }
+    ev = None if real is None else real.get(s.config_id)
+    if ev is not None and ev.ok:
+        info.update(metric=ev.metric, score=ev.score)
+    if console is not None:
+        console.print(f"fitting #{k} {s.algorithm} on all {loaded.n_rows} rows…", highlight=False)
+    return save_fitted(output, loaded, s.algorithm, s.params, s.spec, info)
+
+
 @app.command()
+@data_options
 def suggest(
     data: DataArg,
-    target: TargetOpt = None,
-    task: KindOpt = None,
+    data_options: DataOptions,
     top: Annotated[int, typer.Option("--top", "-k", min=1, help="How many suggestions.")] = 5,
     algorithms: Annotated[
         str | None,
@@ -116,34 +248,61 @@ def suggest(
         bool, typer.Option("--evaluate", help="Cross-validate the suggestions and show real scores.")
     ] = False,
     folds: Annotated[int, typer.Option("--folds", help="Folds for --evaluate.")] = 5,
+    fit: Annotated[
+        int | None,
+        typer.Option("--fit", min=1, help="Fit suggestion K on all rows and save it to --output."),
+    ] = None,
+    output: Annotated[
+        Path | None,
+        typer.Option(
+            "--output", "-o",
+            help="With --fit K: save the fitted pipeline here with joblib - a PICKLE: load it only "
+            "from a source you trust (metaopt never loads it) - plus PATH.spec.json with the "
+            "pickle-free estimator spec and params (the files `tune --output` writes).",
+        ),
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print a JSON document with every spec.")] = False,
-    openml_cache: OpenMLCacheOpt = None,
 ) -> None:
     """Recommend algorithms and hyperparameters for a dataset, best first."""
+    from rich.console import Console
+
+    from metaopt._exceptions import ConfigError
     from metaopt.recommend import suggest as _suggest
     from metaopt.recommend import suggestions_document
-    from metaopt.tasks import load_task
 
-    loaded = load_task(data, target, kind=task.value if task else None, openml_cache=openml_cache)
+    if fit is not None and output is None:
+        raise ConfigError(f"--fit {fit} needs --output PATH", "pass --output model.joblib (where to save the fitted pipeline)")
+    if output is not None and fit is None:
+        raise ConfigError("--output needs --fit K (which suggestion to fit)", "pass --fit 1 for the first suggestion")
+    loaded = data_options.load(data)
     algs = [a for a in algorithms.split(",") if a.strip()] if algorithms else None
     suggestions = _suggest(loaded, top=top, algorithms=algs, time_budget=time_budget, models=models)
-    real: dict[str, Any] | None = None
+    if fit is not None and fit > len(suggestions):
+        raise ConfigError(
+            f"--fit {fit}, but there are {len(suggestions)} suggestions",
+            f"pass --fit 1 to {len(suggestions)}" + (" or a larger --top" if len(suggestions) == top else ""),
+        )
+    real: dict[str, Evaluation] | None = None
     metric = None
     if evaluate:
-        from metaopt.evaluation import Protocol, evaluate_many
-
-        jobs = [(loaded, s.algorithm, s.params) for s in suggestions]
-        results = list(evaluate_many(jobs, Protocol(n_splits=folds), progress=not as_json))
-        real = {ev.config_id: ev for ev in results}
-        metric = results[0].metric if results else None
+        real = _evaluate_all(loaded, suggestions, folds, progress=not as_json)
+        metric = next(iter(real.values())).metric if real else None
+    saved = None
     if as_json:
+        if fit is not None and output is not None:
+            saved = _fit(None, loaded, suggestions, fit, output, real)
         extra: dict[str, Any] = {
             "task_id": loaded.task_id,
             "name": loaded.name,
             "kind": loaded.kind,
             "rows": int(loaded.n_rows),
+            "target": loaded.target,
+            "top": top,
             "ood": bool(suggestions[0].ood) if suggestions else False,
+            "flat": _flat(suggestions) is not None,
         }
+        if saved is not None:
+            extra["fitted"] = {"rank": fit, "output": saved[0], "spec_path": saved[1]}
         doc = suggestions_document(suggestions, extra)
         if real is not None:
             for item in doc["suggestions"]:
@@ -155,6 +314,17 @@ def suggest(
                     "status": ev.status,
                 }
         typer.echo(json.dumps(doc, indent=2, allow_nan=False, default=str))
-    else:
-        title = f"suggestions for {loaded.name} ({loaded.kind}, {loaded.n_rows} rows)"
-        _render(suggestions, title, real, metric)
+        return
+    console = Console()
+    title = f"suggestions for {loaded.name} ({loaded.kind}, {loaded.n_rows} rows)"
+    _render(console, suggestions, title, real, metric)
+    _render_evidence(console, suggestions)
+    _render_notes(console, suggestions, top, evaluate, str(loaded.kind))
+    if fit is not None and output is not None:
+        model, spec = _fit(console, loaded, suggestions, fit, output, real)
+        console.print(
+            f"saved #{fit} fitted on all rows to {model} (a joblib pickle: load it only from a "
+            f"source you trust) and its spec to {spec}",
+            highlight=False, markup=False,
+        )
+    _next_steps(console, data, data_options, str(loaded.target), suggestions, real, algorithms, fit)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Annotated
 
@@ -38,10 +39,17 @@ def train(
 
     base = KnowledgeBase.open(kb)
     target = default_models_path(out)
+    started = time.perf_counter()
+
+    def report(component: str, seconds: float | None) -> None:
+        elapsed = time.perf_counter() - started
+        what = f"{component}…" if seconds is None else f"{component} done in {seconds:.1f} s"
+        typer.echo(f"train [{elapsed:6.1f} s] {what}", err=True)
+
     rec = Recommender(
         n_members=members, random_state=seed,
         optimizer_params={"iterations": optimizer_iterations},
-    ).fit(base).save(target)
+    ).fit(base, progress=report).save(target)
     info = rec.info_
     typer.echo(
         f"trained on {info.get('n_tasks')} tasks ({info.get('n_evaluations')} evaluations, "

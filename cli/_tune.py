@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from metaopt.cli._app import app
-from metaopt.cli._options import DataArg, KindOpt, OpenMLCacheOpt, TargetOpt
+from metaopt.cli._options import DataArg, DataOptions, data_options
 
 if TYPE_CHECKING:
     from metaopt.integrations.optuna import TuneResult
@@ -47,10 +47,10 @@ def _render(result: TuneResult) -> None:
 
 
 @app.command()
+@data_options
 def tune(
     data: DataArg,
-    target: TargetOpt = None,
-    task: KindOpt = None,
+    data_options: DataOptions,
     trials: Annotated[
         int,
         typer.Option("--trials", "-n", min=1, help="Trials the study should hold in total (a rerun finishes what is missing)."),
@@ -100,7 +100,6 @@ def tune(
     ] = None,
     seed: Annotated[int | None, typer.Option("--seed", help="Seed of the sampler.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the result as a JSON document.")] = False,
-    openml_cache: OpenMLCacheOpt = None,
 ) -> None:
     """Tune hyperparameters with Optuna, warm-started and sampled by metaopt."""
     import optuna
@@ -110,13 +109,13 @@ def tune(
     optuna.logging.set_verbosity(optuna.logging.ERROR)
     algs = [a.strip() for a in algorithms.split(",") if a.strip()] if algorithms else None
     kwargs: dict[str, Any] = dict(
-        target=target, kind=task.value if task else None, n_trials=trials, sampler=sampler,
+        task=data_options.load(data), n_trials=trials, sampler=sampler,
         warm_start=warm_start, algorithms=algs, storage=storage, study_name=study_name,
         n_jobs=n_jobs, folds=folds, time_limit=time_limit, metric=metric, seed=seed,
-        models=models, optimizer=models, output=output, openml_cache=openml_cache,
+        models=models, optimizer=models, output=output,
     )
     if as_json:
-        result = _tune(data, **kwargs)
+        result = _tune(**kwargs)
         typer.echo(json.dumps(result.to_dict(), indent=2, allow_nan=False, default=str))
         return
     from rich.console import Console
@@ -136,7 +135,7 @@ def tune(
         bar.update(job, completed=min(done, total), total=total, best="—" if best is None else f"{best:.4f}")
 
     try:
-        result = _tune(data, progress=report, **kwargs)
+        result = _tune(progress=report, **kwargs)
     finally:
         if bar.live.is_started:
             bar.stop()

@@ -32,12 +32,13 @@ raises :class:`~metaopt.ModelVersionError` naming the algorithms and the fix.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import math
 import os
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -154,6 +155,22 @@ class Evidence:
     metric: str
 
 
+class _Steps:
+    """``with steps("name"):`` reports ``progress(name, None)``, then ``progress(name, seconds)``."""
+
+    def __init__(self, progress: Callable[[str, float | None], None] | None) -> None:
+        self.progress = progress
+
+    @contextlib.contextmanager
+    def __call__(self, name: str) -> Iterator[None]:
+        if self.progress is not None:
+            self.progress(name, None)
+        t0 = time.perf_counter()
+        yield
+        if self.progress is not None:
+            self.progress(name, time.perf_counter() - t0)
+
+
 class Recommender:
     """The trained recommender (see the module).
 
@@ -199,9 +216,18 @@ class Recommender:
     # -- fitting ---------------------------------------------------------------------------
 
     def fit(
-        self, kb: KnowledgeBase | str | os.PathLike[str], tasks: Sequence[str] | None = None
+        self,
+        kb: KnowledgeBase | str | os.PathLike[str],
+        tasks: Sequence[str] | None = None,
+        *,
+        progress: Callable[[str, float | None], None] | None = None,
     ) -> Recommender:
         """Train every component on the knowledge base (``tasks``: only these task ids).
+
+        ``progress(component, seconds)`` is called as each component starts (``seconds``
+        None) and ends (the seconds it took): ``"surrogate"``, ``"pool"`` (the knowledge
+        base's config pool), ``"optimizer and similarity"`` (or ``"similarity"`` without a
+        learned optimizer) and ``"evidence"``.
 
         Raises
         ------
@@ -214,18 +240,26 @@ class Recommender:
         if not isinstance(kb, KnowledgeBase):
             kb = KnowledgeBase.open(kb)
         started = time.perf_counter()
+        step = _Steps(progress)
         ids = None if tasks is None else sorted({str(t) for t in tasks})
         params = {"n_members": self.n_members, "random_state": self.random_state}
-        self.surrogate_ = Surrogate.from_kb(kb, tasks=ids, **{**params, **dict(self.surrogate_params or {})})
-        pool = PoolTable(kb, ids)
+        with step("surrogate"):
+            self.surrogate_ = Surrogate.from_kb(kb, tasks=ids, **{**params, **dict(self.surrogate_params or {})})
+        with step("pool"):
+            pool = PoolTable(kb, ids)
         opt_params = {"seed": self.random_state, **dict(self.optimizer_params or {})}
         self.optimizer_ = None
         if int(opt_params.get("iterations", 1)) > 0:
-            self.optimizer_ = LearnedOptimizer(**opt_params).fit(pool)
+            with step("optimizer and similarity"):
+                self.optimizer_ = LearnedOptimizer(**opt_params).fit(pool)
         transfer = None if self.optimizer_ is None else self.optimizer_.transfer_
-        self.transfer_ = transfer if transfer is not None else TransferPortfolio().fit(pool)
-        self.evidence_ = _evidence_tables(kb, self.transfer_)
-        self.info_ = _kb_info(kb, self.transfer_, ids)
+        if transfer is None:
+            with step("similarity"):
+                transfer = TransferPortfolio().fit(pool)
+        self.transfer_ = transfer
+        with step("evidence"):
+            self.evidence_ = _evidence_tables(kb, self.transfer_)
+            self.info_ = _kb_info(kb, self.transfer_, ids)
         self.info_["train_seconds"] = round(time.perf_counter() - started, 1)
         return self
 

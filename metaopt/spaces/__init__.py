@@ -16,6 +16,7 @@ from metaopt.spaces._knn import KNNSpace
 from metaopt.spaces._linear import LinearSpace
 from metaopt.spaces._mlp import MLPSpace
 from metaopt.spaces._random_forest import RandomForestSpace
+from metaopt.spaces._save import save_fitted
 from metaopt.spaces._spec import (
     ALLOWED_PREFIXES,
     estimator_from_spec,
@@ -44,6 +45,7 @@ __all__ = [
     "estimator_from_spec",
     "estimator_to_spec",
     "get_space",
+    "save_fitted",
     "spec_to_estimator",
 ]
 

@@ -43,7 +43,9 @@ def models(root: Path) -> Path:
         catch_exceptions=False,
     )
     assert result.exit_code == 0, result.output
-    assert "trained on 8 tasks" in result.output
+    assert "trained on 8 tasks" in result.stdout
+    for component in ("surrogate", "optimizer and similarity", "evidence"):  # progress on stderr
+        assert f"] {component} done in " in result.stderr
     doc = json.loads((root / "models" / "manifest.json").read_text())["doc"]
     assert doc["optimizer"]["params"]["iterations"] == 20  # the option reaches the optimizer
     return root / "models"
@@ -56,7 +58,8 @@ def run(*args: str):
 def test_table_with_evidence(root: Path, models: Path) -> None:
     result = run(str(root / "data" / "bin03.csv"), "--models", str(models), "--top", "3")
     assert result.exit_code == 0, result.output
-    assert "suggestions for bin03" in result.output and "predicted ± σ" in result.output
+    assert "suggestions for bin03" in result.output and "predicted¹ ± σ" in result.output
+    assert "0–1 score relative to the knowledge base's configs" in result.output
     assert "evidence" in result.output
     assert "outside the knowledge base" not in result.output
 
@@ -121,3 +124,122 @@ def test_suggest_imports_neither_torch_nor_optuna(root: Path, models: Path) -> N
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip().splitlines()[-1] == "HEAVY []"
+
+
+def wide(*args: str, columns: int = 200):
+    return CliRunner().invoke(app, ["suggest", *args], env={"COLUMNS": str(columns)},
+                              catch_exceptions=False)
+
+
+def test_full_config_and_next_steps(root: Path, models: Path) -> None:
+    data = str(root / "data" / "bin03.csv")
+    doc = json.loads(run(data, "--models", str(models), "--top", "3", "--json").stdout)
+    result = wide(data, "--models", str(models), "--top", "3")
+    assert result.exit_code == 0, result.output
+    assert "…" not in result.output.split("evidence")[0]
+    for item in doc["suggestions"]:  # every hyperparameter is shown, not the first four
+        for key in item["params"]:
+            assert f"{key}=" in result.output
+    tail = result.output[result.output.index("\nnext\n"):]
+    first = doc["suggestions"][0]
+    target = doc["target"]
+    assert f"metaopt evaluate {data} --target {target} --algorithm {first['algorithm']} --params" in tail
+    assert f"metaopt tune {data} --target {target}" in tail
+    assert f"metaopt suggest {data} --target {target} --fit 1 --output model.joblib" in tail
+
+
+def test_evaluate_table_fits_80_columns(root: Path, models: Path) -> None:
+    result = wide(str(root / "data" / "bin01.csv"), "--models", str(models), "--top", "3",
+                  "--algorithms", "linear,knn", "--evaluate", "--folds", "2", columns=80)
+    assert result.exit_code == 0, result.output
+    table = [line for line in result.stdout.splitlines() if line[:1] in "┏┃┡│└"]
+    assert table and all(len(line) <= 80 for line in table), "\n".join(table)
+    header = next(line for line in table if "algorithm" in line)
+    assert "CV roc_auc² ± sd" in header and "predicted¹ ± σ" in header
+    assert "\nhyperparameters\n" in result.stdout  # listed under the narrow table
+    assert "² CV roc_auc: the real cross-validated score on your data" in " ".join(result.stdout.split())
+    assert "(the best CV score) on all rows and save it" in result.stdout
+
+
+def test_top_beyond_the_candidates_says_how_many(root: Path, models: Path) -> None:
+    result = wide(str(root / "data" / "bin03.csv"), "--models", str(models), "--top", "1000",
+                  "--algorithms", "linear")
+    assert result.exit_code == 0, result.output
+    n = len(json.loads(run(str(root / "data" / "bin03.csv"), "--models", str(models), "--top",
+                           "1000", "--algorithms", "linear", "--json").stdout)["suggestions"])
+    assert 0 < n < 1000
+    assert f"only {n} candidates pass the filters (--top 1000); showing all" in result.output
+
+
+def test_flat_predictions_are_flagged(root: Path, models: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import metaopt.recommend as recommend
+
+    real = recommend.suggest
+
+    def flat(*args, **kwargs):
+        out = real(*args, **kwargs)
+        return [s.__class__(**{**{f: getattr(s, f) for f in s.__dataclass_fields__}, "score": 0.9,
+                               "uncertainty": 0.05}) for s in out]
+
+    monkeypatch.setattr(recommend, "suggest", flat)
+    result = wide(str(root / "data" / "bin03.csv"), "--models", str(models), "--top", "3")
+    assert result.exit_code == 0, result.output
+    assert "the predictions are flat: they span 0.000, less than their σ (0.050)" in result.output
+    assert "--evaluate" in result.output and "metaopt.MetaoptClassifier" in result.output
+    doc = json.loads(run(str(root / "data" / "bin03.csv"), "--models", str(models), "--top", "3",
+                         "--json").stdout)
+    assert doc["flat"] is True
+
+
+def test_fit_saves_the_model_and_spec(root: Path, models: Path, tmp_path: Path) -> None:
+    import joblib
+    import pandas as pd
+
+    data = root / "data" / "reg10.csv"
+    out = tmp_path / "model.joblib"
+    result = wide(str(data), "--models", str(models), "--top", "2", "--algorithms", "linear,knn",
+                  "--fit", "2", "--output", str(out))
+    assert result.exit_code == 0, result.output
+    assert f"saved #2 fitted on all rows to {out}" in " ".join(result.output.split())
+    spec = json.loads((tmp_path / "model.joblib.spec.json").read_text())
+    assert spec["format"] == "metaopt-tune-spec" and spec["rank"] == 2  # the files tune writes
+    assert spec["spec"]["class"] == "sklearn.pipeline.Pipeline"
+    frame = pd.read_csv(data)
+    model = joblib.load(out)
+    assert len(model.predict(frame.drop(columns=[spec["target"]]))) == len(frame)
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--fit", "1"], "--fit 1 needs --output PATH"),
+        (["--output", "m.joblib"], "--output needs --fit K"),
+        (["--fit", "9", "--output", "m.joblib", "--top", "2"], "--fit 9, but there are 2 suggestions"),
+    ],
+)
+def test_fit_errors_one_line(root: Path, models: Path, args: list[str], message: str) -> None:
+    result = run(str(root / "data" / "bin01.csv"), "--models", str(models), *args)
+    assert result.exit_code == 2
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1 and message in lines[0], result.output
+
+
+def test_ctrl_c_during_evaluate_says_what_was_done(
+    root: Path, models: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import metaopt.evaluation as evaluation
+
+    real = evaluation.evaluate_many
+
+    def interrupted(jobs, *args, **kwargs):
+        jobs = list(jobs)
+        yield from real(jobs[:1], *args, **kwargs)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(evaluation, "evaluate_many", interrupted)
+    result = run(str(root / "data" / "bin01.csv"), "--models", str(models), "--top", "3",
+                 "--evaluate", "--folds", "2")
+    assert result.exit_code == 130
+    lines = [line for line in result.stderr.splitlines() if line.startswith("metaopt:")]
+    assert len(lines) == 1 and "interrupted: cross-validated 1 of 3 suggestions (#1 " in lines[0]
+    assert "Traceback" not in result.output and result.stdout == ""

@@ -12,7 +12,6 @@ import time
 import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from metaopt._exceptions import ConfigError, EvaluationError, MetaoptError
@@ -47,10 +46,6 @@ SAMPLERS: tuple[str, ...] = ("meta", "tpe", "random")
 
 #: ``progress(finished_trials, total_trials, best_value_or_None)``, called as trials finish.
 ProgressCallback = Callable[[int, int, "float | None"], None]
-
-#: Format tag and version of the ``PATH.spec.json`` file written next to ``output``.
-SPEC_FORMAT = "metaopt-tune-spec"
-SPEC_VERSION = 1
 
 # Trials left RUNNING by a killed run are failed by Optuna once their heartbeat is this old.
 _HEARTBEAT_S = 60
@@ -714,47 +709,13 @@ def _optimize_in_workers(
 
 def _save(output: str | os.PathLike[str], task: Task, result: TuneResult) -> tuple[str, str]:
     """Refit the best pipeline on all rows; write the joblib pickle and the JSON spec."""
-    import joblib
+    from metaopt.spaces import save_fitted
 
-    from metaopt.spaces import get_space
-
-    path = Path(output)
-    spec_path = Path(str(path) + ".spec.json")
-    if path.parent and not path.parent.is_dir():
-        raise ConfigError(f"cannot write {str(path)!r}: folder {str(path.parent)!r} does not exist",
-                          "create it, or pass another --output")
-    model = get_space(result.algorithm).to_estimator(result.params, task)
-    t0 = time.perf_counter()
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        model.fit(task.X, task.y)
-    fit_seconds = time.perf_counter() - t0
-    try:
-        joblib.dump(model, path)
-    except OSError as exc:
-        raise ConfigError(f"cannot write {str(path)!r}: {exc}", "pass another --output") from None
-    doc = {
-        "format": SPEC_FORMAT,
-        "version": SPEC_VERSION,
-        "note": (
-            f"{path.name} is a joblib pickle of this pipeline fitted on all rows: load it only "
-            "from a source you trust. The spec below rebuilds the same unfitted pipeline without "
-            "pickle: metaopt.estimator_from_spec(spec)."
-        ),
-        "model_file": path.name,
-        "task_id": result.task_id,
-        "task_name": result.task_name,
-        "kind": result.kind,
-        "target": task.target,
+    info = {
         "study_name": result.study_name,
         "storage": result.storage,
         "trial": result.best_trial,
         "metric": result.metric,
         "score": result.best_value,
-        "algorithm": result.algorithm,
-        "params": result.params,
-        "fit_seconds": fit_seconds,
-        "spec": result.spec,
     }
-    spec_path.write_text(json.dumps(_finite(doc), indent=2, allow_nan=False, default=str) + "\n", encoding="utf-8")
-    return str(path), str(spec_path)
+    return save_fitted(output, task, result.algorithm, result.params, result.spec, info)

@@ -1,0 +1,110 @@
+"""Every command that reads data takes the same data options, and every hint names one it has.
+
+A file with missing target values (penguins' ``body_mass_g``) or a class seen once fails
+with a one-line hint; for each data-reading command the options the hint names are in
+that command's ``--help``, and passing them makes the command work.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from metaopt.cli import app
+from metaopt.cli._options import DATA_OPTIONS, DataOptions
+
+EXAMPLE = Path(__file__).resolve().parents[2] / "datasets" / "examples" / "penguins.csv"
+WIDE = {"COLUMNS": "200"}
+
+
+def _extra(command: str, root: Path, tmp_path: Path) -> list[str]:
+    """What each command needs besides the data (fast settings, the test models)."""
+    models = ["--models", str(root / "models")]
+    return {
+        "info": [],
+        "metafeatures": ["--group", "simple"],
+        "evaluate": ["--algorithm", "linear", "--folds", "2"],
+        "suggest": [*models, "--algorithms", "linear,knn", "--top", "2"],
+        "tune": [*models, "--algorithms", "linear,knn", "--trials", "1", "--warm-start", "0",
+                 "--sampler", "random", "--folds", "2", "--storage",
+                 f"sqlite:///{tmp_path / 'tune.db'}", "--json"],
+    }[command]
+
+
+COMMANDS = ["info", "metafeatures", "evaluate", "suggest", "tune"]
+
+
+def _invoke(args: list[str]):
+    return CliRunner().invoke(app, args, env=WIDE, catch_exceptions=False)
+
+
+def _hinted_options(message: str) -> set[str]:
+    return set(re.findall(r"(?<![\w-])--[a-z][a-z-]*", message))
+
+
+@pytest.fixture
+def rare_class_csv(tmp_path: Path) -> Path:
+    """Adelie and Gentoo penguins plus one Chinstrap: binary once the rare class is dropped."""
+    frame = pd.read_csv(EXAMPLE)
+    chinstrap = frame[frame["species"] == "Chinstrap"].head(1)
+    frame = pd.concat([frame[frame["species"] != "Chinstrap"], chinstrap])
+    path = tmp_path / "rare.csv"
+    frame.to_csv(path, index=False)
+    return path
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_every_data_command_has_the_shared_options(command: str) -> None:
+    help_text = _invoke([command, "--help"]).output
+    expected = {"--target", "--task", "--drop-missing-target", "--drop-rare-classes", "--openml-cache",
+                "--max-rows"}
+    assert expected <= _hinted_options(help_text), command
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_missing_target_hint_names_an_option_the_command_has(
+    command: str, tuning_root: Path, tmp_path: Path
+) -> None:
+    args = [command, str(EXAMPLE), "--target", "body_mass_g", *_extra(command, tuning_root, tmp_path)]
+    failed = _invoke(args)
+    assert failed.exit_code == 2, failed.output
+    lines = failed.output.strip().splitlines()
+    assert len(lines) == 1 and "2 missing value(s)" in lines[0], failed.output
+    hinted = _hinted_options(lines[0])
+    assert "--drop-missing-target" in hinted
+    help_text = _invoke([command, "--help"]).output
+    assert hinted <= _hinted_options(help_text), (command, hinted)
+    fixed = _invoke([*args, "--drop-missing-target"])
+    assert fixed.exit_code == 0, fixed.output
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_rare_class_hint_names_an_option_the_command_has(
+    command: str, rare_class_csv: Path, tuning_root: Path, tmp_path: Path
+) -> None:
+    args = [command, str(rare_class_csv), "--target", "species", *_extra(command, tuning_root, tmp_path)]
+    failed = _invoke(args)
+    assert failed.exit_code == 2, failed.output
+    line = failed.output.strip()
+    assert "--drop-rare-classes" in _hinted_options(line)
+    assert _hinted_options(line) <= _hinted_options(_invoke([command, "--help"]).output)
+    fixed = _invoke([*args, "--drop-rare-classes"])
+    assert fixed.exit_code == 0, fixed.output
+
+
+def test_max_rows_subsamples() -> None:
+    result = _invoke(["info", str(EXAMPLE), "--target", "species", "--max-rows", "100", "--json"])
+    assert result.exit_code == 0 and '"rows": 100' in result.output
+
+
+def test_one_definition() -> None:
+    """DataOptions and the option table list the same names, in the same order."""
+    assert list(DATA_OPTIONS) == list(DataOptions.__dataclass_fields__)
+    opts = DataOptions(target="y b", drop_missing_target=True)
+    assert opts.command("tune", Path("my data.csv")) == (
+        "metaopt tune 'my data.csv' --target 'y b' --drop-missing-target"
+    )
