@@ -37,7 +37,7 @@ def _plan_lines(plan: TunePlan) -> list[str]:
     """The run's first lines: what is tuned, where the study is, how many trials, the limit."""
     limit = "no time limit per trial" if plan.time_limit is None else f"{plan.time_limit:g} s per trial"
     lines = [
-        f"tuning with {plan.sampler}: {', '.join(plan.algorithms)}; {plan.metric}, {plan.folds}-fold CV; "
+        f"tuning {', '.join(plan.algorithms)} with {plan.sampler} ({plan.metric}, {plan.folds}-fold CV); "
         f"{limit} ({plan.time_limit_note}; --time-limit to change)",
     ]
     where = f"study {plan.study_name} in {plan.location}"
@@ -91,7 +91,7 @@ def _render(result: TuneResult, spec_file: str | None) -> None:
         )
     spec = result.spec_path or spec_file
     if spec:
-        echo(f"spec:  {spec} (rebuild the pipeline with metaopt.estimator_from_spec; --json prints it all)")
+        echo(f"spec: {spec} (metaopt.estimator_from_spec rebuilds it; --json prints all)")
 
 
 def _spec_file(result: TuneResult) -> Path:

@@ -720,7 +720,7 @@ def _prepare_run(
         limit, note, models = _auto_time_limit(loaded, obj, folds, models, metafeatures)
     else:
         limit = None if time_limit is None else float(time_limit)
-        note = "no limit" if limit is None else "set with time_limit"
+        note = "no limit" if limit is None else "given"
     protocol = Protocol(n_splits=folds, time_limit=limit, metric=metric)
     obj.protocol = protocol
     name = study_name or default_study_name(loaded, obj.algorithms, protocol, sampler)
@@ -739,7 +739,7 @@ def _auto_time_limit(
     from metaopt.recommend import Recommender
     from metaopt.spaces import get_space
 
-    fallback = f"the default: no fit-time model could be loaded from {models or 'the default models'}"
+    fallback = "auto: no fit-time model could be loaded"
     try:
         rec = models if isinstance(models, Recommender) else Recommender.load(models)
     except MetaoptError:
@@ -760,10 +760,11 @@ def _auto_time_limit(
     slowest, alg = max(finite)
     evaluation = slowest * folds
     limit = float(min(max(math.ceil(_AUTO_FACTOR * evaluation), _AUTO_FLOOR_S), _AUTO_CAP_S))
-    note = (
-        f"auto: {_AUTO_FACTOR:g} × the expected {evaluation:.3g} s of {folds} folds of the slowest "
-        f"default config ({alg}), within {_AUTO_FLOOR_S:g}–{_AUTO_CAP_S:g} s"
+    bound = (
+        f", at least {_AUTO_FLOOR_S:g} s" if limit == _AUTO_FLOOR_S
+        else f", at most {_AUTO_CAP_S:g} s" if limit == _AUTO_CAP_S else ""
     )
+    note = f"auto: {_AUTO_FACTOR:g} × the expected {evaluation:.2g} s of {alg}'s default config{bound}"
     return limit, note, rec
 
 
