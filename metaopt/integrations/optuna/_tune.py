@@ -15,6 +15,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from optuna.storages import RDBStorage as _RDBStorage  # this package imports optuna anyway
+
 from metaopt._exceptions import ConfigError, EvaluationError, MetaoptError
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -355,7 +357,8 @@ def open_storage(
     def create() -> BaseStorage:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-            storage = _storage_class()(
+            base = optuna.storages.RDBStorage
+            storage = (_MetaoptRDBStorage if base is _RDBStorage else base)(
                 url, engine_kwargs=engine_kwargs, heartbeat_interval=interval,
                 grace_period=grace, heartbeat_stale_trial_callback=_rerun_lost_trial,
             )
@@ -372,41 +375,32 @@ def open_storage(
         ) from None
 
 
-def _storage_class() -> type:
+class _MetaoptRDBStorage(_RDBStorage):
     """:class:`optuna.storages.RDBStorage` that says why it fails a stale trial.
 
     Optuna fails a RUNNING trial whose heartbeat is stale (its process died) without a
-    word, and only after that may nothing be written to it any more. This subclass
-    records ``status`` = ``"lost"`` and a ``message`` on each stale trial while it is
-    still running, just before Optuna (``fail_stale_trials``, which every ``optimize``
-    loop and :func:`tune` call) fails it; the stale-trial callback then reruns it.
+    word, and after that nothing may be written to it. This subclass records
+    ``status`` = ``"lost"`` and a ``message`` on each stale trial while it is still
+    running, just before Optuna (``fail_stale_trials``, which every ``optimize`` loop
+    and :func:`tune` call) fails it; the stale-trial callback then reruns its config.
     """
-    global _STORAGE_CLASS
-    if _STORAGE_CLASS is not None:
-        return _STORAGE_CLASS
-    import optuna
 
-    class _MetaoptRDBStorage(optuna.storages.RDBStorage):
-        def _get_stale_trial_ids(self, study_id: int) -> list[int]:
-            ids = list(super()._get_stale_trial_ids(study_id))
-            grace = self.grace_period
-            for trial_id in ids:
-                try:
-                    self.set_trial_user_attr(trial_id, "status", _LOST)
-                    self.set_trial_user_attr(
-                        trial_id, "message",
-                        f"lost: the process running this trial sent no heartbeat for over "
-                        f"{grace} s (killed, or its machine lost); its config is rerun as a new trial",
-                    )
-                except optuna.exceptions.UpdateFinishedTrialError:
-                    pass  # another process finished or failed it meanwhile
-            return ids
+    def _get_stale_trial_ids(self, study_id: int) -> list[int]:
+        import optuna
 
-    _STORAGE_CLASS = _MetaoptRDBStorage
-    return _STORAGE_CLASS
-
-
-_STORAGE_CLASS: type | None = None
+        ids = list(super()._get_stale_trial_ids(study_id))
+        for trial_id in ids:
+            try:
+                self.set_trial_user_attr(trial_id, "status", _LOST)
+                self.set_trial_user_attr(
+                    trial_id, "message",
+                    f"lost: the process running this trial sent no heartbeat for over "
+                    f"{self.grace_period} s (killed, or its machine lost); its config is rerun "
+                    "as a new trial",
+                )
+            except optuna.exceptions.UpdateFinishedTrialError:
+                pass  # another process finished or failed it meanwhile
+        return ids
 
 
 def _rerun_lost_trial(study: optuna.Study, trial: Any) -> None:
@@ -716,6 +710,7 @@ def _prepare_run(
     optimizer_ref: Any = optimizer
     if sampler == "meta":
         metafeatures, optimizer_ref = _meta_sampler_inputs(loaded, optimizer_ref)
+    limit: float | None
     if time_limit == AUTO_TIME_LIMIT:
         limit, note, models = _auto_time_limit(loaded, obj, folds, models, metafeatures)
     else:
