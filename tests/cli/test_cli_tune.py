@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shlex
 from pathlib import Path
 
 import joblib
@@ -34,14 +35,23 @@ def db(tmp_path: Path) -> str:
     return f"sqlite:///{tmp_path / 'tune.db'}"
 
 
-def test_table_shows_the_best_trial_and_its_spec(root: Path, tmp_path: Path) -> None:
+def test_summary_is_short_and_the_spec_goes_to_a_file(root: Path, tmp_path: Path) -> None:
     result = run(str(root / "data" / "bin01.csv"), *FAST, "--trials", "4", "--warm-start", "2",
                  "--models", str(root / "models"), "--storage", db(tmp_path))
     assert result.exit_code == 0, result.output
     out = result.stdout
-    assert "4 trials (4 run now, 2 warm-started from metaopt suggest, 0 failed)" in out
-    assert "best trial #" in out and "roc_auc" in out
-    assert '"class": "sklearn.pipeline.Pipeline"' in out
+    assert len(out.strip().splitlines()) <= 6 and '"class"' not in out
+    assert out.startswith("best: ") and "roc_auc" in out and "(trial #" in out
+    assert "4 trials done (4 scored, 0 failed); 4 run now, 2 warm-started from metaopt suggest" in out
+    spec_line = next(line for line in out.splitlines() if line.startswith("spec: "))
+    spec_file = Path(spec_line.split()[1])
+    assert spec_file.parent == tmp_path and spec_file.name.endswith(".spec.json")
+    doc = json.loads(spec_file.read_text())
+    assert doc["format"] == "metaopt-tune-spec" and doc["spec"]["class"] == "sklearn.pipeline.Pipeline"
+    # the first lines (stderr) say the time limit and where the study is
+    first = result.stderr.splitlines()
+    assert "60 s per trial (auto: 10 × the expected" in first[0] and "--time-limit to change" in first[0]
+    assert f"in {tmp_path / 'tune.db'} (new): running 4 trials, 2 of them metaopt's suggestions" in first[1]
 
 
 def test_json_rerun_resumes_the_study(root: Path, tmp_path: Path) -> None:
@@ -97,12 +107,95 @@ def test_two_worker_processes_share_one_sqlite_study(root: Path, tmp_path: Path)
     assert {t.user_attrs.get("metaopt_rank") for t in study.trials} >= {1, 2, 3, 4}
 
 
-def test_default_storage_is_in_the_working_directory(root: Path, tmp_path: Path, monkeypatch) -> None:
+def test_default_storage_is_in_the_working_directory_and_says_so(
+    root: Path, tmp_path: Path, monkeypatch
+) -> None:
     monkeypatch.chdir(tmp_path)
     result = run(str(root / "data" / "bin04.csv"), *FAST, "--trials", "2", "--sampler", "tpe",
                  "--warm-start", "0")
     assert result.exit_code == 0, result.output
     assert (tmp_path / "metaopt-tune.db").is_file()
+    assert f"in {tmp_path / 'metaopt-tune.db'} (new)" in result.stderr
+
+
+def test_the_repository_ignores_the_default_study_and_spec_files() -> None:
+    ignored = (Path(__file__).resolve().parents[2] / ".gitignore").read_text().split()
+    assert "metaopt-tune.db" in ignored and "metaopt-*.spec.json" in ignored
+
+
+def test_another_sampler_gets_its_own_study_and_a_rerun_says_what_it_resumes(
+    root: Path, tmp_path: Path
+) -> None:
+    args = [str(root / "data" / "bin05.csv"), *FAST, "--warm-start", "0", "--storage", db(tmp_path)]
+    first = run(*args, "--sampler", "random", "--trials", "2")
+    assert first.exit_code == 0, first.output and "(new): running 2 trials" in first.stderr
+    other = run(*args, "--sampler", "tpe", "--trials", "2")
+    assert "-tpe-" in other.stderr and "(new): running 2 trials" in other.stderr
+    again = run(*args, "--sampler", "random", "--trials", "2")
+    assert "(resumed: 2 of 2 trials done): nothing to run; pass --trials 12 to run 10 more" in again.stderr
+    assert "0 run now" in again.stdout
+    more = run(*args, "--sampler", "random", "--trials", "3")
+    assert "(resumed: 2 of 3 trials done): running 1 more" in more.stderr and "1 run now" in more.stdout
+    named = [*args, "--study-name", "mine", "--trials", "1"]
+    assert run(*named, "--sampler", "random").exit_code == 0
+    switched = run(*named, "--sampler", "tpe")
+    assert "earlier runs of this study proposed with random; this run uses tpe" in switched.stderr
+
+
+def test_time_limit_option_and_help(root: Path, tmp_path: Path) -> None:
+    base = [str(root / "data" / "bin02.csv"), *FAST, "--trials", "1", "--sampler", "random",
+            "--warm-start", "0", "--storage", db(tmp_path)]
+    given = run(*base, "--time-limit", "30")
+    assert given.exit_code == 0 and "30 s per trial (given" in given.stderr.splitlines()[0]
+    none = run(*base, "--time-limit", "none")
+    assert none.exit_code == 0 and "no time limit per trial" in none.stderr.splitlines()[0]
+    bad = CliRunner().invoke(app, ["tune", *base, "--time-limit", "soon"])
+    assert bad.exit_code == 2
+    assert bad.output.strip() == (
+        "metaopt: error: --time-limit 'soon' is not a number of seconds; "
+        "pass seconds such as --time-limit 120, auto (the default) or none"
+    )
+    text = " ".join(CliRunner().invoke(app, ["tune", "--help"], env={"COLUMNS": "200"}).output.split())
+    assert "auto: 10 x the expected time" in text and "within 60-600 s" in text
+
+
+def test_ctrl_c_says_what_was_saved_and_how_to_resume(root: Path, tmp_path: Path, monkeypatch) -> None:
+    from metaopt.integrations.optuna._objective import Objective
+
+    real = Objective.evaluate
+    calls = []
+
+    def interrupted_third(self, algorithm, params):
+        calls.append(algorithm)
+        if len(calls) == 3:
+            raise KeyboardInterrupt
+        return real(self, algorithm, params)
+
+    monkeypatch.setattr(Objective, "evaluate", interrupted_third)
+    data = str(root / "data" / "bin03.csv")
+    args = [data, *FAST, "--trials", "4", "--sampler", "random", "--warm-start", "0",
+            "--storage", db(tmp_path)]
+    result = CliRunner().invoke(app, ["tune", *args])
+    assert result.exit_code == 130
+    lines = result.output.strip().splitlines()[-2:]
+    assert "Traceback" not in result.output
+    assert lines[0].startswith("metaopt: interrupted: study metaopt-") and f"in {tmp_path / 'tune.db'}" in lines[0]
+    assert "keeps 2 of 4 trials" in lines[0]
+    assert lines[1].startswith("resume with: metaopt tune ")
+    words = shlex.split(lines[1].removeprefix("resume with: "))
+    assert words[:3] == ["metaopt", "tune", data]
+    assert dict(zip(words[3::2], words[4::2], strict=True)) == dict(zip(args[1::2], args[2::2], strict=True))
+    monkeypatch.setattr(Objective, "evaluate", real)
+    again = CliRunner().invoke(app, words[1:], catch_exceptions=False)  # the command, as printed
+    assert again.exit_code == 0 and "(resumed: 2 of 4 trials done; 1 lost/interrupted trial(s) rerun)" in again.stderr
+    assert "4 trials done (4 scored, 0 failed, 1 lost or interrupted and rerun); 2 run now" in again.stdout
+    name = lines[0].split()[3]
+    study = optuna.load_study(study_name=name, storage=db(tmp_path))
+    stopped = study.trials[2]
+    assert stopped.state == optuna.trial.TrialState.FAIL and stopped.user_attrs["status"] == "interrupted"
+    rerun = [t for t in study.trials if t.user_attrs.get("rerun_of") == 2]
+    assert len(rerun) == 1 and rerun[0].params == stopped.params
+    assert rerun[0].state == optuna.trial.TrialState.COMPLETE
 
 
 @pytest.mark.parametrize(

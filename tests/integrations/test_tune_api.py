@@ -15,6 +15,8 @@ def test_default_study_name_follows_data_algorithms_and_scoring(task) -> None:
     assert name == default_study_name(task, ["knn", "linear"], Protocol(n_splits=2, time_limit=9.0))
     assert name != default_study_name(task, ["linear"], Protocol(n_splits=2))
     assert name != default_study_name(task, ["linear", "knn"], Protocol(n_splits=3))
+    assert name.startswith(f"metaopt-{task.task_id}-meta-")  # the sampler: another one, another study
+    assert name != default_study_name(task, ["linear", "knn"], Protocol(n_splits=2), "tpe")
 
 
 @pytest.mark.parametrize(

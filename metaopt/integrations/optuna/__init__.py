@@ -29,11 +29,15 @@ from metaopt.integrations.optuna._sampler import MetaSampler
 from metaopt.integrations.optuna._tune import (
     DEFAULT_STORAGE,
     SAMPLERS,
+    TuneInterrupted,
+    TunePlan,
+    TuneProgress,
     TuneResult,
     default_study_name,
     make_sampler,
     open_storage,
     tune,
+    write_spec,
 )
 from metaopt.integrations.optuna._warm_start import warm_start
 
@@ -43,6 +47,9 @@ __all__ = [
     "SAMPLERS",
     "MetaSampler",
     "Objective",
+    "TuneInterrupted",
+    "TunePlan",
+    "TuneProgress",
     "TuneResult",
     "config_from_params",
     "default_study_name",
@@ -53,4 +60,5 @@ __all__ = [
     "search_space",
     "tune",
     "warm_start",
+    "write_spec",
 ]

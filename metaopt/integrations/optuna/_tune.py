@@ -12,7 +12,10 @@ import time
 import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
+
+from optuna.storages import RDBStorage as _RDBStorage  # this package imports optuna anyway
 
 from metaopt._exceptions import ConfigError, EvaluationError, MetaoptError
 
@@ -29,13 +32,20 @@ if TYPE_CHECKING:  # pragma: no cover
 
 __all__ = [
     "DEFAULT_STORAGE",
+    "HEARTBEAT_GRACE_S",
+    "HEARTBEAT_INTERVAL_S",
     "SAMPLERS",
     "ProgressCallback",
+    "RunningTrial",
+    "TuneInterrupted",
+    "TunePlan",
+    "TuneProgress",
     "TuneResult",
     "default_study_name",
     "make_sampler",
     "open_storage",
     "tune",
+    "write_spec",
 ]
 
 #: Where ``tune`` keeps its studies unless told otherwise (relative to the working directory).
@@ -44,12 +54,33 @@ DEFAULT_STORAGE = "sqlite:///metaopt-tune.db"
 #: The ``sampler=`` names ``tune`` accepts.
 SAMPLERS: tuple[str, ...] = ("meta", "tpe", "random")
 
-#: ``progress(finished_trials, total_trials, best_value_or_None)``, called as trials finish.
-ProgressCallback = Callable[[int, int, "float | None"], None]
+#: ``progress(TuneProgress)``, called as trials start and finish (and twice a second with workers).
+ProgressCallback = Callable[["TuneProgress"], None]
 
-# Trials left RUNNING by a killed run are failed by Optuna once their heartbeat is this old.
-_HEARTBEAT_S = 60
-_GRACE_S = 180
+#: Seconds between two heartbeats of a running trial (a thread of the process running it).
+HEARTBEAT_INTERVAL_S = 10
+#: A RUNNING trial whose last heartbeat is older than this many seconds lost its process
+#: (killed, or its machine gone): the next ``tune`` on the study marks it failed with
+#: status ``lost`` and reruns its config, so it is rerun within
+#: ``HEARTBEAT_GRACE_S + HEARTBEAT_INTERVAL_S`` seconds of the kill.
+HEARTBEAT_GRACE_S = 60
+# How many times the config of a lost trial is rerun before it is given up.
+_MAX_RERUNS = 2
+# Seconds between two looks at trials that run elsewhere while this run waits for them.
+_WAIT_POLL_S = 1.0
+
+# The per-trial time limit "auto": this many times the expected seconds of one
+# evaluation (all folds) of the slowest searched algorithm's default config, rounded,
+# and kept within [floor, cap]; the fallback when no fit-time model can be loaded.
+AUTO_TIME_LIMIT = "auto"
+_AUTO_FACTOR = 10.0
+_AUTO_FLOOR_S = 60.0
+_AUTO_CAP_S = 600.0
+_AUTO_FALLBACK_S = 300.0
+
+# The status user attribute of trials that ended without a result of their own.
+_LOST = "lost"
+_INTERRUPTED = "interrupted"
 
 # Two processes that open a new database at once race to create Optuna's schema (and
 # the study): the loser sees "table ... already exists", a unique-constraint violation
@@ -81,9 +112,17 @@ class TuneResult:
         What was tuned, and the score's scikit-learn scorer (greater is better).
     n_trials
         Trials in the study now (every state); ``n_complete`` and ``n_failed`` of them
-        finished with a score / failed (``status``/``message`` user attributes say why).
+        finished with a score / failed (``status``/``message`` user attributes say why),
+        and ``n_lost`` of the failed ones ended without a result of their own (status
+        ``lost``: their process died; ``interrupted``: Ctrl-C) and were rerun.
+    n_done
+        Trials that count towards ``n_trials=`` of :func:`tune`: scored, or failed with
+        a result of their own (an error or a timeout of the config).
     new_trials
         Trials this call ran.
+    sampler, time_limit
+        The sampler this call proposed with, and its per-trial limit in seconds (None:
+        none).
     warm_started
         The suggestions this call enqueued (see :func:`warm_start`).
     best_trial, best_value, algorithm, params
@@ -113,12 +152,120 @@ class TuneResult:
     params: dict[str, Any]
     spec: dict[str, Any]
     warm_started: list[dict[str, Any]] = field(default_factory=list)
+    n_done: int = 0
+    n_lost: int = 0
+    sampler: str = "meta"
+    time_limit: float | None = None
+    target: str | None = None
     output: str | None = None
     spec_path: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict (non-finite floats become ``None``)."""
         return _finite(asdict(self))
+
+
+@dataclass(frozen=True)
+class RunningTrial:
+    """A trial in progress: its number, algorithm (None until sampled) and start (epoch seconds)."""
+
+    number: int
+    algorithm: str | None
+    started: float
+
+
+@dataclass(frozen=True)
+class TunePlan:
+    """What a :func:`tune` call is about to do, passed to ``on_start`` before any trial.
+
+    Attributes
+    ----------
+    study_name, storage, location
+        The study, its storage URL, and where that is in words (an SQLite file's
+        absolute path).
+    resumed
+        Whether the study existed (with trials) before this call.
+    samplers
+        The samplers earlier calls on this study proposed with (a resumed study).
+    sampler
+        This call's sampler.
+    n_trials, done, lost, running, to_run
+        The study's target, the trials that count towards it, the lost / interrupted
+        trials whose configs are rerun, trials running elsewhere, and how many this
+        call starts (at most).
+    warm_started
+        Suggestions this call enqueued.
+    time_limit, time_limit_note
+        Seconds per trial (None: none) and how it was chosen.
+    algorithms, metric, folds, n_jobs
+        The search.
+    """
+
+    study_name: str
+    storage: str
+    location: str
+    resumed: bool
+    samplers: list[str]
+    sampler: str
+    n_trials: int
+    done: int
+    lost: int
+    running: int
+    to_run: int
+    warm_started: int
+    time_limit: float | None
+    time_limit_note: str
+    algorithms: list[str]
+    metric: str
+    folds: int
+    n_jobs: int
+
+
+@dataclass(frozen=True)
+class TuneProgress:
+    """Where a :func:`tune` call stands, passed to ``progress``.
+
+    ``done`` of ``total`` trials count (scored, or failed with a result of their own);
+    ``best`` is the best score so far; ``running`` the trials in progress (this
+    call's and, with a shared storage, others'); ``mean_trial_s`` the mean duration of
+    the study's finished trials (None before the first); ``waiting`` whether this call
+    has nothing left to start and waits for trials running elsewhere.
+    """
+
+    total: int
+    done: int
+    best: float | None
+    running: tuple[RunningTrial, ...] = ()
+    mean_trial_s: float | None = None
+    n_jobs: int = 1
+    waiting: bool = False
+
+    def eta(self, now: float | None = None) -> float | None:
+        """Expected seconds until ``total`` trials are done (None before a trial finished)."""
+        if self.mean_trial_s is None:
+            return None
+        now = time.time() if now is None else now
+        mean = self.mean_trial_s
+        remaining = max(self.total - self.done, 0)
+        in_flight = sum(min(max(now - r.started, 0.0), mean) for r in self.running)
+        return max((remaining * mean - in_flight) / max(self.n_jobs, 1), 0.0)
+
+
+class TuneInterrupted(KeyboardInterrupt):
+    """Ctrl-C during :func:`tune`: a ``KeyboardInterrupt`` that says what the study kept.
+
+    Attributes: ``study_name``, ``storage``, ``location``, ``done`` (trials that count)
+    and ``n_trials`` (the target). The trial in flight is recorded as failed with
+    status ``interrupted`` and its config is rerun first when the study is resumed.
+    """
+
+    def __init__(self, study_name: str, storage: str, location: str, done: int, n_trials: int) -> None:
+        super().__init__(f"tune interrupted: study {study_name!r} in {location} keeps {done} of {n_trials} trials")
+        self.study_name = study_name
+        self.storage = storage
+        self.location = location
+        self.done = done
+        self.n_trials = n_trials
 
 
 def _finite(value: Any) -> Any:
@@ -165,14 +312,31 @@ def _first_line(exc: BaseException) -> str:
     return (str(exc).strip().splitlines() or [""])[0]
 
 
-def open_storage(url: str | None = None) -> BaseStorage:
+def storage_location(url: str) -> str:
+    """Where ``url`` keeps its data, in words: an SQLite file's absolute path, else the URL."""
+    prefix = "sqlite:///"
+    if url.startswith(prefix) and url[len(prefix):] not in ("", ":memory:"):
+        return str(Path(url[len(prefix):]).expanduser().resolve())
+    return url
+
+
+def open_storage(
+    url: str | None = None,
+    *,
+    heartbeat_interval: int | None = None,
+    grace_period: int | None = None,
+) -> BaseStorage:
     """An Optuna RDB storage for ``url`` (default :data:`DEFAULT_STORAGE`), or a ConfigError.
 
     SQLite connections wait up to 60 s for a lock and take it at the start of every
-    transaction (several worker processes share one file; see :func:`_serialize_sqlite`),
-    and trials carry a heartbeat so that those left running by a killed run are
-    marked failed when the study is resumed. Processes that open a new database at
-    the same moment race to create Optuna's tables; the losers retry a few times.
+    transaction (several worker processes share one file; see :func:`_serialize_sqlite`).
+    Running trials record a heartbeat every ``heartbeat_interval`` seconds (default
+    :data:`HEARTBEAT_INTERVAL_S`); one whose last heartbeat is older than
+    ``grace_period`` (default :data:`HEARTBEAT_GRACE_S`) lost its process, and the next
+    look at the study marks it failed with the user attributes ``status`` = ``"lost"``
+    and a ``message``, and enqueues its config again (up to twice). Processes that open
+    a new database at the same moment race to create Optuna's tables; the losers retry
+    a few times.
     """
     import optuna
 
@@ -183,13 +347,16 @@ def open_storage(url: str | None = None) -> BaseStorage:
     engine_kwargs: dict[str, Any] = {}
     if url.startswith("sqlite"):
         engine_kwargs["connect_args"] = {"timeout": 60}
+    interval = HEARTBEAT_INTERVAL_S if heartbeat_interval is None else heartbeat_interval
+    grace = HEARTBEAT_GRACE_S if grace_period is None else grace_period
 
     def create() -> BaseStorage:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-            storage = optuna.storages.RDBStorage(
-                url, engine_kwargs=engine_kwargs, heartbeat_interval=_HEARTBEAT_S,
-                grace_period=_GRACE_S,
+            base = optuna.storages.RDBStorage
+            storage = (_MetaoptRDBStorage if base is _RDBStorage else base)(
+                url, engine_kwargs=engine_kwargs, heartbeat_interval=interval,
+                grace_period=grace, heartbeat_stale_trial_callback=_rerun_lost_trial,
             )
         if url.startswith("sqlite"):
             _serialize_sqlite(storage)
@@ -202,6 +369,57 @@ def open_storage(url: str | None = None) -> BaseStorage:
             f"cannot open the Optuna storage {url!r}: {type(exc).__name__}: {_first_line(exc)}",
             _RACE_HINT if _is_creation_race(exc) else hint,
         ) from None
+
+
+class _MetaoptRDBStorage(_RDBStorage):
+    """:class:`optuna.storages.RDBStorage` that says why it fails a stale trial.
+
+    Optuna fails a RUNNING trial whose heartbeat is stale (its process died) without a
+    word, and after that nothing may be written to it. This subclass records
+    ``status`` = ``"lost"`` and a ``message`` on each stale trial while it is still
+    running, just before Optuna (``fail_stale_trials``, which every ``optimize`` loop
+    and :func:`tune` call) fails it; the stale-trial callback then reruns its config.
+    """
+
+    def _get_stale_trial_ids(self, study_id: int) -> list[int]:
+        import optuna
+
+        ids = list(super()._get_stale_trial_ids(study_id))
+        for trial_id in ids:
+            try:
+                self.set_trial_user_attr(trial_id, "status", _LOST)
+                self.set_trial_user_attr(
+                    trial_id, "message",
+                    f"lost: the process running this trial sent no heartbeat for over "
+                    f"{self.grace_period} s (killed, or its machine lost); its config is rerun "
+                    "as a new trial",
+                )
+            except optuna.exceptions.UpdateFinishedTrialError:
+                pass  # another process finished or failed it meanwhile
+        return ids
+
+
+def _rerun_lost_trial(study: optuna.Study, trial: Any) -> None:
+    """Stale-trial callback: enqueue the lost trial's config again (Optuna's
+    ``RetryFailedTrialCallback``, without the sampler's bookkeeping attributes), at most
+    ``_MAX_RERUNS`` times per config."""
+    import optuna
+
+    from metaopt.integrations.optuna._naming import ALGORITHM_PARAM
+
+    history = [*trial.system_attrs.get("retry_history", []), trial.number]
+    if ALGORITHM_PARAM not in trial.params or len(history) > _MAX_RERUNS:
+        return
+    user_attrs = {k: v for k, v in trial.user_attrs.items() if k not in ("status", "message")}
+    study.add_trial(
+        optuna.create_trial(
+            state=optuna.trial.TrialState.WAITING,
+            params=trial.params,
+            distributions=trial.distributions,
+            user_attrs={**user_attrs, "rerun_of": trial.number},
+            system_attrs={"failed_trial": history[0], "retry_history": history},
+        )
+    )
 
 
 def _create_study(name: str, storage: BaseStorage, sampler: BaseSampler) -> optuna.Study:
@@ -250,15 +468,19 @@ def _serialize_sqlite(storage: Any) -> None:
     engine.dispose()
 
 
-def default_study_name(task: Task, algorithms: Sequence[str], protocol: Protocol) -> str:
-    """``metaopt-<task id>-<8 hex digits>``: the same data, algorithms and scoring give the same name.
+def default_study_name(
+    task: Task, algorithms: Sequence[str], protocol: Protocol, sampler: str = "meta"
+) -> str:
+    """``metaopt-<task id>-<sampler>-<8 hex digits>``: the same data, algorithms, scoring and
+    sampler give the same name.
 
     Rerunning ``tune`` on the same data resumes the study; other algorithms or another
     scoring protocol (folds, metric) start a new one, since their trials would not be
-    comparable (and Optuna cannot change a categorical's choices within a study).
+    comparable (and Optuna cannot change a categorical's choices within a study), and so
+    does another sampler (a comparison of samplers needs a study each).
     """
     key = json.dumps({"algorithms": sorted(algorithms), "protocol": protocol.protocol_id}, sort_keys=True)
-    return f"metaopt-{task.task_id}-{hashlib.sha1(key.encode()).hexdigest()[:8]}"
+    return f"metaopt-{task.task_id}-{sampler}-{hashlib.sha1(key.encode()).hexdigest()[:8]}"
 
 
 def make_sampler(
@@ -308,27 +530,35 @@ def tune(
     study_name: str | None = None,
     n_jobs: int = 1,
     folds: int = 5,
-    time_limit: float | None = None,
+    time_limit: float | str | None = AUTO_TIME_LIMIT,
     metric: str | None = None,
     seed: int | None = None,
     models: str | os.PathLike[str] | None = None,
     optimizer: str | os.PathLike[str] | None = None,
     output: str | os.PathLike[str] | None = None,
     progress: ProgressCallback | None = None,
+    on_start: Callable[[TunePlan], None] | None = None,
     openml_cache: str | os.PathLike[str] | None = None,
 ) -> TuneResult:
     """Tune metaopt's algorithms on a dataset with a warm-started, meta-sampled Optuna study.
 
-    1. The study ``study_name`` (default :func:`default_study_name`, so rerunning
-       resumes it) is created in ``storage`` or loaded from it; direction maximize.
+    1. The study ``study_name`` (default :func:`default_study_name`: data, algorithms,
+       scoring and sampler, so rerunning resumes it) is created in ``storage`` or
+       loaded from it; direction maximize. Trials whose process died (a stale
+       heartbeat, :data:`HEARTBEAT_GRACE_S`) are marked failed with status ``lost``
+       and their configs enqueued again.
     2. ``warm_start`` of :func:`metaopt.suggest`'s suggestions are enqueued
        (:func:`warm_start`; those already in the study are not), at most as many as
        the study still lacks to reach ``n_trials``.
     3. The study is optimized with :func:`objective` (``folds``-fold cross-validation,
-       ``time_limit`` seconds per config) and the ``sampler`` until it holds
-       ``n_trials`` trials in total. With ``n_jobs > 1``, that many worker processes
-       (joblib/loky, one thread each) load the same study from ``storage`` and share
-       the work; use a database all of them reach (SQLite for one machine).
+       ``time_limit`` seconds per config) and the ``sampler`` until ``n_trials`` of its
+       trials count: scored, or failed with a result of their own (the config raised
+       an error or ran out of time). Trials that ended without one (their process was
+       killed, or Ctrl-C) do not count, and their configs are rerun. Trials running
+       in another process on the same study are waited for. With ``n_jobs > 1``, that
+       many worker processes (joblib/loky, one thread each) load the same study from
+       ``storage`` and share the work; use a database all of them reach (SQLite for
+       one machine).
     4. The best trial's pipeline is described by a pickle-free estimator spec; with
        ``output`` it is refitted on all the data and saved with joblib to ``output``
        (a **pickle**: load it only from a source you trust; metaopt never loads it),
@@ -337,21 +567,28 @@ def tune(
     Parameters
     ----------
     n_trials
-        Trials the study should hold in total (a rerun with the same number only
-        finishes what a killed run left; raise it to go on).
+        Trials the study should hold in total, counted as above (a rerun with the
+        same number only finishes what a killed run left; raise it to go on).
     sampler
         ``"meta"`` (:class:`MetaSampler`, the learned optimizer), ``"tpe"`` or ``"random"``.
     warm_start
         Suggestions to enqueue (0: none).
     storage
         An Optuna database URL (default :data:`DEFAULT_STORAGE`, in the working directory).
+    time_limit
+        Seconds per trial (all its folds); a slower config is a failed trial with status
+        ``timeout``. ``"auto"``: ten times the expected seconds of the slowest searched
+        algorithm's default config on this data (the models' fit-time prediction),
+        within 60–600 s, or 300 s when no models can be loaded. None: no limit.
     seed
         Seed of the sampler (worker ``i`` uses ``seed + i``); None: random.
     models, optimizer
         Suggestion models and optimizer weights (defaults: ``$METAOPT_MODELS`` /
         ``$METAOPT_OPTIMIZER``, else ``datasets/models``).
     progress
-        Called as ``progress(finished, n_trials, best_value)`` while the study runs.
+        Called with a :class:`TuneProgress` as trials start and finish.
+    on_start
+        Called once with a :class:`TunePlan` before the first trial.
     openml_cache
         openml-python's cache folder when ``data`` is ``"openml:ID"`` (see
         :func:`metaopt.load_task`).
@@ -366,15 +603,37 @@ def tune(
         ``metaopt train``, or pass ``warm_start=0`` / another sampler),
         ``EvaluationError`` when no trial finished with a score, ``DataError`` for
         unreadable data.
+    TuneInterrupted
+        On Ctrl-C while trials run (a ``KeyboardInterrupt`` that names the study and
+        what it kept).
     """
     _check_options(n_trials, n_jobs, warm_start, sampler)
+    limit = _check_time_limit(time_limit)
     run = _prepare_run(
-        storage, study_name, data, target, task, kind, openml_cache, folds, time_limit, metric,
-        algorithms, sampler, seed, optimizer,
+        storage, study_name, data, target, task, kind, openml_cache, folds, limit, metric,
+        algorithms, sampler, seed, optimizer, models,
     )
-    study = _open_study(run)
-    enqueued = _enqueue_warm_start(study, run, warm_start, n_trials, models)
-    before = _run_trials(study, run, n_trials, n_jobs, progress)
+    study, samplers = _open_study(run)
+    _reclaim_lost(study)
+    resumed = bool(study.get_trials(deepcopy=False))
+    enqueued = _enqueue_warm_start(study, run, warm_start, n_trials, run.models)
+    counts = _Counts.of(study)
+    if on_start is not None:
+        on_start(TunePlan(
+            study_name=run.name, storage=run.url, location=storage_location(run.url),
+            resumed=resumed, samplers=samplers, sampler=run.sampler, n_trials=n_trials,
+            done=counts.done, lost=counts.lost_pending, running=counts.running,
+            to_run=max(n_trials - counts.done - counts.running, 0), warm_started=len(enqueued),
+            time_limit=run.protocol.time_limit, time_limit_note=run.limit_note,
+            algorithms=list(run.obj.algorithms), metric=run.obj.metric, folds=run.protocol.n_splits,
+            n_jobs=n_jobs,
+        ))
+    before = counts.done
+    try:
+        _run_trials(study, run, n_trials, n_jobs, progress)
+    except KeyboardInterrupt:
+        done = _Counts.of(study).done
+        raise TuneInterrupted(run.name, run.url, storage_location(run.url), done, n_trials) from None
     return _finish(study, run, before, enqueued, output)
 
 
@@ -384,6 +643,19 @@ def _check_options(n_trials: Any, n_jobs: Any, warm_start: Any, sampler: str) ->
     _check_int("warm_start", warm_start, 0)
     if sampler not in SAMPLERS:
         raise ConfigError(f"unknown sampler {sampler!r}", f"choose one of: {', '.join(SAMPLERS)}")
+
+
+def _check_time_limit(value: Any) -> float | str | None:
+    """``"auto"``, None, or a positive finite number of seconds; else a ConfigError."""
+    if value is None or value == AUTO_TIME_LIMIT:
+        return value  # type: ignore[no-any-return]
+    ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value) and value > 0
+    if not ok:
+        raise ConfigError(
+            f"time_limit must be 'auto', None or a positive number of seconds, got {value!r}",
+            "pass --time-limit auto, --time-limit none, or seconds such as --time-limit 120",
+        )
+    return float(value)
 
 
 @dataclass
@@ -400,6 +672,8 @@ class _TuneRun:
     seed: int | None
     metafeatures: dict[str, float] | None
     optimizer: Any
+    models: Any
+    limit_note: str
 
 
 def _prepare_run(
@@ -411,14 +685,15 @@ def _prepare_run(
     kind: str | None,
     openml_cache: str | os.PathLike[str] | None,
     folds: int,
-    time_limit: float | None,
+    time_limit: float | str | None,
     metric: str | None,
     algorithms: Sequence[str] | None,
     sampler: str,
     seed: int | None,
     optimizer: str | os.PathLike[str] | None,
+    models: Any,
 ) -> _TuneRun:
-    """Open the storage, load the task, build the objective and name the study."""
+    """Open the storage, load the task, choose the time limit, build the objective and name the study."""
     from metaopt.evaluation import Protocol
     from metaopt.integrations.optuna._objective import Objective, resolve_task
 
@@ -426,17 +701,62 @@ def _prepare_run(
     store = open_storage(url)
 
     loaded = resolve_task(data, target, task, kind=kind, openml_cache=openml_cache)
-    protocol = Protocol(n_splits=folds, time_limit=time_limit, metric=metric)
-    obj = Objective(loaded, algorithms, protocol)
-    name = study_name or default_study_name(loaded, obj.algorithms, protocol)
+    obj = Objective(loaded, algorithms, Protocol(n_splits=folds, metric=metric))
     metafeatures: dict[str, float] | None = None
     optimizer_ref: Any = optimizer
     if sampler == "meta":
         metafeatures, optimizer_ref = _meta_sampler_inputs(loaded, optimizer_ref)
+    limit: float | None
+    if time_limit == AUTO_TIME_LIMIT:
+        limit, note, models = _auto_time_limit(loaded, obj, folds, models, metafeatures)
+    else:
+        limit = None if time_limit is None else float(time_limit)
+        note = "no limit" if limit is None else "given"
+    protocol = Protocol(n_splits=folds, time_limit=limit, metric=metric)
+    obj.protocol = protocol
+    name = study_name or default_study_name(loaded, obj.algorithms, protocol, sampler)
     return _TuneRun(
         url=url, store=store, task=loaded, protocol=protocol, obj=obj, name=name, sampler=sampler,
-        seed=seed, metafeatures=metafeatures, optimizer=optimizer_ref,
+        seed=seed, metafeatures=metafeatures, optimizer=optimizer_ref, models=models,
+        limit_note=note,
     )
+
+
+def _auto_time_limit(
+    task: Task, obj: Objective, folds: int, models: Any, metafeatures: dict[str, float] | None
+) -> tuple[float, str, Any]:
+    """The ``"auto"`` per-trial limit, how it was chosen, and the Recommender it loaded
+    (reused for the warm start), or ``models`` as given when none could be loaded."""
+    from metaopt.recommend import Recommender
+    from metaopt.spaces import get_space
+
+    fallback = "auto: no fit-time model could be loaded"
+    try:
+        rec = models if isinstance(models, Recommender) else Recommender.load(models)
+    except MetaoptError:
+        return _AUTO_FALLBACK_S, fallback, models
+    pairs = [(a, dict(get_space(a).default(str(task.kind)))) for a in obj.algorithms if a in rec.algorithms]
+    if not pairs:
+        return _AUTO_FALLBACK_S, fallback, rec
+    if metafeatures is None:
+        from metaopt.metafeatures import extract
+
+        metafeatures = dict(extract(task, random_state=0))
+    rows = task.n_rows if obj.protocol.max_rows is None else min(task.n_rows, obj.protocol.max_rows)
+    train_rows = max(int(rows * (folds - 1) / folds), 1)
+    times = rec.surrogate_.expected_fit_time(metafeatures, pairs, train_rows)
+    finite = [(float(t), a) for t, (a, _) in zip(times, pairs, strict=True) if math.isfinite(float(t))]
+    if not finite:
+        return _AUTO_FALLBACK_S, fallback, rec
+    slowest, alg = max(finite)
+    evaluation = slowest * folds
+    limit = float(min(max(math.ceil(_AUTO_FACTOR * evaluation), _AUTO_FLOOR_S), _AUTO_CAP_S))
+    bound = (
+        f", at least {_AUTO_FLOOR_S:g} s" if limit == _AUTO_FLOOR_S
+        else f", at most {_AUTO_CAP_S:g} s" if limit == _AUTO_CAP_S else ""
+    )
+    note = f"auto: {_AUTO_FACTOR:g} × the expected {evaluation:.2g} s of {alg}'s default config{bound}"
+    return limit, note, rec
 
 
 def _meta_sampler_inputs(task: Task, optimizer: Any) -> tuple[dict[str, float], Any]:
@@ -454,15 +774,16 @@ def _meta_sampler_inputs(task: Task, optimizer: Any) -> tuple[dict[str, float], 
     return metafeatures, optimizer
 
 
-def _open_study(run: _TuneRun) -> optuna.Study:
-    """Create or load the study with this process's sampler, and check that it fits."""
+def _open_study(run: _TuneRun) -> tuple[optuna.Study, list[str]]:
+    """Create or load the study with this process's sampler, check that it fits, and
+    return it with the samplers earlier calls used on it."""
     local_sampler = make_sampler(
         run.sampler, seed=run.seed, task=None, metafeatures=run.metafeatures, shape=run.obj.shape,
         algorithms=run.obj.algorithms, optimizer=run.optimizer,
     )
     study = _create_study(run.name, run.store, local_sampler)
-    _check_study(study, run.name, run.task, run.obj, run.protocol)
-    return study
+    samplers = _check_study(study, run.name, run.task, run.obj, run.protocol, run.sampler)
+    return study, samplers
 
 
 def _enqueue_warm_start(
@@ -471,7 +792,8 @@ def _enqueue_warm_start(
     """Enqueue up to ``n_warm`` suggestions, at most as many as the study lacks."""
     from metaopt.integrations.optuna._warm_start import warm_start as _warm_start
 
-    budget = n_trials - len(study.get_trials(deepcopy=False))
+    counts = _Counts.of(study)
+    budget = n_trials - counts.done - counts.running - counts.waiting
     if not n_warm or budget <= 0:
         return []
     return _warm_start(
@@ -480,24 +802,127 @@ def _enqueue_warm_start(
     )
 
 
-def _run_trials(
-    study: optuna.Study, run: _TuneRun, n_trials: int, n_jobs: int, progress: ProgressCallback | None
-) -> int:
-    """Run trials until the study holds ``n_trials``; return how many it held before."""
+@dataclass(frozen=True)
+class _Counts:
+    """The study's trials by what they mean for ``n_trials``."""
+
+    done: int  # count towards n_trials: scored, pruned, or failed with a result of their own
+    running: int
+    waiting: int
+    lost: int  # failed without a result (lost process, Ctrl-C)
+    lost_pending: int  # ... whose configs are enqueued again
+    best: float | None
+    mean_trial_s: float | None
+    in_flight: tuple[RunningTrial, ...]
+
+    @staticmethod
+    def of(study: optuna.Study) -> _Counts:
+        from optuna.trial import TrialState
+
+        from metaopt.integrations.optuna._naming import ALGORITHM_PARAM
+
+        done = running = waiting = lost = 0
+        values: list[float] = []
+        seconds: list[float] = []
+        in_flight: list[RunningTrial] = []
+        rerun: set[int] = set()
+        for t in study.get_trials(deepcopy=False):
+            if t.state == TrialState.RUNNING:
+                running += 1
+                start = t.datetime_start.timestamp() if t.datetime_start else time.time()
+                alg = t.params.get(ALGORITHM_PARAM)
+                in_flight.append(RunningTrial(t.number, None if alg is None else str(alg), start))
+            elif t.state == TrialState.WAITING:
+                waiting += 1
+                if "rerun_of" in t.user_attrs:
+                    rerun.add(int(t.user_attrs["rerun_of"]))
+            elif _counts_towards_total(t):
+                done += 1
+                if t.state == TrialState.COMPLETE and t.value is not None:
+                    values.append(float(t.value))
+                if t.datetime_start and t.datetime_complete:
+                    seconds.append((t.datetime_complete - t.datetime_start).total_seconds())
+            else:
+                lost += 1
+        return _Counts(
+            done=done, running=running, waiting=waiting, lost=lost, lost_pending=len(rerun),
+            best=max(values) if values else None,
+            mean_trial_s=sum(seconds) / len(seconds) if seconds else None,
+            in_flight=tuple(in_flight),
+        )
+
+    def progress(self, total: int, n_jobs: int, *, waiting: bool = False) -> TuneProgress:
+        return TuneProgress(
+            total=total, done=self.done, best=self.best, running=self.in_flight,
+            mean_trial_s=self.mean_trial_s, n_jobs=n_jobs, waiting=waiting,
+        )
+
+
+def _counts_towards_total(trial: Any) -> bool:
+    """Whether a finished trial counts towards ``n_trials``: scored or pruned, or failed
+    with a result of its own (the objective recorded a status other than lost /
+    interrupted)."""
     from optuna.trial import TrialState
 
-    not_waiting = len(study.get_trials(deepcopy=False, states=tuple(s for s in TrialState if s != TrialState.WAITING)))
-    to_run = max(n_trials - not_waiting, 0)
-    if to_run:
+    if trial.state in (TrialState.COMPLETE, TrialState.PRUNED):
+        return True
+    status = trial.user_attrs.get("status")
+    return trial.state == TrialState.FAIL and status is not None and status not in (_LOST, _INTERRUPTED)
+
+
+def _reclaim_lost(study: optuna.Study) -> None:
+    """Fail the study's stale trials (their process died) and enqueue their configs again."""
+    import optuna
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        optuna.storages.fail_stale_trials(study)
+
+
+class _StopAt:
+    """Optuna callback: stop once the trials that count plus those running reach ``total``."""
+
+    def __init__(self, total: int) -> None:
+        self.total = total
+
+    def __call__(self, study: optuna.Study, trial: Any) -> None:
+        counts = _Counts.of(study)
+        if counts.done + counts.running >= self.total:
+            study.stop()
+
+
+def _run_trials(
+    study: optuna.Study, run: _TuneRun, n_trials: int, n_jobs: int, progress: ProgressCallback | None
+) -> None:
+    """Run trials until ``n_trials`` of the study's count; wait for those running elsewhere."""
+    rounds = 0
+    while True:
+        _reclaim_lost(study)
+        counts = _Counts.of(study)
+        if counts.done >= n_trials:
+            if progress is not None:
+                progress(counts.progress(n_trials, n_jobs))
+            return
+        to_run = n_trials - counts.done - counts.running
+        if to_run <= 0:  # the rest runs elsewhere (or ran in a process that died: reclaimed soon)
+            if progress is not None:
+                progress(counts.progress(n_trials, n_jobs, waiting=True))
+            time.sleep(_WAIT_POLL_S)
+            continue
+        rounds += 1
+        if rounds > 2 * n_trials + 10:  # pragma: no cover - a guard against a loop without progress
+            raise EvaluationError(
+                f"study {run.name!r}: {rounds} rounds of trials did not reach {n_trials} trials",
+                "see the trials' 'status' and 'message' user attributes",
+            )
         if n_jobs == 1:
-            _optimize_here(study, run.obj, to_run, n_trials, progress)
+            _optimize_here(study, run, to_run, n_trials, progress)
         else:
             jobs = _worker_jobs(
                 run.url, run.name, run.obj, run.sampler, run.seed, run.metafeatures, run.optimizer,
                 to_run, n_trials, n_jobs,
             )
             _optimize_in_workers(study, jobs, n_trials, progress)
-    return not_waiting
 
 
 def _finish(
@@ -513,9 +938,9 @@ def _finish(
     from metaopt.spaces import estimator_to_spec, get_space
 
     trials = study.get_trials(deepcopy=False)
-    finished = [t for t in trials if t.state != TrialState.WAITING]
     complete = [t for t in trials if t.state == TrialState.COMPLETE]
     failed = [t for t in trials if t.state == TrialState.FAIL]
+    counts = _Counts.of(study)
     if not complete:
         first = next((t.user_attrs.get("message") for t in failed if t.user_attrs.get("message")), "")
         raise EvaluationError(
@@ -539,21 +964,29 @@ def _finish(
         n_trials=len(trials),
         n_complete=len(complete),
         n_failed=len(failed),
-        new_trials=max(len(finished) - before, 0),
+        new_trials=max(counts.done - before, 0),
         best_trial=int(best.number),
         best_value=float(best.value) if best.value is not None else math.nan,
         algorithm=alg,
         params=full,
         spec=spec,
         warm_started=enqueued,
+        n_done=counts.done,
+        n_lost=counts.lost,
+        sampler=run.sampler,
+        time_limit=run.protocol.time_limit,
+        target=run.task.target,
     )
     if output is not None:
         result.output, result.spec_path = _save(output, run.task, result)
     return result
 
 
-def _check_study(study: optuna.Study, name: str, task: Task, obj: Any, protocol: Protocol) -> None:
-    """Refuse to resume a study of other data, another direction or other algorithms."""
+def _check_study(
+    study: optuna.Study, name: str, task: Task, obj: Any, protocol: Protocol, sampler: str
+) -> list[str]:
+    """Refuse to resume a study of other data, another direction or other algorithms;
+    record this call's sampler and return the samplers earlier calls used."""
     from optuna.study import StudyDirection
 
     from metaopt.integrations.optuna._naming import ALGORITHM_PARAM
@@ -570,7 +1003,7 @@ def _check_study(study: optuna.Study, name: str, task: Task, obj: Any, protocol:
         "algorithms": list(obj.algorithms),
     }
     if info is None:
-        study.set_user_attr("metaopt", mine)
+        info = mine
     else:
         for key, what in (("task_id", "data"), ("protocol_id", "scoring protocol (folds, metric)")):
             if info.get(key) != mine[key]:
@@ -586,32 +1019,59 @@ def _check_study(study: optuna.Study, name: str, task: Task, obj: Any, protocol:
             f"{', '.join(obj.algorithms)}",
             "pass the same --algorithms, or another --study-name",
         )
-
-
-def _finished_and_best(study: optuna.Study) -> tuple[int, float | None]:
-    from optuna.trial import TrialState
-
-    trials = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE, TrialState.FAIL, TrialState.PRUNED))
-    values = [t.value for t in trials if t.state == TrialState.COMPLETE and t.value is not None]
-    return len(trials), (max(values) if values else None)
+    earlier = [str(s) for s in info.get("samplers", [])]
+    if sampler not in earlier or "samplers" not in info:
+        study.set_user_attr("metaopt", {**info, "samplers": [*earlier, sampler]})
+    return earlier
 
 
 def _optimize_here(
-    study: optuna.Study, obj: Any, to_run: int, total: int, progress: ProgressCallback | None
+    study: optuna.Study, run: _TuneRun, to_run: int, total: int, progress: ProgressCallback | None
 ) -> None:
-    from optuna.study import MaxTrialsCallback
+    """Run up to ``to_run`` trials in this process (the objective reports each start)."""
+    from metaopt.integrations.optuna._naming import ALGORITHM_PARAM
 
-    callbacks: list[Any] = [MaxTrialsCallback(total, states=None)]
-    if progress is not None:
-        done, best = _finished_and_best(study)
-        progress(done, total, best)
+    obj = run.obj
 
-        def report(study: optuna.Study, trial: Any) -> None:
-            done, best = _finished_and_best(study)
-            progress(done, total, best)
+    def report(waiting: bool = False) -> None:
+        if progress is not None:
+            progress(_Counts.of(study).progress(total, 1, waiting=waiting))
 
-        callbacks.append(report)
-    study.optimize(obj, n_trials=to_run, callbacks=callbacks, catch=())
+    def objective(trial: optuna.Trial) -> float:
+        try:
+            trial.suggest_categorical(ALGORITHM_PARAM, obj.algorithms)  # the same value obj gets
+            report()
+            return obj(trial)
+        except KeyboardInterrupt:
+            _mark_interrupted(study, trial)
+            raise
+
+    callbacks: list[Any] = [_StopAt(total), lambda study, trial: report()]
+    report()
+    study.optimize(objective, n_trials=to_run, callbacks=callbacks, catch=())
+
+
+def _mark_interrupted(study: optuna.Study, trial: Any) -> None:
+    """Record why a trial stops on Ctrl-C and enqueue its config again (best effort: a
+    second Ctrl-C or a storage error leaves the trial as Optuna fails it)."""
+    import optuna
+
+    from metaopt.integrations.optuna._naming import ALGORITHM_PARAM
+
+    try:
+        trial.set_user_attr("status", _INTERRUPTED)
+        trial.set_user_attr("message", "interrupted (Ctrl-C); its config is rerun when the study is resumed")
+        if ALGORITHM_PARAM in trial.params:
+            frozen = study._storage.get_trial(trial._trial_id)
+            user_attrs = {k: v for k, v in frozen.user_attrs.items() if k not in ("status", "message")}
+            study.add_trial(optuna.create_trial(
+                state=optuna.trial.TrialState.WAITING, params=frozen.params,
+                distributions=frozen.distributions,
+                user_attrs={**user_attrs, "rerun_of": trial.number},
+                system_attrs={"failed_trial": trial.number, "retry_history": [trial.number]},
+            ))
+    except Exception:  # noqa: BLE001,S110 - a best effort on the way out
+        pass
 
 
 def _worker_jobs(
@@ -641,6 +1101,7 @@ def _worker_jobs(
             "n_trials": share,
             "total": total,
             "verbosity": optuna.logging.get_verbosity(),
+            "heartbeat": (HEARTBEAT_INTERVAL_S, HEARTBEAT_GRACE_S),
         }
         for i, share in enumerate(shares)
         if share > 0
@@ -651,22 +1112,18 @@ def _worker(job: dict[str, Any]) -> dict[str, Any]:
     """One worker process: load the study and optimize its share (module level, for loky)."""
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     import optuna
-    from optuna.study import MaxTrialsCallback
 
     optuna.logging.set_verbosity(job["verbosity"])
     obj = job["objective"]
+    interval, grace = job["heartbeat"]
     try:
         sampler = make_sampler(
             job["sampler"], seed=job["seed"], metafeatures=job["metafeatures"], shape=obj.shape,
             algorithms=obj.algorithms, optimizer=job["optimizer"],
         )
-        study = optuna.load_study(
-            study_name=job["study_name"], storage=open_storage(job["storage"]), sampler=sampler
-        )
-        study.optimize(
-            obj, n_trials=job["n_trials"], callbacks=[MaxTrialsCallback(job["total"], states=None)],
-            catch=(),
-        )
+        storage = open_storage(job["storage"], heartbeat_interval=interval, grace_period=grace)
+        study = optuna.load_study(study_name=job["study_name"], storage=storage, sampler=sampler)
+        study.optimize(obj, n_trials=job["n_trials"], callbacks=[_StopAt(job["total"])], catch=())
     except MetaoptError as exc:  # sent back by value: the hint would not survive pickling
         return {"pid": os.getpid(), "error": (type(exc).__name__, exc.message, exc.hint)}
     return {"pid": os.getpid(), "error": None}
@@ -686,25 +1143,71 @@ def _optimize_in_workers(
             out = joblib.Parallel(n_jobs=len(jobs))(joblib.delayed(_worker)(job) for job in jobs)
         return list(out)
 
-    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+    pool = concurrent.futures.ThreadPoolExecutor(max_workers=1)
+    try:
         future = pool.submit(run_all)
         while True:
             if progress is not None:
-                done, best = _finished_and_best(study)
-                progress(done, total, best)
+                progress(_Counts.of(study).progress(total, len(jobs)))
             try:
                 outcomes = future.result(timeout=0.5)
                 break
             except concurrent.futures.TimeoutError:
                 continue
+    except KeyboardInterrupt:
+        pool.shutdown(wait=False, cancel_futures=True)  # the workers got the Ctrl-C too
+        raise
+    pool.shutdown(wait=True)
     if progress is not None:
-        done, best = _finished_and_best(study)
-        progress(done, total, best)
+        progress(_Counts.of(study).progress(total, len(jobs)))
     for outcome in outcomes:
         if outcome["error"] is not None:
             cls_name, message, hint = outcome["error"]
             cls = getattr(errors, cls_name, MetaoptError)
             raise cls(message, hint)
+
+
+def _spec_document(task: Task | None, result: TuneResult) -> dict[str, Any]:
+    from metaopt.spaces._save import SPEC_FORMAT, SPEC_VERSION
+
+    return {
+        "format": SPEC_FORMAT,
+        "version": SPEC_VERSION,
+        "note": (
+            "The spec below rebuilds the best trial's unfitted pipeline without pickle: "
+            "metaopt.estimator_from_spec(spec)."
+        ),
+        "task_id": result.task_id,
+        "task_name": result.task_name,
+        "kind": result.kind,
+        "target": task.target if task is not None else result.target,
+        "study_name": result.study_name,
+        "storage": result.storage,
+        "trial": result.best_trial,
+        "metric": result.metric,
+        "score": result.best_value,
+        "algorithm": result.algorithm,
+        "params": result.params,
+        "spec": result.spec,
+    }
+
+
+def write_spec(result: TuneResult, path: str | os.PathLike[str]) -> str:
+    """Write the best trial's pickle-free spec document (format ``metaopt-tune-spec``) to ``path``.
+
+    The same document as ``output + ".spec.json"`` of :func:`tune`, without the fitted
+    model's fields. Returns the path written; an unwritable path is a ConfigError.
+    """
+    target = Path(path)
+    if target.parent and not target.parent.is_dir():
+        raise ConfigError(f"cannot write {str(target)!r}: folder {str(target.parent)!r} does not exist",
+                          "create it, or pass another path")
+    doc = _spec_document(None, result)
+    try:
+        target.write_text(json.dumps(_finite(doc), indent=2, allow_nan=False, default=str) + "\n", encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"cannot write {str(target)!r}: {exc}", "pass another path") from None
+    return str(target)
 
 
 def _save(output: str | os.PathLike[str], task: Task, result: TuneResult) -> tuple[str, str]:
