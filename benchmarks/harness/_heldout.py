@@ -187,7 +187,10 @@ def outer_score(kind: str, model: Any, X: Any, y: Any) -> float:
     if kind == "regression":
         return float(r2_score(y, model.predict(X)))
     if kind == "multiclass":
-        return float(balanced_accuracy_score(y, model.predict(X)))
+        # labels compared as text: some fitted pipelines predict an object array of the
+        # labels, which scikit-learn's metrics cannot type ("unknown" targets)
+        pred = pd.Series(np.asarray(model.predict(X))).astype(str)
+        return float(balanced_accuracy_score(pd.Series(np.asarray(y)).astype(str), pred))
     proba = model.predict_proba(X)
     classes = list(model.classes_)
     positive = sorted(pd.unique(y).tolist(), key=_label_order)[-1] if len(classes) != 2 else classes[1]
