@@ -34,7 +34,7 @@ Usage::
 
     python benchmarks/bench_tune_real.py [--kb datasets/kb] [--tasks 40] [--trials 30] [--seeds 2]
         [--folds 5] [--fold-seed 0] [--max-rows 3000] [--test-size 0.25] [--cv-folds 3]
-        [--time-limit 20] [--max-task-seconds S] [--methods random,tpe,...] [-j 2]
+        [--time-limit 10] [--max-task-seconds S] [--methods random,tpe,...] [-j 2]
         [--work DIR] [--plan] [--smoke] [--fresh] [--out benchmarks/results]
 """
 
@@ -70,6 +70,7 @@ from harness._tune_real import (  # noqa: E402
 )
 
 RESULTS = Path(__file__).parent / "results"
+DEFAULT = RealSettings()
 METHODS = ("random", "tpe", "tpe_warm5", "cmaes_source", "meta", "meta_warm5", "meta_rnn")
 #: Fitting one fold's Recommender (``metaopt train``), seconds on one core (KB manifest: ~470 s).
 FOLD_FIT_S = 500.0
@@ -104,17 +105,20 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--kb", default="datasets/kb")
     parser.add_argument("--tasks", type=int, default=40, help="held-out tasks (spread over folds and kinds)")
-    parser.add_argument("--trials", type=int, default=30)
+    parser.add_argument("--trials", type=int, default=DEFAULT.trials)
     parser.add_argument("--seeds", type=int, default=2)
     parser.add_argument("--folds", type=int, default=5)
     parser.add_argument("--fold-seed", type=int, default=0)
-    parser.add_argument("--max-rows", type=int, default=3000)
-    parser.add_argument("--test-size", type=float, default=0.25)
-    parser.add_argument("--split-seed", type=int, default=0, help="row cap, outer split and CV folds")
-    parser.add_argument("--cv-folds", type=int, default=3)
-    parser.add_argument("--time-limit", type=float, default=20.0, help="seconds per config (all CV folds)")
-    parser.add_argument("--noise-configs", type=int, default=3)
-    parser.add_argument("--noise-seeds", type=int, default=2, help="extra CV fold seeds for the noise floor")
+    parser.add_argument("--max-rows", type=int, default=DEFAULT.max_rows)
+    parser.add_argument("--test-size", type=float, default=DEFAULT.test_size)
+    parser.add_argument("--split-seed", type=int, default=DEFAULT.split_seed,
+                        help="row cap, outer split and CV folds")
+    parser.add_argument("--cv-folds", type=int, default=DEFAULT.cv_folds)
+    parser.add_argument("--time-limit", type=float, default=DEFAULT.time_limit,
+                        help="seconds per config (all CV folds)")
+    parser.add_argument("--noise-configs", type=int, default=DEFAULT.noise_configs)
+    parser.add_argument("--noise-seeds", type=int, default=DEFAULT.noise_seeds,
+                        help="extra CV fold seeds for the noise floor")
     parser.add_argument("--max-task-seconds", type=float, default=None,
                         help="leave out tasks whose KB evaluations took longer than this on average")
     parser.add_argument("--methods", default=",".join(METHODS))
