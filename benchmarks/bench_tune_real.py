@@ -2,9 +2,9 @@
 
 Leave-dataset-out: the knowledge base's groups are dealt to ``--folds`` grouped folds;
 per fold one :class:`~metaopt.recommend.Recommender` (``metaopt train``'s, with its learned
-optimizer) is fitted on the training tasks only, saved in ``--work`` and reused (shared
-with ``bench_automl.py``). ``--tasks`` held-out tasks, spread over the folds and kinds
-(one per base dataset), are loaded from their corpus source, capped at ``--max-rows``
+optimizer) is fitted on the training tasks only, saved in ``--work`` and reused on a
+rerun (refitted when the folds, the knowledge base or the model code change).
+``--tasks`` held-out tasks, spread over the folds and kinds (one per base dataset), are loaded from their corpus source, capped at ``--max-rows``
 rows and split once into a training part and an outer test part (``--test-size``).
 On the training part, each method runs ``--seeds`` real Optuna studies of ``--trials``
 trials, every trial a fresh config cross-validated for real (``--cv-folds`` folds, one
@@ -50,6 +50,7 @@ import argparse  # noqa: E402
 import math  # noqa: E402
 import platform  # noqa: E402
 import sys  # noqa: E402
+import tempfile  # noqa: E402
 import time  # noqa: E402
 from pathlib import Path  # noqa: E402
 from typing import Any  # noqa: E402
@@ -57,7 +58,7 @@ from typing import Any  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from harness._heldout import FOLD_MODELS, fold_recommenders, ldo_plan, pick_tasks  # noqa: E402
+from harness._heldout import fold_recommenders, ldo_plan, pick_tasks  # noqa: E402
 from harness._tune_real import (  # noqa: E402
     EVALS_FILE,
     RUNS_FILE,
@@ -71,6 +72,8 @@ from harness._tune_real import (  # noqa: E402
 
 RESULTS = Path(__file__).parent / "results"
 DEFAULT = RealSettings()
+#: The per-fold Recommenders (refitted when the folds, the KB or the model code change).
+WORK = Path(tempfile.gettempdir()) / "metaopt_bench_tune_real"
 METHODS = ("random", "tpe", "tpe_warm5", "cmaes_source", "meta", "meta_warm5", "meta_rnn")
 #: Fitting one fold's Recommender (``metaopt train``), seconds on one core (KB manifest: ~470 s).
 FOLD_FIT_S = 500.0
@@ -123,8 +126,9 @@ def main(argv: list[str] | None = None) -> None:
                         help="leave out tasks whose KB evaluations took longer than this on average")
     parser.add_argument("--methods", default=",".join(METHODS))
     parser.add_argument("-j", "--n-jobs", type=int, default=2, help="tasks in parallel (one core each)")
-    parser.add_argument("--work", type=Path, default=FOLD_MODELS,
-                        help="the per-fold Recommenders (reused; shared with bench_automl.py)")
+    parser.add_argument("--work", type=Path, default=WORK,
+                        help="the per-fold Recommenders (reused on a rerun; bench_automl.py's work "
+                             "directory holds the same folds)")
     parser.add_argument("--optimizer-iterations", type=int, default=None,
                         help="meta-training updates of each fold's learned optimizer (default: metaopt train's)")
     parser.add_argument("--plan", action="store_true", help="print the tasks and the expected cost, then stop")
@@ -169,11 +173,13 @@ def main(argv: list[str] | None = None) -> None:
     folds_needed = sorted({f for f, _ in chosen})
     total = sum(cost.values())
     kinds = pd.Series([rows.loc[t, "kind"] for _, t in chosen]).value_counts().sort_index()
+    jobs = max(args.n_jobs, 1)
+    fits_h = math.ceil(len(folds_needed) / jobs) * FOLD_FIT_S / 3600
     log(f"{len(chosen)} tasks ({', '.join(f'{k} {v}' for k, v in kinds.items())}) × {len(methods)} methods × "
-        f"{args.seeds} seeds × {args.trials} trials; expected {total / 3600:.2f} core-hours of studies "
-        f"(from the KB's fit times), ~{total / 3600 / max(args.n_jobs, 1):.2f} h on {args.n_jobs} cores, "
-        f"plus up to {len(folds_needed)} fold fits (~{FOLD_FIT_S / 60:.0f} min each on one core, if not in "
-        f"{args.work}); largest task {max(cost.values(), default=0) / 60:.1f} min")
+        f"{args.seeds} seeds × {args.trials} trials. Expected (from the KB's recorded fit times): studies "
+        f"{total / 3600:.2f} core-hours, ~{total / 3600 / jobs:.2f} h on {jobs} cores (largest task "
+        f"{max(cost.values(), default=0) / 60:.1f} min); {len(folds_needed)} fold fits ~{fits_h:.2f} h unless "
+        f"already in {args.work}; in all ≤ {total / 3600 / jobs + fits_h:.2f} h")
     if args.plan:
         frame = pd.DataFrame([{"fold": f, "task_id": t, "kind": rows.loc[t, "kind"],
                                "n_rows": int(rows.loc[t, "n_rows"]), "kb_eval_s": round(float(task_s.get(t, 0)), 3),
@@ -253,7 +259,8 @@ def _run(args: argparse.Namespace, kb: Any, kb_tasks: pd.DataFrame, plan: list[t
     for i, res in enumerate(Parallel(n_jobs=args.n_jobs, return_as="generator_unordered")(
             delayed(run_task)(j) for j in jobs), start=1):
         log(f"{i}/{len(jobs)} {res['task_id']}: {res['studies']} studies, {res['evaluated']} configs evaluated, "
-            f"{res['cache_hits']} cache hits, {res['seconds']:.0f} s (expected {res['expected_s']:.0f} s)")
+            f"{res['cache_hits']} cache hits, {res['seconds']:.0f} s (expected {res['expected_s']:.0f} s)"
+            + "".join(f"\n    error: {e}" for e in res["errors"]))
 
 
 if __name__ == "__main__":

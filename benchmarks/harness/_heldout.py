@@ -9,9 +9,10 @@ The benchmarks that fit and score models for real on held-out tasks
 * :func:`fold_recommenders` / :func:`fold_models`: one
   :class:`~metaopt.recommend.Recommender` per fold (``metaopt train``'s, fitted on the
   fold's training tasks only), saved to a work directory and reused on a rerun; a
-  sidecar ``fold{i}.train.json`` names the knowledge base and the training tasks, so a
-  directory fitted on other folds is refitted, never silently reused. Scripts with the
-  same folds share :data:`FOLD_MODELS`;
+  sidecar ``fold{i}.train.json`` names the knowledge base, the training tasks and a
+  fingerprint of the library code the Recommender is made of (:data:`MODEL_CODE`), so a
+  directory fitted on other folds or by other code is refitted, never silently reused
+  (a directory without a sidecar, from before it existed, is reused with a message);
 * :func:`pick_tasks`: a fold's held-out tasks spread over the kinds, one per base dataset;
 * :func:`load_split`: a held-out task loaded from its corpus source, capped at
   ``max_rows`` rows as the knowledge-base protocol caps them (stratified), and split
@@ -44,9 +45,26 @@ __all__ = [
     "train_task",
 ]
 
-#: Default work directory of the per-fold Recommenders, shared by the scripts that use
-#: the same folds (``bench_automl.py``, ``bench_tune_real.py``).
+#: Default work directory of ``bench_automl.py``'s per-fold Recommenders.
 FOLD_MODELS = Path(tempfile.gettempdir()) / "metaopt_bench_automl"
+
+#: The library packages a fitted Recommender depends on: a change there refits the folds.
+MODEL_CODE = ("learn", "recommend", "spaces", "metafeatures")
+
+
+def code_fingerprint() -> str:
+    """A short hash of the source of :data:`MODEL_CODE` (the metaopt that is imported)."""
+    import hashlib
+
+    import metaopt
+
+    root = Path(metaopt.__file__).parent
+    h = hashlib.sha1()
+    for pkg in MODEL_CODE:
+        for f in sorted((root / pkg).rglob("*.py")):
+            h.update(str(f.relative_to(root)).encode())
+            h.update(f.read_bytes())
+    return h.hexdigest()[:12]
 
 
 # -- folds and their models ------------------------------------------------------------
@@ -70,7 +88,8 @@ def _fingerprint(kb: Any) -> str:
 
 
 def _fold_key(fingerprint: str, train_ids: Sequence[str], iterations: int | None) -> dict[str, Any]:
-    return {"kb": fingerprint, "train": sorted(str(t) for t in train_ids), "iterations": iterations}
+    return {"kb": fingerprint, "code": code_fingerprint(), "train": sorted(str(t) for t in train_ids),
+            "iterations": iterations}
 
 
 def _reusable(folder: Path, key: dict[str, Any]) -> bool:
@@ -130,6 +149,10 @@ def fold_recommenders(
     wanted = range(len(plan)) if folds is None else sorted(set(folds))
     fp = _fingerprint(kb)
     todo = [i for i in wanted if not _reusable(folders[i], _fold_key(fp, plan[i][0], iterations))]
+    legacy = [i for i in wanted if i not in todo and not _sidecar(folders[i]).is_file()]
+    if legacy:
+        log(f"folds {legacy} in {work} have no record of what they were fitted on and are reused as they "
+            "are; delete them (or pass another work directory) to refit")
     if todo:
         log(f"fitting the Recommenders of folds {todo} (reused on a rerun, in {work})")
         Parallel(n_jobs=max(1, min(n_jobs, len(todo))))(

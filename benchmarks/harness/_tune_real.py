@@ -293,8 +293,22 @@ def run_task(job: TaskJob) -> dict[str, Any]:
     """Every (method, seed) study of one held-out task not done yet, then its summary record.
 
     Appends each finished study and, last, the task's record (suggestions, top-1, noise
-    floor) to ``{out}/tune_real_runs.jsonl``; returns counts and seconds.
+    floor) to ``{out}/tune_real_runs.jsonl``; returns counts, seconds and ``errors``. A
+    study (or the task) that raises is reported in ``errors``, not raised: the other
+    tasks go on, and a rerun tries it again.
     """
+    started = time.perf_counter()
+    errors: list[str] = []
+    try:
+        counts = _run_task(job, errors)
+    except Exception as exc:  # noqa: BLE001 - one broken task must not stop the benchmark
+        counts = {"studies": 0, "evaluated": 0, "cache_hits": 0}
+        errors.append(f"task: {type(exc).__name__}: {str(exc)[:300]}")
+    return {"task_id": job.task_id, **counts, "errors": errors, "seconds": time.perf_counter() - started,
+            "expected_s": job.expected_s}
+
+
+def _run_task(job: TaskJob, errors: list[str]) -> dict[str, int]:
     import optuna
 
     from harness._heldout import load_split, train_task
@@ -350,7 +364,11 @@ def run_task(job: TaskJob) -> dict[str, Any]:
                 return float("nan") if r["cv"] is None else float(r["cv"])
 
             t0 = time.perf_counter()
-            study = run_study(method, task, seed, s.trials, objective=objective, warm_start=enqueue)
+            try:
+                study = run_study(method, task, seed, s.trials, objective=objective, warm_start=enqueue)
+            except Exception as exc:  # noqa: BLE001 - reported, and retried on a rerun
+                errors.append(f"{name} seed {seed}: {type(exc).__name__}: {str(exc)[:300]}")
+                continue
             append_jsonl(runs_path, {
                 "type": "study", "key": key, "task_id": job.task_id, "kind": job.kind, "group": job.group,
                 "fold": job.fold, "method": name, "seed": int(seed), "n_trials": s.trials,
@@ -371,8 +389,7 @@ def run_task(job: TaskJob) -> dict[str, Any]:
             "top1": None if top1 is None else _trial_row(top1, 0.0), "noise": noise,
             "cmaes_sources": list(job.source_tasks), "task_s": time.perf_counter() - started,
         })
-    return {"task_id": job.task_id, "studies": n_studies, "evaluated": ev.evaluated, "cache_hits": ev.hits,
-            "seconds": time.perf_counter() - started, "expected_s": job.expected_s}
+    return {"studies": n_studies, "evaluated": ev.evaluated, "cache_hits": ev.hits}
 
 
 def _noise_floor(ev: _Evaluator, job: TaskJob, top1: Mapping[str, Any] | None) -> list[dict[str, Any]]:
@@ -390,7 +407,7 @@ def _noise_floor(ev: _Evaluator, job: TaskJob, top1: Mapping[str, Any] | None) -
         picks.append(dict(top1))
     picks += [base[0], base[len(base) // 2]]
     seen: set[str] = set()
-    chosen = []
+    chosen: list[dict[str, Any]] = []
     for r in picks:
         if r["config_id"] not in seen and len(chosen) < s.noise_configs:
             seen.add(r["config_id"])
@@ -670,8 +687,8 @@ def summarize(records: Sequence[Mapping[str, Any]], settings: RealSettings,
             top_rows.append({"task_id": t, "kind": rec["kind"], "fold": int(rec["fold"]),
                              "algorithm": top.get("algorithm"), "params": top.get("params"), "regret": float(reg)})
         span = hi - lo if math.isfinite(hi - lo) and hi - lo > 1e-12 else math.nan
-        best_id = max((x for rs in [by_task[t]] for r in rs for x in r["trials"] if x.get("cv") is not None),
-                      key=lambda x: float(x["cv"]), default={}).get("config_id")
+        ok = [x for r in by_task[t] for x in r["trials"] if x.get("cv") is not None]
+        best_id = max(ok, key=lambda x: float(x["cv"]))["config_id"] if ok else None
         top_id = (top or {}).get("config_id")
         for n in rec.get("noise") or []:
             vals = np.array([float(v) for v in n["cv"].values() if v is not None], dtype=float)
