@@ -39,11 +39,9 @@ for _var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
     os.environ.setdefault(_var, "1")
 
 import argparse  # noqa: E402
-import dataclasses  # noqa: E402
 import json  # noqa: E402
 import math  # noqa: E402
 import platform  # noqa: E402
-import tempfile  # noqa: E402
 import time  # noqa: E402
 import warnings  # noqa: E402
 from dataclasses import dataclass  # noqa: E402
@@ -52,6 +50,16 @@ from typing import Any  # noqa: E402
 
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
+
+from harness._heldout import (  # noqa: E402
+    FOLD_MODELS,
+    fold_recommenders,
+    ldo_plan,
+    load_split,
+    outer_score,
+    pick_tasks,
+    train_task,
+)
 
 RESULTS = Path(__file__).parent / "results"
 BUDGET_METHODS = ("metaopt", "flaml")
@@ -79,44 +87,7 @@ class Run:
         return f"{self.task_id}|{self.method}|{self.budget:g}|{self.seed}|{self.max_rows}|{self.test_size:g}"
 
 
-# -- data ---------------------------------------------------------------------------
-def load_split(task_id: str, kb_tasks: pd.DataFrame, max_rows: int, test_size: float,
-               seed: int) -> tuple[Any, Any, Any, Any, Any]:
-    """The task from its source, capped at ``max_rows`` rows, split into train / outer test."""
-    from sklearn.model_selection import train_test_split
-
-    from metaopt.evaluation import Protocol
-    from metaopt.tasks import get_source
-
-    row = kb_tasks.set_index("task_id").loc[task_id]
-    entry = row["entry"]
-    task = get_source(str(row["source_spec"])).load(json.loads(entry) if isinstance(entry, str) else entry)
-    rows = Protocol(n_splits=3, seed=seed, max_rows=max_rows).subsample(task)
-    X = task.X.iloc[rows].reset_index(drop=True)
-    y = task.y.iloc[rows].reset_index(drop=True)
-    strat = y if task.is_classification else None
-    X_tr, X_te, y_tr, y_te = train_test_split(X, y, test_size=test_size, random_state=seed, stratify=strat)
-    return task, X_tr, X_te, y_tr, y_te
-
-
-def score(kind: str, model: Any, X: Any, y: Any) -> float:
-    """The knowledge base's metric for ``kind`` of ``model`` on (X, y)."""
-    from sklearn.metrics import balanced_accuracy_score, r2_score, roc_auc_score
-
-    if kind == "regression":
-        return float(r2_score(y, model.predict(X)))
-    if kind == "multiclass":
-        return float(balanced_accuracy_score(y, model.predict(X)))
-    proba = model.predict_proba(X)
-    classes = list(model.classes_)
-    positive = sorted(pd.unique(y).tolist(), key=_label_order)[-1] if len(classes) != 2 else classes[1]
-    return float(roc_auc_score(np.asarray(y) == positive, proba[:, classes.index(positive)]))
-
-
-def _label_order(v: Any) -> tuple[int, Any]:
-    return (0, v) if isinstance(v, int | float | np.integer | np.floating) else (1, str(v))
-
-
+# -- data: harness._heldout (load_split, train_task, outer_score) ----------------------
 # -- the methods --------------------------------------------------------------------
 def fit_metaopt(run: Run, task: Any, X: Any, y: Any) -> Any:
     from metaopt import MetaoptClassifier, MetaoptRegressor
@@ -165,15 +136,10 @@ def fit_flaml(run: Run, task: Any, X: Any, y: Any) -> Any:
     return _FlamlModel(automl)
 
 
-def _train_task(task: Any, X: Any, y: Any) -> Any:
-    """The loaded task restricted to its training part (column roles kept)."""
-    return dataclasses.replace(task, X=X.reset_index(drop=True), y=y.reset_index(drop=True))
-
-
 def fit_top1(run: Run, task: Any, X: Any, y: Any) -> Any:
     from metaopt import estimator_from_spec, suggest
 
-    best = suggest(_train_task(task, X, y), top=1, models=run.models, seed=run.seed)[0]
+    best = suggest(train_task(task, X, y), top=1, models=run.models, seed=run.seed)[0]
     return estimator_from_spec(best.spec).fit(X, y)
 
 
@@ -182,7 +148,7 @@ def fit_hgb_default(run: Run, task: Any, X: Any, y: Any) -> Any:
     from metaopt.spaces import get_space
 
     params = dict(get_space("hgb").default(run.kind))
-    return space_estimator("hgb", params, _train_task(task, X, y), run.seed).fit(X, y)
+    return space_estimator("hgb", params, train_task(task, X, y), run.seed).fit(X, y)
 
 
 FITTERS = {"metaopt": fit_metaopt, "flaml": fit_flaml, "metaopt_top1": fit_top1, "hgb_default": fit_hgb_default}
@@ -200,7 +166,7 @@ def execute(run: Run, kb_tasks: pd.DataFrame) -> dict[str, Any]:
             t0 = time.perf_counter()
             model = FITTERS[run.method](run, task, X_tr, y_tr)
             out["fit_seconds"] = time.perf_counter() - t0
-            out["score"] = score(run.kind, model, X_te, y_te)
+            out["score"] = outer_score(run.kind, model, X_te, y_te)
         out["status"] = "ok"
         for attr in ("refit_time_", "best_params_"):
             if hasattr(model, attr):
@@ -224,54 +190,13 @@ def _plain(value: Any) -> Any:
 
 
 # -- planning -----------------------------------------------------------------------
-def pick_tasks(test_ids: list[str], kb_tasks: pd.DataFrame, n: int, seed: int) -> list[str]:
-    """``n`` of a fold's held-out tasks, spread over the kinds in proportion, one per group."""
-    rows = kb_tasks.set_index("task_id").loc[test_ids]
-    rng = np.random.default_rng(seed)
-    order = rows.index[rng.permutation(len(rows))]
-    rows = rows.loc[order]
-    rows = rows[~rows["group"].astype(str).duplicated()]  # one task per base dataset
-    share = rows["kind"].value_counts(normalize=True)
-    quota = {k: max(1, int(round(n * s))) for k, s in share.items()}
-    picked: list[str] = []
-    for kind, q in quota.items():
-        picked.extend(rows.index[rows["kind"] == kind][:q].tolist())
-    return sorted(picked[: max(n, len(quota))])
-
-
-def fold_models(kb: Any, train_ids: list[str], folder: Path, iterations: int | None) -> str:
-    """Fit (or reuse) a Recommender on the fold's training tasks; its saved directory.
-
-    The Recommender is ``metaopt train``'s (``iterations``: the learned optimizer's
-    meta-training updates, default its own).
-    """
-    from metaopt.kb import KnowledgeBase
-    from metaopt.recommend import Recommender
-
-    if not (folder / "manifest.json").is_file():
-        kb = KnowledgeBase.open(kb) if isinstance(kb, str) else kb
-        opt = None if iterations is None else {"iterations": iterations}
-        Recommender(optimizer_params=opt).fit(kb, train_ids).save(folder)
-    return str(folder)
-
-
 def plan_runs(args: argparse.Namespace, kb_tasks: pd.DataFrame, methods: list[str],
               log: Any) -> list[Run]:
     """Every run; the folds' Recommenders are fitted first (``-j`` in parallel, reused)."""
-    from joblib import Parallel, delayed
-
-    from metaopt.bench import ldo_folds
-
     usable = kb_tasks[kb_tasks["status"] == "ok"]
     budgets = [float(b) for b in args.budgets.split(",")]
-    folds = ldo_folds(usable, folds=args.folds, seed=args.fold_seed)
-    folders = [args.work / f"fold{fold}" for fold in range(len(folds))]
-    todo = [i for i, f in enumerate(folders) if not (f / "manifest.json").is_file()]
-    if todo:
-        log(f"fitting the Recommenders of folds {todo} (reused on a rerun, in {args.work})")
-        Parallel(n_jobs=min(args.n_jobs, len(todo)))(
-            delayed(fold_models)(args.kb, folds[i][0], folders[i], args.optimizer_iterations) for i in todo
-        )
+    folds = ldo_plan(kb_tasks, args.folds, args.fold_seed)
+    folders = fold_recommenders(args.kb, folds, args.work, args.optimizer_iterations, args.n_jobs, log)
     kinds = usable.set_index("task_id")["kind"]
     runs: list[Run] = []
     for fold, (_, test) in enumerate(folds):
@@ -369,8 +294,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--methods", default=",".join(BUDGET_METHODS + ONCE_METHODS))
     parser.add_argument("-j", "--n-jobs", type=int, default=2, help="runs in parallel (one core each)")
-    parser.add_argument("--work", type=Path, default=Path(tempfile.gettempdir()) / "metaopt_bench_automl",
-                        help="where the per-fold models are saved (reused on a rerun)")
+    parser.add_argument("--work", type=Path, default=FOLD_MODELS,
+                        help="where the per-fold models are saved (reused on a rerun; shared with "
+                             "bench_tune_real.py)")
     parser.add_argument("--optimizer-iterations", type=int, default=None,
                         help="meta-training updates of each fold's learned optimizer (default: metaopt train's)")
     parser.add_argument("--models-only", action="store_true", help="fit the folds' Recommenders and stop")

@@ -15,6 +15,13 @@ stage alone (numpy, no Optuna) to compare its variants against an oracle bound, 
 :func:`similarity_quality` scores the learned task similarity; :func:`split_fold_curves`
 scores picks on a held-out CV fold of the held-out task, next to the task's own ranking
 of its other folds, to show how much regret is evaluation noise.
+
+Real data instead of pools: :mod:`harness._heldout` loads held-out tasks from their
+corpus source with an outer train / test split and fits (or reuses) the folds'
+Recommenders (``bench_automl.py``, ``bench_tune_real.py``); :func:`run_task` runs the
+tuning methods' studies on one such task with real cross-validation, and
+:func:`summarize` judges their incumbents on the outer test part
+(:class:`RealTuningResult`).
 """
 
 from harness._noise import NOISE_VARIANTS, noise_curves, noise_table, split_fold_curves
@@ -26,9 +33,12 @@ from harness._transfer import (
 )
 from harness._tune import TuningResult, leave_dataset_out_tuning
 from harness._tune_methods import TuneMethod, TuneTask, default_tuning_methods
+from harness._tune_real import RealSettings, RealTuningResult, run_task, summarize
 
 __all__ = [
     "NOISE_VARIANTS",
+    "RealSettings",
+    "RealTuningResult",
     "TRANSFER_VARIANTS",
     "TuneMethod",
     "TuneTask",
@@ -37,8 +47,10 @@ __all__ = [
     "leave_dataset_out_tuning",
     "noise_curves",
     "noise_table",
+    "run_task",
     "similarity_quality",
     "split_fold_curves",
+    "summarize",
     "transfer_stage_curves",
     "transfer_summary",
 ]

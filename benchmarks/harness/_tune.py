@@ -104,6 +104,11 @@ class TuningResult:
     random_trials: int
     info: dict[str, Any] = field(default_factory=dict)
 
+    #: Trials at which the tables report (a subclass may choose others).
+    checkpoints: tuple[int, ...] = field(default=CHECKPOINTS, init=False)
+    #: Draw HPO-B's random-search anchor in the regret plot.
+    hpob_anchor: bool = field(default=True, init=False)
+
     # -- curves ------------------------------------------------------------------------
     @property
     def methods(self) -> list[str]:
@@ -126,13 +131,13 @@ class TuningResult:
         return self.curves(method).mean(axis=0)
 
     def regret_table(self, stat: str = "mean") -> pd.DataFrame:
-        """``stat`` (``"mean"`` or ``"median"``) over tasks of seed-averaged regret at :data:`CHECKPOINTS`."""
+        """``stat`` (``"mean"`` or ``"median"``) over tasks of seed-averaged regret at :attr:`checkpoints`."""
         out = {}
         for m in self.methods:
             c = self.curves(m)
             out[m] = {
                 f"@{t}": float(getattr(c[t], stat)()) if t in c.columns else float("nan")
-                for t in CHECKPOINTS
+                for t in self.checkpoints
                 if t <= max(self.trials, self.random_trials)
             }
         frame = pd.DataFrame(out).T
@@ -320,7 +325,7 @@ class TuningResult:
             "",
         ]
         ranks = self.ranks()
-        pick = [t for t in CHECKPOINTS if t in ranks.index]
+        pick = [t for t in self.checkpoints if t in ranks.index]
         lines += [_markdown(ranks.loc[pick].T.rename(columns=lambda t: f"@{t}").rename_axis("method")), ""]
         lines += [
             "## Milliseconds per suggestion (sampler and Optuna overhead, objective excluded)",
@@ -349,8 +354,9 @@ class TuningResult:
                 c = self.curves(m)
                 y = getattr(c, stat)(axis=0).to_numpy()
                 ax.plot(c.columns, np.maximum(y, floor), label=m, lw=1.6)
-            ax.axhline(HPOB_ANCHORS["random_regret_100"], color="grey", ls=":", lw=1,
-                       label="HPO-B random@100")
+            if self.hpob_anchor:
+                ax.axhline(HPOB_ANCHORS["random_regret_100"], color="grey", ls=":", lw=1,
+                           label="HPO-B random@100")
             ax.set_yscale("log")
             ax.set_xlabel("trials")
             ax.set_title(f"{stat} normalized regret ({self.info.get('n_tasks')} tasks)")
@@ -443,28 +449,48 @@ def _prepare_fold(
     return out
 
 
-def _source_trials(pool: Any, task_id: str, train: Sequence[str], z: Mapping[str, np.ndarray],
-                   algorithms: Sequence[str], shape: Any) -> tuple[list[str], np.ndarray, np.ndarray, list[str]]:
-    """WS-CMA-ES source trials: pools of the nearest training tasks, in the flat space."""
-    from harness._tune_methods import flat_space
+def scaled_metafeatures(pool: Any) -> dict[str, np.ndarray]:
+    """Every pool task's meta-features, scaled with ``pool.encoder`` (NaN as 0): for nearest tasks."""
+    ids = list(pool.task_ids)
+    scaled = np.nan_to_num(pool.encoder.scale_metafeatures(
+        pd.DataFrame([pool.metafeatures(t) for t in ids])), nan=0.0)
+    return dict(zip(ids, scaled, strict=True))
 
+
+def nearest_tasks(pool: Any, task_id: str, train: Sequence[str], z: Mapping[str, np.ndarray],
+                  k: int = _NEIGHBOURS) -> list[str]:
+    """The ``k`` training tasks nearest ``task_id`` in scaled meta-feature space (same kind first)."""
     kind = pool.kind(task_id)
     train = [t for t in train if t != task_id]
     same = [t for t in train if pool.kind(t) == kind]
     cands = same if same else train
     dist = [(float(np.sum((z[t] - z[task_id]) ** 2)), t) for t in cands]
-    near = [t for _, t in sorted(dist)[:_NEIGHBOURS]]
+    return [t for _, t in sorted(dist)[:k]]
+
+
+def source_trials(rows: Sequence[tuple[str, Mapping[str, Any], float]], algorithms: Sequence[str],
+                  shape: Any) -> tuple[list[str], np.ndarray, np.ndarray]:
+    """WS-CMA-ES source trials: ``(algorithm, params, score)`` rows in the flat space of ``shape``."""
+    from harness._tune_methods import flat_space
+
     rng = np.random.default_rng(0)
-    rows, values = [], []
-    for t in near:
-        for alg, params, score in pool.pool(t):
-            x = encode_flat(alg, params, algorithms, shape, rng)
-            if x is not None and math.isfinite(score):
-                rows.append(x)
-                values.append(score)
+    unit_rows, values = [], []
+    for alg, params, score in rows:
+        x = encode_flat(alg, params, algorithms, shape, rng)
+        if x is not None and math.isfinite(score):
+            unit_rows.append(x)
+            values.append(score)
     names = flat_space(algorithms, shape)
-    unit = np.array(rows, dtype=float).reshape(len(rows), len(names))
-    return names, unit, np.array(values, dtype=float), near
+    unit = np.array(unit_rows, dtype=float).reshape(len(unit_rows), len(names))
+    return names, unit, np.array(values, dtype=float)
+
+
+def _source_trials(pool: Any, task_id: str, train: Sequence[str], z: Mapping[str, np.ndarray],
+                   algorithms: Sequence[str], shape: Any) -> tuple[list[str], np.ndarray, np.ndarray, list[str]]:
+    """WS-CMA-ES source trials: pools of the nearest training tasks, in the flat space."""
+    near = nearest_tasks(pool, task_id, train, z)
+    names, unit, values = source_trials([r for t in near for r in pool.pool(t)], algorithms, shape)
+    return names, unit, values, near
 
 
 def _run_task_seed(task: TuneTask, methods: Sequence[TuneMethod], seed: int, trials: int,
@@ -715,10 +741,7 @@ class _TuningPlan:
         self.usable = set(usable)
         self.z: dict[str, np.ndarray] = {}
         if "source" in self.needs:
-            ids = list(pool.task_ids)
-            scaled = np.nan_to_num(pool.encoder.scale_metafeatures(
-                pd.DataFrame([pool.metafeatures(t) for t in ids])), nan=0.0)
-            self.z = dict(zip(ids, scaled, strict=True))
+            self.z = scaled_metafeatures(pool)
         self.top1_rows: list[dict[str, Any]] = []
         self.sources: dict[str, list[str]] = {}
         self.held_tasks: list[str] = []

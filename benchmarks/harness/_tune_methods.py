@@ -41,7 +41,7 @@ import math
 import time
 import warnings
 from abc import ABC, abstractmethod
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -427,13 +427,27 @@ def fixed_params(algorithm: str, params: Mapping[str, Any], shape: DataShape) ->
 # -- running one study -----------------------------------------------------------------
 
 
-def run_study(method: TuneMethod, task: TuneTask, seed: int, n_trials: int) -> StudyRun:
-    """Run ``n_trials`` trials of ``method`` on ``task`` (Optuna's ask/tell, in memory)."""
+def run_study(
+    method: TuneMethod,
+    task: TuneTask,
+    seed: int,
+    n_trials: int,
+    objective: Callable[[str, dict[str, Any]], float] | None = None,
+    warm_start: Callable[[Any], int] | None = None,
+) -> StudyRun:
+    """Run ``n_trials`` trials of ``method`` on ``task`` (Optuna's ask/tell, in memory).
+
+    ``objective(algorithm, params) -> value`` scores a trial (default: the task's pool,
+    :meth:`TuneTask.score`); NaN marks a failed trial (Optuna records it as FAIL). A
+    warm-started method enqueues ``task.warm`` (:func:`fixed_params`), or calls
+    ``warm_start(study)``, which enqueues its own trials and returns how many.
+    """
     import optuna
 
     optuna.logging.set_verbosity(optuna.logging.ERROR)
     algorithms = list(task.algorithms)
     shape = task.shape
+    score = task.score if objective is None else objective
     scores = np.zeros(n_trials)
     seconds = np.zeros(n_trials)
     configs: list[Config] = []
@@ -443,13 +457,17 @@ def run_study(method: TuneMethod, task: TuneTask, seed: int, n_trials: int) -> S
         sampler = method.sampler(task, seed)
         proposer = method.proposer(task, seed)
         study = optuna.create_study(direction="maximize", sampler=sampler)
-        warm = list(task.warm) if method.warm_start else []
-        for alg, params in warm:
-            study.enqueue_trial(fixed_params(alg, params, shape), skip_if_exists=False)
+        n_warm = 0
+        if method.warm_start and warm_start is not None:
+            n_warm = int(warm_start(study))
+        elif method.warm_start:
+            for alg, params in task.warm:
+                study.enqueue_trial(fixed_params(alg, params, shape), skip_if_exists=False)
+            n_warm = len(task.warm)
         setup = time.perf_counter() - start
         for i in range(n_trials):
             t0 = time.perf_counter()
-            if proposer is not None and i >= len(warm):
+            if proposer is not None and i >= n_warm:
                 alg, params = proposer.propose()
                 study.enqueue_trial(fixed_params(alg, params, shape), skip_if_exists=False)
             trial = study.ask()
@@ -459,7 +477,7 @@ def run_study(method: TuneMethod, task: TuneTask, seed: int, n_trials: int) -> S
                 alg = str(trial.suggest_categorical("algorithm", algorithms))
                 config = get_space(alg).sample(trial, shape, prefix=f"{alg}__")
             t1 = time.perf_counter()
-            value = task.score(alg, config)
+            value = score(alg, config)
             t2 = time.perf_counter()
             study.tell(trial, value)
             if proposer is not None:
