@@ -42,6 +42,8 @@ _LAZY: dict[str, str] = {
     "suggest": "metaopt.recommend",
     "Suggestion": "metaopt.recommend",
     "warm_start": "metaopt.integrations.optuna",
+    "MetaoptClassifier": "metaopt.estimators",
+    "MetaoptRegressor": "metaopt.estimators",
 }
 
 __all__ = [

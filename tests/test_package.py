@@ -23,6 +23,7 @@ def _run(code: str) -> str:
     [
         "import metaopt",
         "import metaopt; metaopt.load_task; metaopt.Task",
+        "import metaopt; metaopt.MetaoptClassifier; metaopt.MetaoptRegressor",
         # `metaopt --help`: the console script's code path, in-process so sys.modules is visible.
         "import sys; sys.argv = ['metaopt', '--help']\n"
         "from metaopt.cli import main\n"

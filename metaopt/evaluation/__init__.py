@@ -12,7 +12,7 @@ from metaopt.evaluation._engine import EstimatorFactory, evaluate, space_estimat
 from metaopt.evaluation._parallel import Job, ProgressCallback, evaluate_many
 from metaopt.evaluation._protocol import DEFAULT_METRICS, PROTOCOL_VERSION, Protocol
 from metaopt.evaluation._result import STATUSES, Evaluation, EvaluationStatus
-from metaopt.evaluation._sandbox import shutdown_workers
+from metaopt.evaluation._sandbox import shutdown_workers, start_worker
 
 __all__ = [
     "DEFAULT_METRICS",
@@ -28,4 +28,5 @@ __all__ = [
     "evaluate_many",
     "shutdown_workers",
     "space_estimator",
+    "start_worker",
 ]

@@ -41,7 +41,7 @@ if TYPE_CHECKING:
     from metaopt.evaluation._engine import EstimatorFactory, _Checked, _Prepared
     from metaopt.evaluation._protocol import Protocol
 
-__all__ = ["THREAD_ENV", "run_isolated", "shutdown_workers"]
+__all__ = ["THREAD_ENV", "run_isolated", "shutdown_workers", "start_worker"]
 
 #: Environment of every worker: one thread per numerical library.
 THREAD_ENV = {
@@ -198,6 +198,20 @@ def _worker() -> _Worker:
         _local.worker = worker
         _all_workers.add(worker)
     return worker
+
+
+def start_worker() -> float:
+    """Start this thread's worker now, if it is not running; returns the seconds it took.
+
+    A caller that derives a time limit from a budget calls this first, so that the
+    limit does not have to pay for the worker's start-up (importing scikit-learn).
+    """
+    worker = _worker()
+    if worker.alive():
+        return 0.0
+    started = time.monotonic()
+    worker.start()
+    return time.monotonic() - started
 
 
 def current_worker_pid() -> int | None:

@@ -204,8 +204,11 @@ class OptimizerRun:
         algorithms: Sequence[str] | None,
         seed: int | None,
         transfer: bool = True,
+        sample_transfer: bool = False,
     ) -> None:
         opt = optimizer
+        self.sample_transfer = bool(sample_transfer)
+        self.last_stage: str | None = None  # who made the last proposal
         self.optimizer = opt
         self.shape = shape
         self.kind = str(shape.kind)
@@ -282,6 +285,19 @@ class OptimizerRun:
         self.n_observed += 1
         self.pending = self._input(row, hist, 0.0, self.n_observed)
 
+    def in_flight(self, algorithm: str, params: Mapping[str, Any]) -> None:
+        """Record a trial in flight (no result yet): the transfer stage will not propose its
+        pool configuration and proposes what best complements it
+        (:meth:`~metaopt.learn.TransferRun.in_flight`); the policy's state is unchanged."""
+        if self.transfer is not None:
+            self.transfer.in_flight(str(algorithm), dict(params))
+
+    def reject_last(self) -> None:
+        """The last proposal is taken already (a duplicate): the transfer stage will not
+        propose its pool configuration again; the policy draws afresh anyway."""
+        if self.transfer is not None and self.last_stage == "transfer" and self.transfer.last_index is not None:
+            self.transfer.in_flight("", {}, column=self.transfer.last_index)
+
     def _head(self) -> dict[str, np.ndarray]:
         opt = self.optimizer
         lay = opt.layout_
@@ -331,7 +347,9 @@ class OptimizerRun:
         """The next configuration: ``(algorithm, complete params for the shape)``.
 
         In the transfer stage (:mod:`metaopt.learn._transfer`) the pool configuration
-        with the best expected gain, deterministic; then a sample of the policy.
+        with the best expected gain (deterministic; with ``sample_transfer``, a seeded
+        Thompson draw among the near-best); then a sample of the policy.
+        :attr:`last_stage` says which of the two proposed it.
 
         Parameters
         ----------
@@ -339,9 +357,11 @@ class OptimizerRun:
             Fix the algorithm (e.g. an enqueued trial chose it) and propose its params.
         """
         if self.transfer is not None:  # an unknown algorithm has no pool column: None
-            proposed = self.transfer.propose(algorithm)
+            proposed = self.transfer.propose(algorithm, self.rng if self.sample_transfer else None)
             if proposed is not None:
+                self.last_stage = "transfer"
                 return proposed
+        self.last_stage = "policy"
         opt = self.optimizer
         lay = opt.layout_
         enc = opt.encoder_
@@ -553,6 +573,7 @@ class LearnedOptimizer:
         algorithms: Sequence[str] | None = None,
         seed: int | None = None,
         transfer: bool = True,
+        sample_transfer: bool = False,
     ) -> OptimizerRun:
         """A new run for a dataset with these meta-features and this shape.
 
@@ -570,9 +591,16 @@ class LearnedOptimizer:
         transfer
             Start with the transfer stage when the optimizer has one (``False``: the
             policy alone, e.g. to compare the two).
+        sample_transfer
+            Let ``seed`` pick among the transfer stage's near-equal pool configurations
+            (a Thompson draw over the training tasks' weights,
+            :meth:`~metaopt.learn.TransferRun.propose_index`); ``False``: its best one,
+            the same for every seed.
         """
         self._check_fitted()
-        return OptimizerRun(self, metafeatures, shape, algorithms, seed, transfer=transfer)
+        return OptimizerRun(
+            self, metafeatures, shape, algorithms, seed, transfer=transfer, sample_transfer=sample_transfer
+        )
 
     @property
     def meta_trials(self) -> int:

@@ -66,3 +66,14 @@ def test_errors_in_the_worker_are_recorded(binary_task) -> None:
     ev = evaluate(binary_task, "failing", {}, Protocol(n_splits=3, time_limit=60),
                   estimator_factory=sklearn_factory)
     assert ev.status == "error" and ev.message.startswith("ValueError: this config")
+
+
+def test_start_worker_starts_this_threads_worker_once(binary_task) -> None:
+    from metaopt.evaluation import shutdown_workers, start_worker
+
+    shutdown_workers()
+    assert start_worker() > 0 and current_worker_pid() is not None
+    pid = current_worker_pid()
+    assert start_worker() == 0.0
+    assert evaluate(binary_task, "linear", None, Protocol(n_splits=2, time_limit=60)).ok
+    assert current_worker_pid() == pid  # the evaluation used the started worker

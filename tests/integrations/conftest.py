@@ -38,6 +38,14 @@ def optimizer(models: Path):
 
 
 @pytest.fixture(scope="session")
+def shipped_optimizer():
+    """The learned optimizer of the shipped models (datasets/models): nothing is trained."""
+    from metaopt.recommend import load_optimizer
+
+    return load_optimizer(Path(__file__).resolve().parents[2] / "datasets" / "models")
+
+
+@pytest.fixture(scope="session")
 def task(root: Path):
     """``bin01``: 150 rows, binary, 4 numeric columns and a categorical one."""
     from metaopt.tasks import load_task

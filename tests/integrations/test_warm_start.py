@@ -51,11 +51,11 @@ def test_a_value_outside_the_study_distribution_is_refused(task) -> None:
     space = {"algorithm": CategoricalDistribution(["knn"]),
              "knn__n_neighbors": IntDistribution(1, 10)}
     with pytest.raises(ConfigError) as info:
-        warm_start(study, task=task, search_space=space,
+        warm_start(study, task=task, search_space=space, on_out_of_range="raise",
                    suggestions=[{"algorithm": "knn", "params": {"n_neighbors": 40}, "rank": 1}])
     text = str(info.value)
     assert "'knn__n_neighbors'" in text and "40" in text and "IntDistribution" in text
-    assert "widen" in text and "smaller n" in text
+    assert "widen" in text and "smaller n" in text and "on_out_of_range" in text
     assert study.get_trials(deepcopy=False) == []  # nothing half-enqueued
 
 
@@ -63,7 +63,8 @@ def test_an_algorithm_that_is_not_a_choice_is_refused() -> None:
     study = optuna.create_study(direction="maximize")
     space = {"algorithm": CategoricalDistribution(["knn", "linear"])}
     with pytest.raises(ConfigError, match="'algorithm' = 'hgb'"):
-        warm_start(study, search_space=space, suggestions=[("hgb", {"max_depth": 3})])
+        warm_start(study, search_space=space, suggestions=[("hgb", {"max_depth": 3})],
+                   on_out_of_range="raise")
 
 
 def test_params_the_study_does_not_search_are_left_out_and_reported() -> None:

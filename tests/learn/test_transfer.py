@@ -181,3 +181,29 @@ def test_transfer_pool_round_trips_through_arrays_and_json(optimizer, pool, tmp_
         assert pa == pb
         a.observe(*pa, 0.1 * t)
         b.observe(*pb, 0.1 * t)
+
+
+def test_in_flight_columns_and_the_seeded_draw() -> None:
+    """A column in flight is not proposed again; the seeded draw keeps the first proposal
+    the best one and then varies with the seed (the shipped models)."""
+    from pathlib import Path
+
+    import numpy as np
+
+    from metaopt.recommend import load_optimizer
+    from metaopt.spaces import DataShape
+
+    tp = load_optimizer(Path(__file__).resolve().parents[2] / "datasets" / "models").transfer_
+    shape = DataShape(n_rows=2000, n_features=20, kind="binary", n_classes=2)
+    best = tp.start(shape).propose_index()
+    assert all(tp.start(shape).propose_index(rng=np.random.default_rng(s)) == best for s in range(5))
+    orders = set()
+    for seed in range(5):
+        run, rng, order = tp.start(shape), np.random.default_rng(seed), []
+        for _ in range(4):
+            j = run.propose_index(rng=rng)
+            assert j not in order
+            order.append(j)
+            run.in_flight("", {}, column=j)
+        orders.add(tuple(order))
+    assert len(orders) > 1

@@ -12,6 +12,11 @@ A study over metaopt's search spaces has
 A study of a single algorithm may instead use the unprefixed names
 (``"learning_rate"``) and no ``"algorithm"`` parameter; :func:`warm_start` and
 :class:`MetaSampler` understand that form too (see their docstrings).
+
+An objective with its own names (``"lr"``, ``"depth"``) is mapped onto this convention
+by a ``param_map`` from the study's name to metaopt's: ``{"lr": "hgb__learning_rate",
+"depth": "hgb__max_depth"}`` (and ``{"model": "algorithm"}`` for a categorical over
+metaopt algorithm names); see :func:`resolve_param_map`.
 """
 
 from __future__ import annotations
@@ -32,6 +37,7 @@ __all__ = [
     "allowed_algorithms",
     "config_from_params",
     "param_name",
+    "resolve_param_map",
     "search_space",
 ]
 
@@ -131,3 +137,71 @@ def config_from_params(
     if not config and algorithm is not None and ALGORITHM_PARAM not in params:
         config = {k: v for k, v in params.items() if SEPARATOR not in k}
     return alg, config
+
+
+def resolve_param_map(
+    param_map: Mapping[str, str] | None, algorithms: Sequence[str] | None = None
+) -> dict[str, tuple[str, str | None]]:
+    """``{study name: (algorithm, param)}`` of a ``param_map``; ``("algorithm", None)`` for
+    the name that picks the algorithm.
+
+    A target is ``"algorithm"``, ``"{algorithm}__{param}"``, or, when ``algorithms``
+    names exactly one algorithm, that algorithm's unprefixed parameter name.
+
+    Raises
+    ------
+    ConfigError
+        If a target names an unknown algorithm or parameter, or an algorithm outside
+        ``algorithms``.
+    """
+    from metaopt.spaces import ALGORITHMS, get_space
+
+    out: dict[str, tuple[str, str | None]] = {}
+    allowed = None if algorithms is None else [str(a) for a in algorithms]
+    for name, target in dict(param_map or {}).items():
+        if not isinstance(name, str) or not isinstance(target, str):
+            raise ConfigError(
+                f"param_map maps {name!r} to {target!r}; both must be strings",
+                'map your parameter names to metaopt\'s: {"lr": "hgb__learning_rate"}',
+            )
+        if target == ALGORITHM_PARAM:
+            out[name] = (ALGORITHM_PARAM, None)
+            continue
+        if SEPARATOR in target:
+            alg, pname = target.split(SEPARATOR, 1)
+        elif allowed is not None and len(allowed) == 1:
+            alg, pname = allowed[0], target
+        else:
+            raise ConfigError(
+                f"param_map maps {name!r} to {target!r}, which names no algorithm",
+                f'use "{{algorithm}}__{{param}}" (e.g. "hgb__{target}") or "algorithm"; '
+                f"algorithms: {', '.join(ALGORITHMS)}",
+            )
+        get_space(alg)  # ConfigError naming the valid algorithms
+        if allowed is not None and alg not in allowed:
+            raise ConfigError(
+                f"param_map maps {name!r} to {target!r}, but {alg!r} is not among the "
+                f"algorithms {allowed}",
+                "map onto the parameters of the allowed algorithms, or allow that algorithm",
+            )
+        names = _all_param_names(alg)
+        if pname not in names:
+            raise ConfigError(
+                f"param_map maps {name!r} to {target!r}, but {alg} has no parameter {pname!r}",
+                f"choose one of {', '.join(sorted(names))}",
+            )
+        out[name] = (alg, pname)
+    return out
+
+
+def _all_param_names(algorithm: str) -> set[str]:
+    """Every parameter name ``algorithm`` has for some task kind."""
+    from metaopt.spaces import DataShape, get_space
+
+    space = get_space(algorithm)
+    names: set[str] = set()
+    for kind, n_classes in (("binary", 2), ("multiclass", 3), ("regression", 0)):
+        shape = DataShape(n_rows=1000, n_features=10, kind=kind, n_classes=n_classes)
+        if space.supports(shape) is None:
+            names.update(p.name for p in space.params(shape))
+    return names

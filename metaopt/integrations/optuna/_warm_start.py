@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import os
+import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from numbers import Real
@@ -14,6 +15,7 @@ from metaopt.integrations.optuna._naming import (
     ALGORITHM_PARAM,
     SEPARATOR,
     param_name,
+    resolve_param_map,
 )
 from metaopt.integrations.optuna._naming import (
     search_space as metaopt_search_space,
@@ -27,7 +29,17 @@ if TYPE_CHECKING:  # pragma: no cover
     from metaopt.recommend import Recommender
     from metaopt.tasks import Task
 
-__all__ = ["contains", "study_search_space", "warm_start"]
+__all__ = ["OUT_OF_RANGE", "contains", "study_search_space", "warm_start"]
+
+#: What ``warm_start(on_out_of_range=...)`` does with a suggested value the study's
+#: distribution does not contain.
+OUT_OF_RANGE = ("skip", "clip", "raise")
+
+#: User attribute of every trial a warm start enqueues: who proposed it.
+PROPOSER_ATTR = "metaopt_proposer"
+
+_SKIP = object()  # drop the suggestion
+_LEAVE = object()  # leave the parameter to the sampler
 
 
 @dataclass(frozen=True)
@@ -155,9 +167,32 @@ def _param_names(algorithm: str) -> set[str]:
 def _refuse(pick: _Pick, name: str, value: Any, dist: BaseDistribution) -> ConfigError:
     return ConfigError(
         f"warm start: suggestion #{pick.rank} ({pick.algorithm}) sets {name!r} = {value!r}, "
-        f"which the study's distribution {dist!r} does not contain (values are never clipped)",
-        f"widen the distribution of {name!r}, or pass a smaller n or other algorithms",
+        f"which the study's distribution {dist!r} does not contain (on_out_of_range='raise')",
+        f"widen the distribution of {name!r}, pass on_out_of_range='skip' or 'clip', "
+        "or pass a smaller n or other algorithms",
     )
+
+
+def _fit(pick: _Pick, name: str, value: Any, dist: BaseDistribution | None, mode: str) -> Any:
+    """``value`` as the study holds it; ``_SKIP`` (drop the suggestion) or ``_LEAVE``
+    (leave the parameter to the sampler) when ``dist`` does not contain it."""
+    from optuna.distributions import CategoricalDistribution
+
+    from metaopt.integrations.optuna._sampler import _MISSING, _into_distribution
+    from metaopt.spaces._base import _plain
+
+    if dist is None:  # a param_map name the study has not shown yet: unchecked
+        return _plain(value)
+    if contains(dist, value):
+        return _as_choice(dist, value)
+    if mode == "raise":
+        raise _refuse(pick, name, value, dist)
+    if mode == "skip" or name == ALGORITHM_PARAM:
+        return _SKIP
+    clipped = _into_distribution(value, dist)
+    if clipped is _MISSING:
+        return _LEAVE if isinstance(dist, CategoricalDistribution) else _SKIP
+    return clipped
 
 
 def _already_in(study: optuna.Study, params: Mapping[str, Any]) -> bool:
@@ -195,6 +230,8 @@ def warm_start(
     search_space: Mapping[str, BaseDistribution] | None = None,
     suggestions: Sequence[Any] | None = None,
     models: str | os.PathLike[str] | Recommender | None = None,
+    param_map: Mapping[str, str] | None = None,
+    on_out_of_range: str = "skip",
 ) -> list[dict[str, Any]]:
     """Enqueue metaopt's top ``n`` suggestions as the study's next trials.
 
@@ -216,8 +253,27 @@ def warm_start(
       whose parameter names include all the study's (unprefixed) names; suggestions
       are filtered to it, and the names are prefixed the way the study's are.
 
+    * with ``param_map`` (the objective's own names: ``{"lr": "hgb__learning_rate",
+      "depth": "hgb__max_depth"}``, ``{"model": "algorithm"}``), a suggestion sets
+      exactly the mapped names it has a value for; suggestions are drawn from the
+      algorithms the map names. The study's space is then ``search_space`` or its
+      trials' distributions (metaopt's own are never assumed); a mapped name whose
+      distribution is not known yet is enqueued unchecked.
+
     Suggestion params that the study does not search are left out (and reported);
-    study params that a suggestion lacks are left to the sampler.
+    study params that a suggestion lacks are left to the sampler. A suggestion that
+    sets none of the study's parameters is not enqueued (never ``{}``, never names
+    the objective does not ask for); when nothing is enqueued for that reason, or
+    suggestions were skipped as out of range, a ``UserWarning`` says why and what to
+    pass (``param_map``, ``on_out_of_range``).
+
+    Every enqueued trial gets the user attributes ``metaopt_proposer = "warm_start"``,
+    ``metaopt_source``, ``metaopt_rank``, and the prediction, uncertainty and config id
+    when known. Two processes that warm-start one study at once (two ``metaopt tune``
+    runs on one database) may both enqueue a suggestion; after enqueueing, every
+    waiting warm-start trial that repeats an earlier one is turned into a plain
+    trial for the sampler (its fixed params emptied, its ``metaopt_*`` attributes set
+    to None), so each suggestion runs once.
 
     Parameters
     ----------
@@ -238,6 +294,14 @@ def warm_start(
         dicts or ``(algorithm, params)`` pairs) instead of calling :func:`metaopt.suggest`.
     models
         Models directory or bundle for :func:`metaopt.suggest`.
+    param_map
+        The study's parameter names mapped onto metaopt's (see above); the targets are
+        checked (:func:`metaopt.integrations.optuna._naming.resolve_param_map`).
+    on_out_of_range
+        A suggested value outside the study's distribution: ``"skip"`` that suggestion,
+        ``"clip"`` it into the distribution (numbers into ``[low, high]`` and onto the
+        step grid; a categorical value that is not a choice is left to the sampler), or
+        ``"raise"`` a ``ConfigError`` before anything is enqueued.
 
     Returns
     -------
@@ -251,21 +315,122 @@ def warm_start(
     Raises
     ------
     ConfigError
-        If a suggested value lies outside the study's distribution for it (values are
-        never clipped: widen the distribution, or pass a smaller ``n`` or other
-        algorithms), if the study's algorithm cannot be told, or ``n`` < 0.
+        With ``on_out_of_range="raise"``, if a suggested value lies outside the study's
+        distribution for it; if the study's algorithm cannot be told, ``param_map``
+        names an unknown algorithm or parameter, ``on_out_of_range`` is unknown, or
+        ``n`` < 0.
     ModelError
         If the suggestion models are missing (run ``metaopt train``).
     """
     _check_request(study, n)
+    if on_out_of_range not in OUT_OF_RANGE:
+        raise ConfigError(
+            f"on_out_of_range must be one of {', '.join(map(repr, OUT_OF_RANGE))}, got {on_out_of_range!r}",
+            "pass on_out_of_range='skip' (the default), 'clip' or 'raise'",
+        )
     if n == 0:
         return []
     loaded = _load_if_given(data, target, task)
-    space = _study_space(study, search_space, loaded, algorithms)
-    single, wanted = _wanted_algorithms(space, algorithms)
-    picks = _picks(suggestions, loaded, wanted, single, algorithms, n, models)
-    planned = _plan_all(picks, space, single)
-    return _enqueue_all(study, planned)
+    if param_map:
+        mapping = resolve_param_map(param_map, algorithms)
+        space = dict(search_space or {}) or study_search_space(study)
+        wanted = _mapped_algorithms(mapping, space, algorithms)
+        picks = _picks(suggestions, loaded, wanted, ("", ""), algorithms, n, models)
+        planned = [_plan_mapped(pick, mapping, space, on_out_of_range) for pick in picks]
+    else:
+        space = _study_space(study, search_space, loaded, algorithms)
+        single, wanted = _wanted_algorithms(space, algorithms)
+        picks = _picks(suggestions, loaded, wanted, single, algorithms, n, models)
+        planned = [_plan(pick, space, single, on_out_of_range) for pick in picks]
+    kept = _report(planned, space, bool(param_map), on_out_of_range)
+    enqueued = _enqueue_all(study, kept)
+    _dedupe_waiting(study)
+    return enqueued
+
+
+def _mapped_algorithms(
+    mapping: Mapping[str, tuple[str, str | None]],
+    space: Mapping[str, BaseDistribution],
+    algorithms: Sequence[str] | None,
+) -> list[str]:
+    """The algorithms to draw suggestions from for a ``param_map``."""
+    from optuna.distributions import CategoricalDistribution
+
+    from metaopt.spaces import ALGORITHMS
+
+    named = [a for a in ALGORITHMS if any(alg == a for alg, _ in mapping.values())]
+    wanted = named or list(ALGORITHMS)
+    if algorithms is not None:
+        wanted = [a for a in wanted if a in algorithms]
+    for name, (alg, _) in mapping.items():
+        dist = space.get(name)
+        if alg == ALGORITHM_PARAM and isinstance(dist, CategoricalDistribution):
+            wanted = [a for a in wanted if any(c == a for c in dist.choices)]
+    if not wanted:
+        raise ConfigError(
+            f"param_map {dict((k, v[0]) for k, v in mapping.items())} leaves no algorithm to "
+            "suggest (check algorithms= and the choices of the mapped 'algorithm' parameter)",
+            "map parameters of the algorithms the study searches",
+        )
+    return wanted
+
+
+def _plan_mapped(
+    pick: _Pick, mapping: Mapping[str, tuple[str, str | None]], space: Mapping[str, BaseDistribution], mode: str
+) -> _Planned | None:
+    """One suggestion under the study's own names; None when it is skipped."""
+    params: dict[str, Any] = {}
+    used: set[str] = set()
+    n_params = 0
+    for name, (alg, pname) in mapping.items():
+        if alg == ALGORITHM_PARAM:
+            value: Any = pick.algorithm
+        elif alg == pick.algorithm and pname in pick.params:
+            value = pick.params[pname]
+            used.add(str(pname))
+        else:
+            continue
+        fitted = _fit(pick, name, value, space.get(name), mode)
+        if fitted is _SKIP:
+            return None
+        if fitted is _LEAVE:
+            continue
+        params[name] = fitted
+        n_params += alg != ALGORITHM_PARAM
+    left_out = {k: v for k, v in pick.params.items() if k not in used}
+    return pick, (params if n_params or not pick.params else {}), left_out
+
+
+def _report(
+    planned: list[_Planned | None], space: Mapping[str, BaseDistribution], mapped: bool, mode: str
+) -> list[_Planned]:
+    """The planned trials that set something; warn about the skipped and the unmapped."""
+    kept = [p for p in planned if p is not None and p[1]]
+    skipped = sum(p is None for p in planned)
+    unmapped = sum(p is not None and not p[1] for p in planned)
+    if skipped:
+        warnings.warn(
+            f"warm start: {skipped} of {len(planned)} suggestions set values outside the study's "
+            f"distributions and were skipped (on_out_of_range={mode!r}); pass "
+            "on_out_of_range='clip' to enqueue them clipped into the distributions, or widen them",
+            UserWarning,
+            stacklevel=3,
+        )
+    if unmapped and not kept:
+        names = sorted(space) or ["(none known yet)"]
+        hint = (
+            "check that param_map's targets are parameters of the suggested algorithms"
+            if mapped
+            else "pass param_map={'your_name': 'hgb__learning_rate', ...} mapping the objective's "
+            "names onto metaopt's ('algorithm' and '{algorithm}__{param}')"
+        )
+        warnings.warn(
+            f"warm start enqueued nothing: none of the {unmapped} suggestions sets a parameter "
+            f"of the study ({', '.join(names)}); {hint}",
+            UserWarning,
+            stacklevel=3,
+        )
+    return kept
 
 
 #: One planned trial: the suggestion, the study params to enqueue, and the params left out.
@@ -379,38 +544,49 @@ def _picks(
     return [_as_pick(s, i) for i, s in enumerate(suggest(loaded, top=n, algorithms=known, models=models), 1)]
 
 
-def _plan_all(
-    picks: list[_Pick], space: Mapping[str, BaseDistribution], single: tuple[str, str] | None
-) -> list[_Planned]:
-    """Map every suggestion onto the study's names before enqueueing any: a refused
-    value must not leave half a warm start behind."""
-    return [_plan(pick, space, single) for pick in picks]
-
-
 def _plan(
-    pick: _Pick, space: Mapping[str, BaseDistribution], single: tuple[str, str] | None
-) -> _Planned:
-    """One suggestion as the study's params (checked against its distributions)."""
+    pick: _Pick, space: Mapping[str, BaseDistribution], single: tuple[str, str] | None, mode: str
+) -> _Planned | None:
+    """One suggestion as the study's params (checked against its distributions); None
+    when it is skipped. Every suggestion is planned before any is enqueued: a refused
+    value must not leave half a warm start behind."""
     params: dict[str, Any] = {}
     left_out: dict[str, Any] = {}
     if single is None:
-        alg_dist = space[ALGORITHM_PARAM]
-        if not contains(alg_dist, pick.algorithm):
-            raise _refuse(pick, ALGORITHM_PARAM, pick.algorithm, alg_dist)
+        fitted = _fit(pick, ALGORITHM_PARAM, pick.algorithm, space[ALGORITHM_PARAM], mode)
+        if fitted is _SKIP:
+            return None
         params[ALGORITHM_PARAM] = pick.algorithm
         prefix = pick.algorithm + SEPARATOR
     else:
         prefix = single[1]
+    n_params = 0
     for key, value in pick.params.items():
         name = param_name(pick.algorithm, key) if prefix else key
         dist = space.get(name)
         if dist is None:
             left_out[key] = value
             continue
-        if not contains(dist, value):
-            raise _refuse(pick, name, value, dist)
-        params[name] = _as_choice(dist, value)
+        fitted = _fit(pick, name, value, dist, mode)
+        if fitted is _SKIP:
+            return None
+        if fitted is _LEAVE:
+            left_out[key] = value
+            continue
+        params[name] = fitted
+        n_params += 1
+    if pick.params and not n_params and (single is not None or _searches_params(space, pick.algorithm)):
+        params = {}  # nothing of the suggestion maps onto the study: not enqueued
     return pick, params, left_out
+
+
+def _searches_params(space: Mapping[str, BaseDistribution], algorithm: str) -> bool:
+    """Whether the study searches anything besides the algorithm: names that are not
+    metaopt's (an objective's own) or parameters of ``algorithm``."""
+    return any(
+        name != ALGORITHM_PARAM and (SEPARATOR not in name or name.startswith(algorithm + SEPARATOR))
+        for name in space
+    )
 
 
 def _enqueue_all(study: optuna.Study, planned: list[_Planned]) -> list[dict[str, Any]]:
@@ -419,7 +595,9 @@ def _enqueue_all(study: optuna.Study, planned: list[_Planned]) -> list[dict[str,
     for pick, params, left_out in planned:
         if _already_in(study, params):
             continue
-        attrs: dict[str, Any] = {"metaopt_source": "suggest", "metaopt_rank": pick.rank}
+        attrs: dict[str, Any] = {
+            PROPOSER_ATTR: "warm_start", "metaopt_source": "suggest", "metaopt_rank": pick.rank,
+        }
         if pick.prediction is not None:
             attrs["metaopt_prediction"] = pick.prediction
         if pick.uncertainty is not None:
@@ -439,6 +617,36 @@ def _enqueue_all(study: optuna.Study, planned: list[_Planned]) -> list[dict[str,
             }
         )
     return enqueued
+
+
+def _params_key(params: Mapping[str, Any]) -> str:
+    from metaopt.integrations.optuna._sampler import _config_key
+
+    return _config_key("", params)
+
+
+def _dedupe_waiting(study: optuna.Study) -> None:
+    """Turn waiting warm-start trials that repeat an earlier warm-start trial into plain
+    trials (two processes warm-starting one study at once both enqueue)."""
+    from optuna.trial import TrialState
+
+    first: dict[str, int] = {}
+    repeats = []
+    for trial in sorted(study.get_trials(deepcopy=False), key=lambda t: t.number):
+        if trial.user_attrs.get(PROPOSER_ATTR) != "warm_start":
+            continue
+        key = _params_key(trial.system_attrs.get("fixed_params") or trial.params)
+        if key in first:
+            if trial.state == TrialState.WAITING:
+                repeats.append(trial)
+        else:
+            first[key] = trial.number
+    storage = study._storage
+    for trial in repeats:
+        storage.set_trial_system_attr(trial._trial_id, "fixed_params", {})
+        for attr in trial.user_attrs:
+            if attr.startswith("metaopt_"):
+                storage.set_trial_user_attr(trial._trial_id, attr, None)
 
 
 def _complete_from_metaopt(space: dict[str, BaseDistribution], task: Task) -> None:
