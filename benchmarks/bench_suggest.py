@@ -87,6 +87,9 @@ def main() -> None:
     parser.add_argument("--timing-repeats", type=int, default=3, help="cold processes per timed command")
     args = parser.parse_args()
 
+    from metaopt._paths import use_checkout_cli
+
+    use_checkout_cli()  # this checkout's `metaopt benchmark`, even under another worktree's editable install
     from metaopt.cli._benchmark import benchmark
 
     t0 = time.perf_counter()

@@ -434,10 +434,10 @@ class BenchmarkResult:
         if self.protocol == "source":
             per = self.by_held_out()
             lines += ["## Per held-out source", "",
-                      f"`win_rate_avg`: the method's mean win rate (regret@1, ties ½) over the other "
-                      f"methods on the block's tasks; `metaopt_wins`: share of the block's tasks where "
-                      f"metaopt's regret@1 is below the method's; `coverage_1sd`: share of (task, pool "
-                      f"config) pairs within ±1σ (nominal 0.683).", ""]
+                      "`win_rate_avg`: the method's mean win rate (regret@1, ties ½) over the other "
+                      "methods on the block's tasks; `metaopt_wins`: share of the block's tasks where "
+                      "metaopt's regret@1 is below the method's; `coverage_1sd`: share of (task, pool "
+                      "config) pairs within ±1σ (nominal 0.683).", ""]
             for block in dict.fromkeys(per.index.get_level_values(0)):
                 lines += [f"### {block}", "", _markdown(per.loc[block], int_columns=("n_tasks",)), ""]
         return finish_markdown(lines, info.get("notes") or [], path)
