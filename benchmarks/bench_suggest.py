@@ -1,9 +1,12 @@
-"""Meta-evaluation of ``metaopt suggest``: leave-dataset-out regret vs the baselines, and speed.
+"""Meta-evaluation of ``metaopt suggest``: leave-dataset-out / leave-source-out regret vs the baselines, and speed.
 
 1. Runs ``metaopt benchmark`` (grouped leave-dataset-out over the knowledge base:
    metaopt, library defaults, best default, greedy portfolio, nearest datasets and,
    unless ``--no-flaml``, FLAML's zero-shot ``flaml.default``), prints the tables and
-   writes ``benchmarks/results/suggest_ldo.{md,json}`` and ``suggest_*.png``.
+   writes ``benchmarks/results/suggest_ldo.{md,json}`` and ``suggest_*.png``. With
+   ``--protocol source`` it runs leave-source-out instead (train on every corpus source
+   but one, test on the held-out one; cross-domain) and writes
+   ``suggest_lso.{md,json}`` and ``suggest_lso_*.png``.
 2. Times ``metaopt suggest`` cold (a fresh process each time, wall clock of the whole
    process) on a generated 10,000 × 50 CSV, 3 times, and writes
    ``benchmarks/results/suggest_timing.json`` (skipped with a message if the command
@@ -11,9 +14,10 @@
 
 Usage::
 
-    python benchmarks/bench_suggest.py [--kb datasets/kb] [--folds 5] [--no-flaml]
+    python benchmarks/bench_suggest.py [--kb datasets/kb] [--protocol dataset|source] [--folds 5] [--no-flaml]
         [--flaml-learners lgbm,rf,xgboost,extra_tree] [--no-timing]
         [--flaml-cache benchmarks/results/flaml_scores.json] [--timing-only] [--timing-repeats 3]
+        [--min-source-tasks 10] [--out benchmarks/results]
 """
 
 from __future__ import annotations
@@ -67,6 +71,11 @@ def time_suggest(repeats: int = 3, rows: int = 10_000, cols: int = 50) -> dict |
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--kb", default="datasets/kb")
+    parser.add_argument("--protocol", choices=("dataset", "source"), default="dataset",
+                        help="dataset: grouped leave-dataset-out; source: leave-source-out (cross-domain)")
+    parser.add_argument("--min-source-tasks", type=int, default=10,
+                        help="--protocol source: sources with fewer tasks form one merged held-out block")
+    parser.add_argument("--out", type=Path, default=RESULTS, help="where tables and plots go (default: benchmarks/results)")
     parser.add_argument("--folds", type=int, default=5)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--no-flaml", action="store_true")
@@ -78,17 +87,21 @@ def main() -> None:
     parser.add_argument("--timing-repeats", type=int, default=3, help="cold processes per timed command")
     args = parser.parse_args()
 
+    from metaopt._paths import use_checkout_cli
+
+    use_checkout_cli()  # this checkout's `metaopt benchmark`, even under another worktree's editable install
     from metaopt.cli._benchmark import benchmark
 
     t0 = time.perf_counter()
     if not args.timing_only:
-        benchmark(kb=Path(args.kb), folds=args.folds, seed=args.seed, top=5, out=RESULTS,
-                  no_flaml=args.no_flaml, flaml_learners=args.flaml_learners, flaml_cache=args.flaml_cache)
+        benchmark(kb=Path(args.kb), protocol=args.protocol, folds=args.folds, seed=args.seed, top=5,
+                  min_source_tasks=args.min_source_tasks, out=args.out, no_flaml=args.no_flaml,
+                  flaml_learners=args.flaml_learners, flaml_cache=args.flaml_cache)
         print(f"\nbenchmark: {time.perf_counter() - t0:.0f} s")
     if not args.no_timing:
         timing = time_suggest(repeats=max(1, args.timing_repeats))
         if timing is not None:
-            (RESULTS / "suggest_timing.json").write_text(json.dumps(timing, indent=1) + "\n")
+            (args.out / "suggest_timing.json").write_text(json.dumps(timing, indent=1) + "\n")
             print(f"metaopt suggest, 10,000 x 50 CSV, cold: {', '.join(f'{w:.2f}' for w in timing['wall_s'])} s "
                   f"(median {timing['median_wall_s']:.2f} s; target <= 1.5 s); with --json: "
                   f"{', '.join(f'{w:.2f}' for w in timing['json_wall_s'])} s "

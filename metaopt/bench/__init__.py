@@ -1,7 +1,8 @@
-"""Meta-evaluation: leave-dataset-out benchmark of metaopt against the baselines.
+"""Meta-evaluation: leave-dataset-out and leave-source-out benchmark of metaopt against the baselines.
 
-:func:`leave_dataset_out_benchmark` folds the knowledge base's tasks by base dataset,
-fits every method on the training tasks of each fold, and scores the top-1 and the
+:func:`leave_dataset_out_benchmark` folds the knowledge base's tasks by base dataset
+(``protocol="dataset"``, :func:`ldo_folds`) or by corpus source (``protocol="source"``,
+cross-domain, :func:`lso_folds`), fits every method on the training tasks of each fold, and scores the top-1 and the
 best-of-top-``k`` recommendations on the held-out tasks with their true normalized
 scores; :class:`BenchmarkResult` summarises (mean / median regret, win rates, average
 ranks, a Wilcoxon test against the best baseline, ±1σ coverage) and writes Markdown,
@@ -20,7 +21,9 @@ from metaopt.bench._ldo import (
     default_methods,
     ldo_folds,
     leave_dataset_out_benchmark,
+    lso_folds,
     markdown_table,
+    task_sources,
 )
 from metaopt.bench._methods import (
     BaselineMethod,
@@ -41,5 +44,7 @@ __all__ = [
     "default_methods",
     "ldo_folds",
     "leave_dataset_out_benchmark",
+    "lso_folds",
     "markdown_table",
+    "task_sources",
 ]

@@ -1,7 +1,19 @@
-"""Leave-dataset-out meta-evaluation of metaopt against the baselines.
+"""Leave-dataset-out and leave-source-out meta-evaluation of metaopt against the baselines.
 
-Folds are :class:`sklearn.model_selection.GroupKFold` over the tasks' ``group`` (the
-base dataset: variants of one dataset never sit on both sides), shuffled by ``seed``.
+Two protocols (DESIGN.md, "Scores and comparisons"):
+
+* ``protocol="dataset"`` (leave-dataset-out): folds are
+  :class:`sklearn.model_selection.GroupKFold` over the tasks' ``group`` (the base
+  dataset: variants of one dataset never sit on both sides), shuffled by ``seed``
+  (:func:`ldo_folds`).
+* ``protocol="source"`` (leave-source-out, cross-domain): one fold per corpus source —
+  train on every source but one, test on the held-out one; sources with fewer than
+  ``min_source_tasks`` tasks are merged into one held-out block named by joining them
+  with ``+`` (e.g. ``sklearn+statsmodels``). A base-dataset group that spans sources is
+  tested with each of its sources; when one of them is held out, the group's tasks from
+  the other sources are dropped from that fold's training set, so a group never sits on
+  both sides (:func:`lso_folds`).
+
 In each fold every method is fitted on the training tasks only; for each held-out task
 its top-1 and its best-of-top-``k`` recommendations are scored with the task's true
 normalized scores (:func:`metaopt.learn.score_matrix`: the KB evaluates one shared
@@ -42,8 +54,12 @@ __all__ = [
     "default_methods",
     "ldo_folds",
     "leave_dataset_out_benchmark",
+    "lso_folds",
     "markdown_table",
+    "task_sources",
 ]
+
+PROTOCOLS = ("dataset", "source")
 
 
 class BenchmarkError(MetaoptError):
@@ -106,6 +122,60 @@ def ldo_folds(tasks: pd.DataFrame, folds: int = 5, seed: int = 0) -> list[tuple[
     return out
 
 
+def task_sources(tasks: pd.DataFrame) -> pd.Series:
+    """Each task's corpus source (the ``source`` column, else the task id's prefix before ``:``)."""
+    ids = tasks["task_id"].astype(str)
+    prefix = ids.str.split(":", n=1).str[0]
+    if "source" not in tasks.columns:
+        return prefix
+    src = tasks["source"]
+    return src.where(src.notna() & (src.astype(str) != ""), prefix).astype(str)
+
+
+def lso_folds(tasks: pd.DataFrame, min_source_tasks: int = 10) -> list[tuple[str, list[str], list[str]]]:
+    """Leave-source-out folds: ``[(held-out block, train task ids, test task ids), ...]``.
+
+    One fold per source (:func:`task_sources`), in order of name; sources with fewer than
+    ``min_source_tasks`` tasks are merged into one held-out block named
+    ``"a+b+..."`` (sorted). Every task is tested exactly once. The training side is
+    every other source's tasks **minus those whose group** (:func:`task_groups`) **also
+    has a task in the held-out block**: a base dataset present in two sources is tested
+    with the held-out source and dropped from that fold's training set, so no group
+    sits on both sides. If the small sources together still have fewer than
+    ``min_source_tasks`` tasks and there is another block, they are still a block of
+    their own (reported, never folded into a large source).
+
+    Raises
+    ------
+    BenchmarkError
+        If the tasks come from fewer than 2 blocks.
+    """
+    ids = tasks["task_id"].astype(str).to_numpy()
+    src = task_sources(tasks).to_numpy()
+    group = task_groups(tasks).to_numpy()
+    counts = pd.Series(src).value_counts()
+    small = sorted(str(s) for s, n in counts.items() if n < int(min_source_tasks))
+    block_of = {str(s): str(s) for s in counts.index}
+    if small:
+        for s in small:
+            block_of[s] = "+".join(small)
+    blocks = np.array([block_of[str(s)] for s in src])
+    names = sorted(set(blocks))
+    if len(names) < 2:
+        raise BenchmarkError(
+            f"leave-source-out needs tasks of at least 2 sources (after merging sources with fewer "
+            f"than {min_source_tasks} tasks), the knowledge base has {names}",
+            "build tasks from another source into the knowledge base, or lower min_source_tasks",
+        )
+    out = []
+    for name in names:
+        test = blocks == name
+        held_groups = set(group[test])
+        train = ~test & ~np.isin(group, list(held_groups))
+        out.append((name, sorted(ids[train]), sorted(ids[test])))
+    return out
+
+
 def _key(rec: Recommendation) -> tuple[str, str] | None:
     try:
         return rec[0], config_id(rec[0], dict(rec[1]))
@@ -142,6 +212,42 @@ class BenchmarkResult:
     def methods(self) -> list[str]:
         """Method names in the order they were run."""
         return list(dict.fromkeys(self.rows["method"]))
+
+    @property
+    def protocol(self) -> str:
+        """``"dataset"`` (leave-dataset-out) or ``"source"`` (leave-source-out)."""
+        return str(self.info.get("protocol") or "dataset")
+
+    def subset(self, task_ids: Sequence[str]) -> BenchmarkResult:
+        """The same result restricted to ``task_ids`` (rows and calibration; info kept)."""
+        keep = {str(t) for t in task_ids}
+        rows = self.rows[self.rows["task_id"].astype(str).isin(keep)].reset_index(drop=True)
+        cal = self.calibration[self.calibration["task_id"].astype(str).isin(keep)].reset_index(drop=True)
+        return BenchmarkResult(rows, cal, self.top, self.info)
+
+    def held_out_blocks(self) -> dict[str, list[str]]:
+        """Held-out block (a source, a merged block, or ``fold i``) → its task ids, in fold order."""
+        col = "held_out" if "held_out" in self.rows.columns else "fold"
+        first = self.rows.drop_duplicates("task_id").sort_values("fold", kind="stable")
+        return {str(b): sorted(map(str, fr["task_id"])) for b, fr in first.groupby(col, sort=False)}
+
+    def by_held_out(self, reference: str = "metaopt") -> pd.DataFrame:
+        """Per held-out block and method: the :meth:`summary` columns, ±1σ coverage, win rates.
+
+        ``win_rate_avg`` is the method's mean win rate over the others; ``{reference}_wins``
+        the share of the block's tasks where ``reference`` beats the method (ties ½).
+        """
+        frames = []
+        for block, ids in self.held_out_blocks().items():
+            sub = self.subset(ids)
+            summ = sub.summary()
+            wins = sub.win_rates()
+            summ["win_rate_avg"] = wins.mean(axis=1, skipna=True)
+            if reference in wins.index:
+                summ[f"{reference}_wins"] = wins.loc[reference]
+            summ["coverage_1sd"] = pd.Series(sub.coverage(1.0), dtype=float)
+            frames.append(summ.assign(held_out=block).reset_index())
+        return pd.concat(frames, ignore_index=True).set_index(["held_out", "method"])
 
     def _wide(self, column: str) -> pd.DataFrame:
         return self.rows.pivot(index="task_id", columns="method", values=column)[self.methods]
@@ -246,6 +352,9 @@ class BenchmarkResult:
                 "wilcoxon": self.wilcoxon(),
                 "coverage_1sd": self.coverage(1.0),
                 "coverage_curve": self.coverage_curve().reset_index().to_dict("records"),
+                "by_held_out": self.by_held_out().reset_index().to_dict("records"),
+                "win_rates_1_by_held_out": {b: _frame_dict(self.subset(ids).win_rates())
+                                            for b, ids in self.held_out_blocks().items()},
                 "rows": self.rows.to_dict("records"),
             }
         )
@@ -262,16 +371,42 @@ class BenchmarkResult:
         """A report: summary, win rates, Wilcoxon, ±1σ coverage (and ``path`` when given)."""
         info = self.info
         k = self.top
+        if self.protocol == "source":
+            head = [
+                "# Leave-source-out benchmark (cross-domain)",
+                "",
+                f"{info.get('n_tasks')} held-out tasks from {info.get('n_groups')} base-dataset groups "
+                f"({info.get('kinds')}; sources {info.get('sources')}), one fold per held-out source: "
+                f"every method is trained on the other sources only. Sources with fewer than "
+                f"{info.get('min_source_tasks')} tasks are merged into one held-out block. A base "
+                f"dataset present in several sources is tested with the held-out one and dropped from "
+                f"that fold's training set, so no group sits on both sides. Knowledge base "
+                f"`{info.get('kb')}` ({info.get('n_evaluations')} evaluations). Regret = 1 − the "
+                f"task's normalized score of the recommendation; regret@{k} is the best of the top {k}.",
+                "",
+                "## Folds",
+                "",
+                "| held out | sources | test tasks | training tasks | dropped from training (group in the held-out block) |",
+                "|---|---|---:|---:|---|",
+                *[f"| {f['held_out']} | {', '.join(f['sources'])} | {f['n_test']} | {f['n_train']} | "
+                  f"{', '.join(f['dropped_from_train']) or '—'} |" for f in info.get("fold_plan", [])],
+                "",
+                "## Summary (all held-out sources)",
+            ]
+        else:
+            head = [
+                "# Leave-dataset-out benchmark",
+                "",
+                f"{info.get('n_tasks')} held-out tasks from {info.get('n_groups')} base-dataset groups "
+                f"({info.get('kinds')}), {info.get('folds')} grouped folds, seed {info.get('seed')}; "
+                f"knowledge base `{info.get('kb')}` ({info.get('n_evaluations')} evaluations). "
+                f"Regret = 1 − the task's normalized score of the recommendation; regret@{k} is the "
+                f"best of the top {k}.",
+                "",
+                "## Summary",
+            ]
         lines = [
-            "# Leave-dataset-out benchmark",
-            "",
-            f"{info.get('n_tasks')} held-out tasks from {info.get('n_groups')} base-dataset groups "
-            f"({info.get('kinds')}), {info.get('folds')} grouped folds, seed {info.get('seed')}; "
-            f"knowledge base `{info.get('kb')}` ({info.get('n_evaluations')} evaluations). "
-            f"Regret = 1 − the task's normalized score of the recommendation; regret@{k} is the "
-            f"best of the top {k}.",
-            "",
-            "## Summary",
+            *head,
             "",
             _markdown(self.summary(), int_columns=("n_tasks",)),
             "",
@@ -296,6 +431,15 @@ class BenchmarkResult:
             _markdown(self.coverage_curve()),
             "",
         ]
+        if self.protocol == "source":
+            per = self.by_held_out()
+            lines += ["## Per held-out source", "",
+                      "`win_rate_avg`: the method's mean win rate (regret@1, ties ½) over the other "
+                      "methods on the block's tasks; `metaopt_wins`: share of the block's tasks where "
+                      "metaopt's regret@1 is below the method's; `coverage_1sd`: share of (task, pool "
+                      "config) pairs within ±1σ (nominal 0.683).", ""]
+            for block in dict.fromkeys(per.index.get_level_values(0)):
+                lines += [f"### {block}", "", _markdown(per.loc[block], int_columns=("n_tasks",)), ""]
         return finish_markdown(lines, info.get("notes") or [], path)
 
     def plot(self, directory: str | Path) -> list[Path]:
@@ -303,7 +447,8 @@ class BenchmarkResult:
 
         ``suggest_regret_box.png`` (regret@1 and @k per method), ``suggest_avg_rank.png``
         (average rank by regret@1), ``suggest_calibration.png`` (observed vs nominal
-        coverage).
+        coverage); with ``protocol="source"`` the same named ``suggest_lso_*.png`` plus
+        ``suggest_lso_by_source.png`` (mean regret@1 per held-out source and method).
 
         Raises
         ------
@@ -315,6 +460,7 @@ class BenchmarkResult:
         directory.mkdir(parents=True, exist_ok=True)
         paths = []
         names = self.methods
+        pre = "suggest_lso_" if self.protocol == "source" else "suggest_"
         fig, axes = plt.subplots(1, 2, figsize=(11, 4.5), sharey=True)
         for ax, col, title in ((axes[0], "regret_1", "top-1"), (axes[1], "regret_k", f"best of top {self.top}")):
             data = [self.rows.loc[self.rows["method"] == m, col].dropna().to_numpy() for m in names]
@@ -324,7 +470,7 @@ class BenchmarkResult:
             ax.grid(axis="y", alpha=0.3)
         axes[0].set_ylabel("normalized regret")
         fig.tight_layout()
-        paths.append(directory / "suggest_regret_box.png")
+        paths.append(directory / f"{pre}regret_box.png")
         fig.savefig(paths[-1], dpi=110)
         plt.close(fig)
 
@@ -334,7 +480,7 @@ class BenchmarkResult:
         ax.set_xticks(range(len(names)), names, rotation=30, ha="right")
         ax.set_ylabel("average rank (regret@1, lower is better)")
         fig.tight_layout()
-        paths.append(directory / "suggest_avg_rank.png")
+        paths.append(directory / f"{pre}avg_rank.png")
         fig.savefig(paths[-1], dpi=110)
         plt.close(fig)
 
@@ -349,9 +495,28 @@ class BenchmarkResult:
         ax.set_ylim(0, 1)
         ax.legend()
         fig.tight_layout()
-        paths.append(directory / "suggest_calibration.png")
+        paths.append(directory / f"{pre}calibration.png")
         fig.savefig(paths[-1], dpi=110)
         plt.close(fig)
+
+        if self.protocol == "source":
+            per = self.by_held_out()["mean_regret_1"].unstack("method").reindex(columns=names)
+            blocks = list(self.held_out_blocks())
+            per = per.reindex(blocks)
+            fig, ax = plt.subplots(figsize=(max(7.0, 1.6 * len(blocks) + 3), 4.5))
+            width = 0.8 / max(1, len(names))
+            x = np.arange(len(blocks))
+            for i, m in enumerate(names):
+                ax.bar(x + (i - (len(names) - 1) / 2) * width, per[m].to_numpy(dtype=float), width, label=m)
+            ax.set_xticks(x, blocks)
+            ax.set_ylabel("mean regret@1 (lower is better)")
+            ax.set_title("leave-source-out: mean regret@1 per held-out source")
+            ax.grid(axis="y", alpha=0.3)
+            ax.legend(fontsize=8)
+            fig.tight_layout()
+            paths.append(directory / f"{pre}by_source.png")
+            fig.savefig(paths[-1], dpi=110)
+            plt.close(fig)
         return paths
 
 
@@ -362,9 +527,11 @@ def leave_dataset_out_benchmark(
     methods: Sequence[BenchMethod] | None = None,
     top: int = 5,
     *,
+    protocol: str = "dataset",
+    min_source_tasks: int = 10,
     progress: Any = None,
 ) -> BenchmarkResult:
-    """Grouped leave-dataset-out comparison of recommenders (see the module).
+    """Leave-dataset-out or leave-source-out comparison of recommenders (see the module).
 
     Parameters
     ----------
@@ -378,6 +545,13 @@ def leave_dataset_out_benchmark(
         The recommenders; default :func:`default_methods` (metaopt and the baselines).
     top
         ``k`` of the best-of-top-``k`` regret.
+    protocol
+        ``"dataset"``: grouped leave-dataset-out folds (:func:`ldo_folds`; ``folds`` and
+        ``seed`` apply). ``"source"``: one fold per held-out source (:func:`lso_folds`;
+        ``folds`` and ``seed`` are ignored).
+    min_source_tasks
+        With ``protocol="source"``: sources with fewer tasks are merged into one
+        held-out block.
     progress
         Optional callable ``progress(message: str)``.
 
@@ -388,8 +562,12 @@ def leave_dataset_out_benchmark(
     Raises
     ------
     BenchmarkError
-        If the knowledge base has fewer than 2 groups of tasks with evaluations.
+        If the knowledge base has fewer than 2 groups (``"dataset"``) or source blocks
+        (``"source"``) of tasks with evaluations, or ``protocol`` is unknown.
     """
+    if protocol not in PROTOCOLS:
+        raise BenchmarkError(f"protocol must be one of {PROTOCOLS}, got {protocol!r}",
+                             "pass protocol='dataset' (leave-dataset-out) or 'source' (leave-source-out)")
     kb = kb if isinstance(kb, KnowledgeBase) else KnowledgeBase.open(kb)
     methods = list(methods) if methods is not None else default_methods()
     full = training_data(kb)
@@ -398,7 +576,11 @@ def leave_dataset_out_benchmark(
     tasks = tasks[tasks["task_id"].astype(str).isin(mf.index.astype(str))].reset_index(drop=True)
     kinds = full.kinds
     matrices = {k: score_matrix(full.evaluations, k, task_kinds=kinds) for k in sorted(set(kinds))}
-    plan = ldo_folds(tasks, folds, seed)
+    if protocol == "source":
+        plan = lso_folds(tasks, min_source_tasks)
+    else:
+        plan = [(f"fold {i + 1}", tr, te) for i, (tr, te) in enumerate(ldo_folds(tasks, folds, seed))]
+    source_of = dict(zip(tasks["task_id"].astype(str), task_sources(tasks), strict=True))
     from metaopt.learn import config_table
 
     params_of = {(str(a), str(c)): dict(p) for (a, c), p in config_table(full.evaluations)["params"].items()}
@@ -406,18 +588,25 @@ def leave_dataset_out_benchmark(
     rows: list[dict[str, Any]] = []
     notes: list[str] = []
     calib: list[dict[str, Any]] = []
-    for f, (train, test) in enumerate(plan):
+    fold_info: list[dict[str, Any]] = []
+    for f, (name, train, test) in enumerate(plan):
         data = training_data(full, train)
+        dropped = sorted(set(by_id) - set(train) - set(test))
+        fold_info.append({
+            "fold": f, "held_out": name, "sources": sorted({source_of[t] for t in test}),
+            "n_train": len(train), "n_test": len(test), "dropped_from_train": dropped,
+        })
         for method in methods:
             if progress:
-                progress(f"fold {f + 1}/{len(plan)}: fitting {method.name} on {len(train)} tasks")
+                progress(f"fold {f + 1}/{len(plan)} ({name}): fitting {method.name} on {len(train)} tasks")
             method.fit(kb, data)
             for tid in test:
                 row = by_id[tid]
                 held = HeldOutTask(tid, str(row["kind"]), str(row.get("group") or tid),
                                    metafeatures_of(mf, tid), row)
                 truth = matrices[held.kind].loc[tid]
-                rows.append(_regret_row(method, held, truth, top, f, notes))
+                rows.append({**_regret_row(method, held, truth, top, f, notes),
+                             "source": source_of[tid], "held_out": name})
                 calib.extend(_calibration_rows(method, held, truth, params_of))
     notes.extend(_method_notes(methods))
     info = {
@@ -425,6 +614,9 @@ def leave_dataset_out_benchmark(
         "n_groups": int(tasks["group"].astype(str).nunique()) if "group" in tasks else int(len(tasks)),
         "kinds": ", ".join(f"{k}: {v}" for k, v in tasks["kind"].value_counts().sort_index().items()),
         "n_evaluations": int(len(full.evaluations)), "folds": len(plan), "seed": int(seed),
+        "protocol": protocol, "fold_plan": fold_info,
+        "min_source_tasks": int(min_source_tasks) if protocol == "source" else None,
+        "sources": ", ".join(f"{k}: {v}" for k, v in task_sources(tasks).value_counts().sort_index().items()),
         "methods": [m.name for m in methods],
         "baselines": [m.name for m in methods if m.is_baseline],
         "notes": notes,

@@ -62,8 +62,12 @@ def _pool(kind: str) -> dict[str, list[tuple[str, dict]]]:
     return out
 
 
-def build_synthetic_kb(path: Path) -> SyntheticKB:
-    """Write the synthetic knowledge base described in the module docstring to ``path``."""
+def build_synthetic_kb(path: Path, task_overrides: dict[str, dict] | None = None) -> SyntheticKB:
+    """Write the synthetic knowledge base described in the module docstring to ``path``.
+
+    ``task_overrides`` (task id → columns) replaces columns of the ``tasks`` rows, e.g.
+    their ``source`` and ``group`` for the leave-source-out benchmark's tests.
+    """
     kb = KnowledgeBase.create(path, mf_version=MF_VERSION, protocol_id=PROTOCOL)
     rng = np.random.default_rng(0)
     tasks, mf_rows, evals = [], [], []
@@ -107,6 +111,8 @@ def build_synthetic_kb(path: Path) -> SyntheticKB:
             for j, (cid, params) in enumerate(pool):
                 score = {"hgb": 0.5, "random_forest": 0.7, "knn": 0.2}[alg] + QUALITY[j]
                 evals.append(_row(task_id, alg, cid, params, "r2", score, "ok"))
+    for row in tasks:
+        row.update((task_overrides or {}).get(row["task_id"], {}))
     kb.append("tasks", tasks)
     kb.add_metafeatures(mf_rows)
     kb.append("evaluations", pd.DataFrame(evals))
