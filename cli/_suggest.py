@@ -267,9 +267,8 @@ def suggest(
     from rich.console import Console
 
     from metaopt._exceptions import ConfigError
-    from metaopt.recommend import SAMPLE_ROWS
+    from metaopt.recommend import SAMPLE_ROWS, suggestions_document
     from metaopt.recommend import suggest as _suggest
-    from metaopt.recommend import suggestions_document
 
     if fit is not None and output is None:
         raise ConfigError(f"--fit {fit} needs --output PATH", "pass --output model.joblib (where to save the fitted pipeline)")
