@@ -628,7 +628,7 @@ def _sample_lines(path: Path, sample_rows: int, random_state: int) -> _LineSampl
             first = False
             if (
                 not chunk.isascii() or b'"' in chunk or b"\x00" in chunk
-                or chunk.count(b"\r") != chunk.count(b"\r\n")
+                or (b"\r" in chunk and chunk.count(b"\r") != chunk.count(b"\r\n"))
             ):
                 return None
             sha.update(chunk)
@@ -642,7 +642,7 @@ def _sample_lines(path: Path, sample_rows: int, random_state: int) -> _LineSampl
     n_lines = 0
     with path.open("rb") as f:
         for i, line in enumerate(f):
-            if line in (b"\n", b"\r\n"):  # pandas skips empty lines
+            if len(line) <= 2 and line in (b"\n", b"\r\n"):  # pandas skips empty lines
                 continue
             n_lines += 1
             if n_lines == 1 or i in keep:
