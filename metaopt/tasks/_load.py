@@ -17,7 +17,7 @@ import pandas as pd
 from metaopt._exceptions import ColumnError, ConfigError, DataFormatError, TargetError
 from metaopt.preprocessing._coerce import coerce_numeric, to_label_strings
 from metaopt.tasks._columns import ColumnTyping, infer_roles
-from metaopt.tasks._read import read_table
+from metaopt.tasks._read import RawTable, read_table
 from metaopt.tasks._task import KINDS, Task
 
 __all__ = [
@@ -581,6 +581,19 @@ def _load_file(
             "pass a larger sample_rows, or leave it out to read every row",
         )
     table, sha = read_table(data, sample_rows=sample_rows, random_state=options["random_state"])
+    if table.n_rows_total is not None:
+        try:
+            return _file_task(data, target, name, options, table, sha)
+        except TargetError:  # e.g. a class seen once in the sample but not in the file
+            table, sha = read_table(data)
+    return _file_task(data, target, name, options, table, sha)
+
+
+def _file_task(
+    data: str | Path, target: str | None, name: str | None, options: dict[str, Any],
+    table: RawTable, sha: str,
+) -> Task:
+    """The Task of a read file (or of a sample of its rows)."""
     path = Path(data).expanduser()
     provenance = {
         "path": str(path.resolve()),

@@ -103,3 +103,16 @@ def test_bad_sample_rows_is_a_config_error(big: Path) -> None:
 
     with pytest.raises(ConfigError, match="sample_rows"):
         load_task(big, sample_rows=1)
+
+
+def test_a_class_seen_once_in_the_sample_falls_back_to_every_row(tmp_path: Path) -> None:
+    frame = _frame(20_000)
+    frame.loc[[5_000, 15_000], "y"] = 2  # a class with two rows in the file
+    path = tmp_path / "rare.csv"
+    frame.to_csv(path, index=False)
+    fell_back = 0
+    for seed in range(10):
+        task = load_task(path, sample_rows=SAMPLE, random_state=seed)  # never a TargetError
+        fell_back += task.sampled_from is None
+        assert task.y.value_counts().min() >= 2
+    assert fell_back  # some seeds sample exactly one of the two rows
