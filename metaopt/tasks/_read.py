@@ -309,11 +309,16 @@ def _decimal_commas(frame: pd.DataFrame) -> list[str]:
 
 
 def _read_text(path: Path, data: bytes, suffix: str) -> RawTable:
-    text, encoding, notice = _decode(data)
+    if data.isascii():
+        # pandas parses the bytes; the sniffers need only the head (a large file is not
+        # decoded, and copied, whole).
+        text, encoding, notice = data[: 1 << 20].decode("ascii"), "utf-8", None
+    else:
+        text, encoding, notice = _decode(data)
     notices = [notice] if notice else []
     if text.startswith("\ufeff"):
         text = text[1:]
-    if not text.strip():
+    if (not data or data.isspace()) if data.isascii() else (not text or text.isspace()):
         raise DataFormatError(
             f"file {str(path)!r} contains only whitespace",
             "pass a file with a header row and at least two data rows",
@@ -709,7 +714,7 @@ def read_table(
         return table, sample.digest
     data = path.read_bytes()
     digest = hashlib.sha256(data).hexdigest()
-    if not data.strip():
+    if not data or data.isspace():
         raise DataFormatError(
             f"file {str(path)!r} is empty", "pass a file with a header row and data rows"
         )
