@@ -10,12 +10,9 @@ shipped command ``python -m metaopt suggest FILE`` end to end (which reads the s
 is asserted (CONVENTIONS.md 12). The target of issue 19 is a 1M-row file under 3 s and
 500 MB in ``suggest``.
 
-Results (2-core machine shared with another benchmark, so walls are noisy; 1M × 20,
-161 MB)::
-
-    stage                              before: wall s, peak MB   after: wall s, peak MB
-    read_table                         see README                 (unchanged, reads all)
-    python -m metaopt suggest          5.9 s, 923 MB (time -v)    2.9 s, 224 MB (time -v)
+Results (2-core machine shared with another benchmark, load ≈ 4; 1M × 20, 161 MB):
+the table in the README's "Large files" paragraph (suggest: 5.9–10.1 s and 923 MB
+before, 3.0 s and 197 MB after).
 
 Usage::
 
