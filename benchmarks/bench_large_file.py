@@ -3,10 +3,16 @@
 Generates an ``ROWS × COLS`` CSV of numbers (5 decimals, a binary target) in a temporary
 folder and runs each stage in a fresh process, reporting its wall time and peak resident
 memory (``getrusage`` of the child): ``read_table`` (bytes → raw frame), ``load_task``
-(read + column typing), ``load_task + extract`` (+ meta-features) and the shipped
-command ``python -m metaopt suggest FILE`` end to end. Prints a Markdown table; nothing
+(read + column typing), ``load_task + extract`` (+ meta-features), the same on the
+streamed random sample of ``SAMPLE_ROWS`` (100,000) rows that ``suggest`` reads, and the
+shipped command ``python -m metaopt suggest FILE`` end to end (which reads the sample;
+``--evaluate`` / ``--fit`` read every row, as ``load_task`` does). Prints a Markdown table; nothing
 is asserted (CONVENTIONS.md 12). The target of issue 19 is a 1M-row file under 3 s and
 500 MB in ``suggest``.
+
+Results (2-core machine shared with another benchmark, load ≈ 4; 1M × 20, 161 MB):
+the table in the README's "Large files" paragraph (suggest: 5.9–10.1 s and 923 MB
+before, 3.0 s and 197 MB after).
 
 Usage::
 
@@ -23,9 +29,6 @@ import tempfile
 import time
 from pathlib import Path
 
-import numpy as np
-import pandas as pd
-
 ROOT = Path(__file__).resolve().parents[1]
 
 STAGES = {
@@ -35,6 +38,11 @@ STAGES = {
         "from metaopt.tasks import load_task; from metaopt.metafeatures import extract; "
         "extract(load_task(PATH))"
     ),
+    "load_task(sample_rows) + extract": (
+        "from metaopt.tasks import load_task; from metaopt.metafeatures import extract; "
+        "from metaopt.recommend import SAMPLE_ROWS; "
+        "extract(load_task(PATH, sample_rows=SAMPLE_ROWS))"
+    ),
 }
 
 
@@ -42,6 +50,15 @@ _PEAK = (
     "import atexit, resource, sys; atexit.register(lambda: print('peak-kb', "
     "resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, file=sys.stderr))\n"
 )
+
+
+_WRITE = """
+import numpy as np, pandas as pd
+rng = np.random.default_rng(0)
+frame = pd.DataFrame({{f"x{{i}}": rng.normal(size={rows}).round(5) for i in range({cols} - 1)}})
+frame["y"] = (frame["x0"] + rng.normal(size={rows}) > 0).astype(int)
+frame.to_csv({path!r}, index=False)
+"""
 
 
 def _run(code: str) -> tuple[float, float, int]:
@@ -66,13 +83,10 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "large.csv"
-        rng = np.random.default_rng(0)
-        frame = pd.DataFrame(
-            {f"x{i}": rng.normal(size=args.rows).round(5) for i in range(args.cols - 1)}
-        )
-        frame["y"] = (frame["x0"] + rng.normal(size=args.rows) > 0).astype(int)
-        frame.to_csv(path, index=False)
-        del frame
+        # Written by a child process: Linux carries a forked parent's peak RSS into the
+        # children it runs, so a parent that held the frame would floor every peak below.
+        subprocess.run([sys.executable, "-c", _WRITE.format(
+            rows=args.rows, cols=args.cols, path=str(path))], check=True)
         size = path.stat().st_size / 1e6
         print(f"{args.rows:,} rows × {args.cols} columns, {size:.0f} MB CSV\n")
         print("| stage | wall s | peak MB |\n|---|---:|---:|")

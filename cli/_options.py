@@ -85,8 +85,9 @@ class DataOptions:
     max_rows: int | None = None
     openml_cache: Path | None = None
 
-    def load(self, data: Path) -> Task:
-        """``data`` read with :func:`metaopt.load_task` and these options."""
+    def load(self, data: Path, *, sample_rows: int | None = None) -> Task:
+        """``data`` read with :func:`metaopt.load_task` and these options (``sample_rows``:
+        read a random sample of a large text file's rows, for commands that do not train)."""
         from metaopt.tasks import load_task
 
         return load_task(
@@ -97,6 +98,7 @@ class DataOptions:
             drop_rare_classes=self.drop_rare_classes,
             max_rows=self.max_rows,
             openml_cache=self.openml_cache,
+            sample_rows=sample_rows,
         )
 
     def argv(self, target: str | None = None) -> list[str]:

@@ -267,14 +267,16 @@ def suggest(
     from rich.console import Console
 
     from metaopt._exceptions import ConfigError
+    from metaopt.recommend import SAMPLE_ROWS, suggestions_document
     from metaopt.recommend import suggest as _suggest
-    from metaopt.recommend import suggestions_document
 
     if fit is not None and output is None:
         raise ConfigError(f"--fit {fit} needs --output PATH", "pass --output model.joblib (where to save the fitted pipeline)")
     if output is not None and fit is None:
         raise ConfigError("--output needs --fit K (which suggestion to fit)", "pass --fit 1 for the first suggestion")
-    loaded = data_options.load(data)
+    # Ranking needs the meta-features and the shape, not every row; --evaluate/--fit train.
+    trains = evaluate or fit is not None or data_options.max_rows is not None
+    loaded = data_options.load(data, sample_rows=None if trains else SAMPLE_ROWS)
     algs = [a for a in algorithms.split(",") if a.strip()] if algorithms else None
     suggestions = _suggest(loaded, top=top, algorithms=algs, time_budget=time_budget, models=models)
     if fit is not None and fit > len(suggestions):
@@ -295,7 +297,8 @@ def suggest(
             "task_id": loaded.task_id,
             "name": loaded.name,
             "kind": loaded.kind,
-            "rows": int(loaded.n_rows),
+            "rows": int(loaded.n_rows_total),
+            "rows_read": int(loaded.n_rows),
             "target": loaded.target,
             "top": top,
             "ood": bool(suggestions[0].ood) if suggestions else False,
@@ -316,8 +319,15 @@ def suggest(
         typer.echo(json.dumps(doc, indent=2, allow_nan=False, default=str))
         return
     console = Console()
-    title = f"suggestions for {loaded.name} ({loaded.kind}, {loaded.n_rows} rows)"
+    title = f"suggestions for {loaded.name} ({loaded.kind}, {loaded.n_rows_total} rows)"
     _render(console, suggestions, title, real, metric)
+    if loaded.sampled_from is not None:
+        console.print(
+            f"note: the meta-features were computed on a random sample of {loaded.n_rows:,} of "
+            f"the file's {loaded.n_rows_total:,} rows (the row count is the file's); "
+            "--evaluate and --fit read every row",
+            highlight=False, markup=False,
+        )
     _render_evidence(console, suggestions)
     _render_notes(console, suggestions, top, evaluate, str(loaded.kind))
     if fit is not None and output is not None:

@@ -97,6 +97,9 @@ class Context:
         self.is_classification = self.kind != "regression"
         X = task.X
         self.n_rows = int(X.shape[0])
+        #: Rows of the whole source (``Task.n_rows_total``): the count features use it
+        #: when ``X`` is a sample of a large file; everything else describes ``X``.
+        self.n_rows_total = int(getattr(task, "n_rows_total", self.n_rows))
         self.n_columns = int(X.shape[1])
 
         cat_names: list[str] = []

@@ -135,7 +135,7 @@ def extract(
             names,
             values,
             version=VERSION,
-            n_rows=ctx.n_rows,
+            n_rows=ctx.n_rows_total,
             n_columns=ctx.n_columns,
             n_rows_used=n_used,
             n_rows_landmark=n_lm,

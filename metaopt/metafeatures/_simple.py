@@ -52,17 +52,18 @@ class SimpleGroup(MetaFeatureGroup):
     }
 
     def compute(self, ctx: Context) -> Mapping[str, float]:
-        n, p = ctx.n_rows, ctx.n_columns
+        # Counts are of the whole source (n_total); shares of the rows in hand (n).
+        n, n_total, p = ctx.n_rows, ctx.n_rows_total, ctx.n_columns
         n_num, n_cat = len(ctx.num_names_all), len(ctx.cat_names_all)
         n_const = int(ctx.num_constant.sum() + ctx.cat_constant.sum())
         n_missing_cols = int((ctx.num_missing > 0).sum() + (ctx.cat_missing > 0).sum())
         cells = n * p
         out: dict[str, float] = {
-            "n_rows": n,
+            "n_rows": n_total,
             "n_columns": p,
-            "log_n_rows": np.log(n) if n else np.nan,
+            "log_n_rows": np.log(n_total) if n_total else np.nan,
             "log_n_columns": np.log(p) if p else np.nan,
-            "log_rows_per_column": np.log(n / p) if n and p else np.nan,
+            "log_rows_per_column": np.log(n_total / p) if n_total and p else np.nan,
             "n_numeric": n_num,
             "n_categorical": n_cat,
             "share_numeric": n_num / p if p else np.nan,

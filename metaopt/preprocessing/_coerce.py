@@ -133,8 +133,11 @@ def numeric_block(frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     Returns the (Fortran-ordered) array with ±inf replaced by NaN and the number of
     infinite values per column. The vectorised path of :func:`coerce_numeric`.
     """
-    # Under copy-on-write a view of the caller's data is read-only: np.require copies it.
-    arr = np.require(frame.to_numpy(dtype="float64", na_value=np.nan), requirements=["F", "W"])
+    # A fresh array filled column by column (each a contiguous copy): never a read-only
+    # view of the caller's data, and no row-major interleave of a wide, long frame.
+    arr = np.empty(frame.shape, dtype=np.float64, order="F")
+    for j in range(frame.shape[1]):
+        arr[:, j] = frame.iloc[:, j].to_numpy(dtype="float64", na_value=np.nan)
     inf = np.isinf(arr)
     n_inf = inf.sum(axis=0)
     if n_inf.any():

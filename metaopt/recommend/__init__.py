@@ -20,10 +20,11 @@ from metaopt.recommend._recommender import (
     load_optimizer,
     space_fingerprint,
 )
-from metaopt.recommend._suggest import Suggestion, suggest, suggestions_document
+from metaopt.recommend._suggest import SAMPLE_ROWS, Suggestion, suggest, suggestions_document
 
 __all__ = [
     "MODELS_ENV",
+    "SAMPLE_ROWS",
     "Candidate",
     "Evidence",
     "Ranked",

@@ -49,7 +49,13 @@ if TYPE_CHECKING:  # pragma: no cover
 
     from metaopt.tasks import Task
 
-__all__ = ["Evidence", "Suggestion", "suggest", "suggestions_document"]
+__all__ = ["SAMPLE_ROWS", "Evidence", "Suggestion", "suggest", "suggestions_document"]
+
+#: :func:`suggest` given a path to a delimited text file with more data rows than this
+#: reads a random sample of this many (``load_task(..., sample_rows=SAMPLE_ROWS)``): the
+#: meta-features sample at most 10,000 rows anyway, and the row count, the search-space
+#: bounds and the expected fit times use the file's true count (``Task.n_rows_total``).
+SAMPLE_ROWS = 100_000
 
 
 @dataclass(frozen=True)
@@ -132,7 +138,9 @@ def suggest(
     Parameters
     ----------
     data
-        A file path, a DataFrame, or a loaded :class:`~metaopt.tasks.Task`.
+        A file path, a DataFrame, or a loaded :class:`~metaopt.tasks.Task`. A text file
+        with more than :data:`SAMPLE_ROWS` data rows is read as a random sample of that
+        many (with a notice; see :func:`~metaopt.load_task`'s ``sample_rows``).
     target
         Target column (default: the last); ignored for a Task.
     top
@@ -179,14 +187,17 @@ def suggest(
         raise ConfigError(f"time budget must be positive, got {time_budget}", "pass seconds > 0")
     rec = _recommender(models, algorithms)
     wanted = _wanted_algorithms(algorithms, rec)
-    task = data if isinstance(data, Task) else load_task(data, target, kind=kind)
+    task = (
+        data if isinstance(data, Task)
+        else load_task(data, target, kind=kind, sample_rows=SAMPLE_ROWS, random_state=seed)
+    )
     mf = dict(extract(task, random_state=seed))
     shape = DataShape.of(task)
     spaces = {a: get_space(a) for a in wanted if get_space(a).supports(shape) is None}
     if not spaces:
         raise ConfigError(
             f"none of the algorithms {', '.join(wanted)} supports this {task.kind} task "
-            f"of {task.n_rows} rows",
+            f"of {task.n_rows_total} rows",
             "allow more algorithms (--algorithms)",
         )
     extra = [  # outside the pool: ranked by the surrogate only when the pool runs short
@@ -195,11 +206,11 @@ def suggest(
         for p in [dict(space.default(task.kind)), *space.design(n_fresh, shape, seed=seed)]
     ]
     ranked = rec.rank(
-        mf, task.kind, top, shape=shape, n_rows=task.n_rows, algorithms=list(spaces),
+        mf, task.kind, top, shape=shape, n_rows=task.n_rows_total, algorithms=list(spaces),
         time_budget=time_budget, extra=extra,
     )
     if not ranked:
-        _nothing_fits(rec, mf, extra, task.n_rows, time_budget)
+        _nothing_fits(rec, mf, extra, task.n_rows_total, time_budget)
     ood, distance, _ = rec.ood_weight(mf, task.kind)
     similar = rec.similar_tasks(mf, task.kind, n_evidence)
     return [

@@ -284,9 +284,10 @@ class DataShape(NamedTuple):
 
     @classmethod
     def of(cls, task: Task) -> DataShape:
-        """The shape of a :class:`~metaopt.tasks.Task`."""
+        """The shape of a :class:`~metaopt.tasks.Task` (all its source's rows when ``X``
+        is a sample of them: ``Task.n_rows_total``)."""
         return cls(
-            n_rows=int(task.n_rows),
+            n_rows=int(task.n_rows_total),
             n_features=int(task.n_features),
             kind=str(task.kind),
             n_classes=len(task.classes) if task.is_classification else 0,

@@ -85,8 +85,19 @@ def _numeric_role(col: str, values: pd.Series, n_rows: int, out: ColumnTyping) -
     out.roles[col] = "numeric"
 
 
+def _counter_span(span: float, n_rows: int, n_rows_total: int | None) -> bool:
+    """Whether distinct integers in each of ``n_rows`` rows, spanning ``span``, are a row
+    counter: ``span == n_rows - 1``; for a random sample of ``n_rows_total`` rows, a span
+    of ``n_rows_total - 1`` less at most 20 times the mean gap between sampled rows (a
+    sample misses both ends by more than that with probability about e^-20)."""
+    if n_rows_total is None or n_rows_total <= n_rows:
+        return bool(span == n_rows - 1)
+    slack = 20.0 * n_rows_total / max(n_rows, 1)
+    return bool(n_rows_total - 1 - slack <= span <= n_rows_total - 1)
+
+
 def _block_stats(
-    frame: pd.DataFrame, n_rows: int
+    frame: pd.DataFrame, n_rows: int, n_rows_total: int | None = None
 ) -> dict[str, tuple[str, int, str | None, bool, bool]]:
     """Vectorised typing of numeric-dtype columns.
 
@@ -95,24 +106,29 @@ def _block_stats(
     cols = [c for c, t in frame.dtypes.items() if is_numeric_like(t)]
     if not cols:
         return {}
-    arr, n_inf = numeric_block(frame[cols])
-    nan = np.isnan(arr)
-    n_present = (~nan).sum(axis=0)
-    integral = np.all(nan | (np.mod(np.where(nan, 0.0, arr), 1) == 0), axis=0) & (n_present > 0)
+    arr, n_inf = numeric_block(frame[cols])  # Fortran order: each column contiguous
+    k = len(cols)
+    n_present = np.zeros(k, dtype=np.int64)
+    integral = np.zeros(k, dtype=bool)
+    mins = np.full(k, np.nan)
+    maxs = np.full(k, np.nan)
+    n_distinct = np.zeros(k, dtype=int)
+    for j in range(k):  # column by column, with early exits (1M-row files)
+        x = arr[:, j]
+        nan = np.isnan(x)
+        n_nan = int(nan.sum())
+        present = x[~nan] if n_nan else x
+        n_present[j] = present.size
+        if not present.size:
+            continue
+        mins[j], maxs[j] = present.min(), present.max()
+        head = present[:1000]  # most float columns show a fraction at once
+        if np.all(np.mod(head, 1) == 0) and np.all(np.mod(present, 1) == 0):
+            integral[j] = True
+            n_distinct[j] = np.unique(present).shape[0]
     result: dict[str, tuple[str, int, str | None, bool, bool]] = {}
-    with np.errstate(all="ignore"):
-        present_any = n_present > 0
-        safe = np.where(nan, np.inf, arr)
-        mins = safe.min(axis=0) if n_rows else np.zeros(len(cols))
-        safe = np.where(nan, -np.inf, arr)
-        maxs = safe.max(axis=0) if n_rows else np.zeros(len(cols))
+    present_any = n_present > 0
     constant = present_any & (n_present == n_rows) & (mins == maxs)
-    idx = np.flatnonzero(integral)
-    n_distinct = np.zeros(len(cols), dtype=int)
-    if idx.size:
-        srt = np.sort(arr[:, idx], axis=0)  # NaN last
-        change = (srt[1:] != srt[:-1]) & ~np.isnan(srt[1:])
-        n_distinct[idx] = np.where(n_present[idx] > 0, 1 + change.sum(axis=0), 0)
     span = maxs - mins
     for j, col in enumerate(cols):
         role, reason = "numeric", None
@@ -121,7 +137,7 @@ def _block_stats(
                 n_rows >= _ID_MIN_ROWS
                 and n_present[j] == n_rows
                 and n_distinct[j] == n_rows
-                and span[j] == n_rows - 1
+                and _counter_span(span[j], n_rows, n_rows_total)
             ):
                 role, reason = "", "identifier: a row counter (consecutive integers, one per row)"
             elif 0 < n_distinct[j] <= INT_CATEGORICAL_MAX:
@@ -139,7 +155,9 @@ def _looks_like_dates(present: pd.Series) -> bool:
     return bool(parsed.notna().mean() >= _DATETIME_SHARE)
 
 
-def infer_roles(frame: pd.DataFrame, declared: dict[str, str] | None = None) -> ColumnTyping:
+def infer_roles(
+    frame: pd.DataFrame, declared: dict[str, str] | None = None, *, n_rows_total: int | None = None
+) -> ColumnTyping:
     """Decide a role for every column of a raw frame, or why it is dropped.
 
     The rules, in order:
@@ -167,6 +185,11 @@ def infer_roles(frame: pd.DataFrame, declared: dict[str, str] | None = None) -> 
         The raw feature columns (the target already removed).
     declared
         Column types declared by the file, if any.
+    n_rows_total
+        When ``frame`` is a random sample of a larger table's rows: how many rows that
+        table has. A numeric column is then a row counter when its sampled values are
+        distinct integers whose span is the table's (within the gap a sample leaves
+        at either end, :func:`_counter_span`).
 
     Returns
     -------
@@ -176,7 +199,7 @@ def infer_roles(frame: pd.DataFrame, declared: dict[str, str] | None = None) -> 
     declared = declared or {}
     out = ColumnTyping()
     tally = _Tally()
-    block = _block_stats(frame, frame.shape[0])
+    block = _block_stats(frame, frame.shape[0], n_rows_total)
     for col, dtype in frame.dtypes.items():
         _type_column(frame, col, dtype, declared.get(col), block, out, tally)
     out.notices.extend(tally.notices())

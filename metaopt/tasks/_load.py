@@ -17,7 +17,7 @@ import pandas as pd
 from metaopt._exceptions import ColumnError, ConfigError, DataFormatError, TargetError
 from metaopt.preprocessing._coerce import coerce_numeric, to_label_strings
 from metaopt.tasks._columns import ColumnTyping, infer_roles
-from metaopt.tasks._read import read_table
+from metaopt.tasks._read import RawTable, read_table
 from metaopt.tasks._task import KINDS, Task
 
 __all__ = [
@@ -315,13 +315,17 @@ def _build(
     declared: dict[str, str] | None = None,
     notices: list[str] | None = None,
     provenance: dict[str, Any] | None = None,
+    sampled_from: int | None = None,
 ) -> Task:
     from metaopt.preprocessing._core import prepare_frame
 
     notices = list(notices or [])
     provenance = dict(provenance or {})
     frame = _check_columns(frame, where)
-    provenance["original_shape"] = [int(frame.shape[0]), int(frame.shape[1])]
+    n_read = int(frame.shape[0])
+    provenance["original_shape"] = [int(sampled_from or n_read), int(frame.shape[1])]
+    if sampled_from is not None:
+        provenance["sample_rows"] = n_read
     target = _check_shape(frame, target, where, max_rows)
     y, kind, keep = _prepare_target(
         frame[target], target, kind, drop_missing_target, drop_rare_classes, notices
@@ -338,7 +342,9 @@ def _build(
         )
     if max_rows is not None and y.shape[0] > max_rows:
         features, y = _subsample_rows(features, y, kind, int(max_rows), random_state, notices)
-    typing = _type_features(features, declared, where, notices)
+    if sampled_from is not None:  # the whole file's usable rows, at the sample's rate
+        sampled_from = max(int(round(sampled_from * keep.sum() / n_read)), int(keep.sum()))
+    typing = _type_features(features, declared, where, notices, sampled_from)
     X = prepare_frame(features, dict(typing.roles))
     return Task(
         X=X,
@@ -352,6 +358,7 @@ def _build(
         dropped=dict(typing.dropped),
         notices=notices,
         provenance=provenance,
+        sampled_from=sampled_from,
     )
 
 
@@ -401,11 +408,15 @@ def _subsample_rows(
 
 
 def _type_features(
-    features: pd.DataFrame, declared: dict[str, str] | None, where: str, notices: list[str]
+    features: pd.DataFrame,
+    declared: dict[str, str] | None,
+    where: str,
+    notices: list[str],
+    n_rows_total: int | None = None,
 ) -> ColumnTyping:
     """The feature columns' roles (:func:`infer_roles`); notices name the dropped ones, and
     a table with no usable feature column is an error."""
-    typing = infer_roles(features, declared)
+    typing = infer_roles(features, declared, n_rows_total=n_rows_total)
     notices.extend(typing.notices)
     if typing.dropped:
         shown = ", ".join(f"{c!r} ({r.split(':')[0]})" for c, r in list(typing.dropped.items())[:5])
@@ -431,6 +442,7 @@ def load_task(
     max_rows: int | None = None,
     random_state: int = 0,
     openml_cache: str | os.PathLike[str] | None = None,
+    sample_rows: int | None = None,
 ) -> Task:
     """Load a dataset into a validated :class:`Task`.
 
@@ -461,13 +473,20 @@ def load_task(
         Keep a random subsample of this many rows (stratified by class for
         classification).
     random_state
-        Seed of the subsample.
+        Seed of the subsample (and of ``sample_rows``).
     openml_cache
         openml-python's cache folder for ``openml:`` data (default:
         ``$METAOPT_OPENML_CACHE``, else openml-python's configured cache). OpenML data
         is used as published: rows with a missing target and classes seen once are
         dropped (with a notice) whatever ``drop_missing_target`` and
         ``drop_rare_classes`` say.
+    sample_rows
+        For a delimited text file with more data rows than this: read only a random
+        sample of this many rows, streaming the file (see
+        :func:`metaopt.tasks._read.read_table`). The Task's ``sampled_from`` /
+        ``n_rows_total`` then hold the whole file's row count, and a notice says so.
+        For what needs only meta-features and the data's shape (``suggest``), not for
+        training. Ignored for other sources. Default: read every row.
 
     Returns
     -------
@@ -508,7 +527,7 @@ def load_task(
     if isinstance(data, str | Path) and _is_openml_ref(data):
         return _load_openml(str(data), target, kind, openml_cache, max_rows, random_state)
     if isinstance(data, str | Path):
-        return _load_file(data, target, name, options)
+        return _load_file(data, target, name, options, sample_rows)
     raise DataFormatError(
         f"cannot load data of type {type(data).__name__}",
         "pass a file path, a pandas DataFrame, or an (X, y) pair of arrays",
@@ -547,9 +566,34 @@ def _load_openml(
     )
 
 
-def _load_file(data: str | Path, target: str | None, name: str | None, options: dict[str, Any]) -> Task:
-    """:func:`load_task` of a file: read it, and record where it came from."""
-    table, sha = read_table(data)
+def _load_file(
+    data: str | Path,
+    target: str | None,
+    name: str | None,
+    options: dict[str, Any],
+    sample_rows: int | None = None,
+) -> Task:
+    """:func:`load_task` of a file: read it (or a sample of its rows), and record where
+    it came from."""
+    if sample_rows is not None and (not isinstance(sample_rows, int | np.integer) or sample_rows < MIN_ROWS):
+        raise ConfigError(
+            f"sample_rows must be an integer of at least {MIN_ROWS}, not {sample_rows!r}",
+            "pass a larger sample_rows, or leave it out to read every row",
+        )
+    table, sha = read_table(data, sample_rows=sample_rows, random_state=options["random_state"])
+    if table.n_rows_total is not None:
+        try:
+            return _file_task(data, target, name, options, table, sha)
+        except TargetError:  # e.g. a class seen once in the sample but not in the file
+            table, sha = read_table(data)
+    return _file_task(data, target, name, options, table, sha)
+
+
+def _file_task(
+    data: str | Path, target: str | None, name: str | None, options: dict[str, Any],
+    table: RawTable, sha: str,
+) -> Task:
+    """The Task of a read file (or of a sample of its rows)."""
     path = Path(data).expanduser()
     provenance = {
         "path": str(path.resolve()),
@@ -567,6 +611,7 @@ def _load_file(data: str | Path, target: str | None, name: str | None, options: 
         declared=table.declared,
         notices=table.notices,
         provenance=provenance,
+        sampled_from=table.n_rows_total,
         **options,
     )
 

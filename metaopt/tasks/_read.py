@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from metaopt._exceptions import ColumnError, DataFormatError
@@ -76,6 +77,8 @@ class RawTable:
     notices: list[str] = field(default_factory=list)
     declared: dict[str, str] = field(default_factory=dict)
     """Column types declared by the file (ARFF): ``numeric``, ``nominal``, ``string``, ``date``."""
+    n_rows_total: int | None = None
+    """Data rows in the whole file when ``frame`` holds a random sample of them, else None."""
 
 
 def _check_path(path: Path) -> None:
@@ -306,11 +309,16 @@ def _decimal_commas(frame: pd.DataFrame) -> list[str]:
 
 
 def _read_text(path: Path, data: bytes, suffix: str) -> RawTable:
-    text, encoding, notice = _decode(data)
+    if data.isascii():
+        # pandas parses the bytes; the sniffers need only the head (a large file is not
+        # decoded, and copied, whole).
+        text, encoding, notice = data[: 1 << 20].decode("ascii"), "utf-8", None
+    else:
+        text, encoding, notice = _decode(data)
     notices = [notice] if notice else []
     if text.startswith("\ufeff"):
         text = text[1:]
-    if not text.strip():
+    if (not data or data.isspace()) if data.isascii() else (not text or text.isspace()):
         raise DataFormatError(
             f"file {str(path)!r} contains only whitespace",
             "pass a file with a header row and at least two data rows",
@@ -586,10 +594,73 @@ def _sparse_row(path: Path, j: int, s: str, sparse_default: list[str]) -> list[s
     return row
 
 
+# -- sampling a large text file -----------------------------------------------------
+
+_CHUNK = 1 << 23
+
+
+@dataclass
+class _LineSample:
+    """The header line and a random sample of a text file's lines, and what they came from."""
+
+    data: bytes
+    digest: str
+    n_lines: int
+    """Non-empty lines in the whole file (the header included)."""
+    n_sampled: int
+
+
+def _sample_lines(path: Path, sample_rows: int, random_state: int) -> _LineSample | None:
+    """The first non-empty line and ``sample_rows`` random other lines of a plain text
+    file, in file order, read in two streaming passes (hash, line count and checks; then
+    the sampled lines) so the file is never held in memory; or None when the file is
+    better read whole: it has at most ``sample_rows`` lines, or anything a line split
+    could get wrong or the sniffers must see in full (quotes, which may hold line breaks;
+    bytes outside ASCII, which decide the encoding; NUL bytes; lone carriage returns;
+    an ARFF header).
+    """
+    if path.stat().st_size < 4 * sample_rows:  # each row holds at least "a,b\n"
+        return None
+    sha = hashlib.sha256()
+    n_newlines = 0
+    with path.open("rb") as f:
+        first = True
+        while chunk := f.read(_CHUNK):
+            if chunk.endswith(b"\r"):  # keep a CRLF in one chunk
+                chunk += f.read(1)
+            if first and chunk.lstrip().lower().startswith((b"@relation", b"%")):
+                return None
+            first = False
+            if (
+                not chunk.isascii() or b'"' in chunk or b"\x00" in chunk
+                or (b"\r" in chunk and chunk.count(b"\r") != chunk.count(b"\r\n"))
+            ):
+                return None
+            sha.update(chunk)
+            n_newlines += chunk.count(b"\n")
+    if n_newlines <= sample_rows + 1:
+        return None
+    rng = np.random.default_rng(random_state)
+    # Line positions 1..n_newlines (the last line may lack its newline).
+    keep = set((rng.choice(n_newlines, size=sample_rows, replace=False) + 1).tolist())
+    out: list[bytes] = []
+    n_lines = 0
+    with path.open("rb") as f:
+        for i, line in enumerate(f):
+            if len(line) <= 2 and line in (b"\n", b"\r\n"):  # pandas skips empty lines
+                continue
+            n_lines += 1
+            if n_lines == 1 or i in keep:
+                out.append(line if line.endswith(b"\n") else line + b"\n")
+    return _LineSample(b"".join(out), sha.hexdigest(), n_lines, len(out) - 1)
+
+
 # -- entry point --------------------------------------------------------------------
 
 
-def read_table(path: str | Path) -> tuple[RawTable, str]:
+def read_table(
+    path: str | Path, *, sample_rows: int | None = None, random_state: int = 0
+) -> tuple[RawTable, str]:
     """Read a file into a :class:`RawTable`.
 
     Parameters
@@ -597,6 +668,15 @@ def read_table(path: str | Path) -> tuple[RawTable, str]:
     path
         A CSV/TSV/``.txt``/``.dat`` file (delimiter and encoding sniffed), a Parquet
         file or an ARFF file.
+    sample_rows
+        Read only a random sample of this many data rows of a delimited text file that
+        has more, streaming it rather than holding it in memory; the table then says
+        how many rows the file has (``n_rows_total``) and a notice says it was sampled.
+        A file the line sampler cannot split safely (quoted fields, non-ASCII bytes, see
+        :func:`_sample_lines`) and every other format are read whole. ``None`` (the
+        default) reads every row.
+    random_state
+        Seed of the row sample.
 
     Returns
     -------
@@ -619,9 +699,22 @@ def read_table(path: str | Path) -> tuple[RawTable, str]:
             f"file {str(path)!r} is a {_UNSUPPORTED[suffix]} ({suffix}), which metaopt does not read",
             "export the data as CSV (or Parquet) and pass that file",
         )
+    sample = None
+    if sample_rows is not None and suffix in TEXT_SUFFIXES:
+        sample = _sample_lines(path, int(sample_rows), random_state)
+    if sample is not None:
+        table = _read_text(path, sample.data, suffix)
+        table.n_rows_total = sample.n_lines - (1 if table.info.get("header", True) else 0)
+        table.notices.append(
+            f"the file has {table.n_rows_total:,} data rows; read a random sample of "
+            f"{table.frame.shape[0]:,} of them (random_state={random_state}) - every count "
+            "(rows, size-dependent bounds, fit times) is for the whole file, the other "
+            "meta-features are computed on the sample; commands that train read every row"
+        )
+        return table, sample.digest
     data = path.read_bytes()
     digest = hashlib.sha256(data).hexdigest()
-    if not data.strip():
+    if not data or data.isspace():
         raise DataFormatError(
             f"file {str(path)!r} is empty", "pass a file with a header row and data rows"
         )

@@ -58,6 +58,13 @@ class Task:
     provenance
         Free-form JSON-serialisable facts about the origin (path, sha256, OpenML id,
         licence, ...).
+    sampled_from
+        ``None`` when ``X`` holds every usable row of the source. When the loader read
+        only a random sample of a large file (``load_task(..., sample_rows=N)``, what
+        ``suggest`` does): the number of usable rows in the whole file (estimated from
+        the sample's share when target cleaning dropped rows). Row *counts* (the
+        ``n_rows`` meta-features, :class:`~metaopt.spaces.DataShape`, expected fit
+        times) use :attr:`n_rows_total`; everything else describes the sample.
     """
 
     X: pd.DataFrame
@@ -72,6 +79,7 @@ class Task:
     dropped: dict[str, str] = field(default_factory=dict)
     notices: list[str] = field(default_factory=list)
     provenance: dict[str, Any] = field(default_factory=dict)
+    sampled_from: int | None = None
 
     def __post_init__(self) -> None:
         if self.group is None:
@@ -88,6 +96,12 @@ class Task:
     def n_rows(self) -> int:
         """Number of rows (examples)."""
         return int(self.X.shape[0])
+
+    @property
+    def n_rows_total(self) -> int:
+        """Rows of the whole source: :attr:`sampled_from` when ``X`` is a sample, else
+        :attr:`n_rows`."""
+        return int(self.sampled_from) if self.sampled_from is not None else self.n_rows
 
     @property
     def n_features(self) -> int:

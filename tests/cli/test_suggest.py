@@ -243,3 +243,23 @@ def test_ctrl_c_during_evaluate_says_what_was_done(
     lines = [line for line in result.stderr.splitlines() if line.startswith("metaopt:")]
     assert len(lines) == 1 and "interrupted: cross-validated 1 of 3 suggestions (#1 " in lines[0]
     assert "Traceback" not in result.output and result.stdout == ""
+
+
+def test_large_file_is_sampled_unless_training(
+    root: Path, models: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Ranking reads a sample of a large file's rows (true count kept, with a note);
+    --evaluate trains, so it reads every row (issue 19; the sample size made small)."""
+    import metaopt.recommend
+
+    monkeypatch.setattr(metaopt.recommend, "SAMPLE_ROWS", 100)
+    data = str(root / "data" / "bin03.csv")  # 210 rows
+    common = ("--models", str(models), "--top", "2", "--algorithms", "linear,knn")
+    doc = json.loads(run(data, *common, "--json").output)
+    assert (doc["rows"], doc["rows_read"]) == (210, 100)
+    result = wide(data, *common)
+    assert result.exit_code == 0, result.output
+    assert "(binary, 210 rows)" in result.output
+    assert "random sample of 100 of the file's 210 rows" in result.output
+    doc = json.loads(run(data, *common, "--json", "--evaluate", "--folds", "3").output)
+    assert (doc["rows"], doc["rows_read"]) == (210, 210)

@@ -202,3 +202,28 @@ def test_a_crafted_standalone_optimizer_is_one_clear_error(tiny_models: Path, tm
     write_saved(saved, "optimizer", manifest["doc"], arrays, mf_version=manifest["mf_version"])
     with pytest.raises(ModelError, match="gru_W_hh.*metaopt train"):
         LearnedOptimizer.load(saved)
+
+
+def test_a_path_is_read_as_a_sample_with_the_true_row_count(
+    tiny_models: Path, new_csv: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """suggest(path) reads SAMPLE_ROWS rows of a larger text file; shape-dependent bounds use
+    the file's row count (issue 19; the sample size made small)."""
+    import metaopt.recommend._suggest as mod
+    import metaopt.tasks
+
+    seen = []
+    real = metaopt.tasks.load_task
+
+    def spy(*args, **kwargs):
+        seen.append(task := real(*args, **kwargs))
+        return task
+
+    monkeypatch.setattr(mod, "SAMPLE_ROWS", 60)
+    monkeypatch.setattr(metaopt.tasks, "load_task", spy)
+    out = suggest(new_csv, top=3, models=tiny_models / "models")
+    (task,) = seen
+    assert (task.n_rows, task.n_rows_total) == (60, 160)
+    full = load_task(new_csv)
+    for s in out:
+        assert get_space(s.algorithm).validate(s.params, task_shape(full)) == s.params
