@@ -162,6 +162,8 @@ class TuneResult:
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict (non-finite floats become ``None``)."""
+        from metaopt.spaces._save import _finite
+
         return _finite(asdict(self))
 
 
@@ -266,16 +268,6 @@ class TuneInterrupted(KeyboardInterrupt):
         self.location = location
         self.done = done
         self.n_trials = n_trials
-
-
-def _finite(value: Any) -> Any:
-    if isinstance(value, float):
-        return value if math.isfinite(value) else None
-    if isinstance(value, dict):
-        return {k: _finite(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_finite(v) for v in value]
-    return value
 
 
 def _is_creation_race(exc: BaseException) -> bool:
@@ -1204,6 +1196,8 @@ def write_spec(result: TuneResult, path: str | os.PathLike[str]) -> str:
                           "create it, or pass another path")
     doc = _spec_document(None, result)
     try:
+        from metaopt.spaces._save import _finite
+
         target.write_text(json.dumps(_finite(doc), indent=2, allow_nan=False, default=str) + "\n", encoding="utf-8")
     except OSError as exc:
         raise ConfigError(f"cannot write {str(target)!r}: {exc}", "pass another path") from None
