@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import functools
 import inspect
+import os
 import shlex
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from enum import Enum
@@ -25,6 +27,8 @@ if TYPE_CHECKING:
 
 __all__ = [
     "DATA_OPTIONS",
+    "LARGE_BYTES",
+    "LARGE_ROWS",
     "DataArg",
     "DataOptions",
     "Kind",
@@ -87,10 +91,20 @@ class DataOptions:
 
     def load(self, data: Path, *, sample_rows: int | None = None) -> Task:
         """``data`` read with :func:`metaopt.load_task` and these options (``sample_rows``:
-        read a random sample of a large text file's rows, for commands that do not train)."""
+        read a random sample of a large text file's rows, for commands that do not train).
+
+        A large file (:data:`LARGE_BYTES`) gets a line on stderr before it is read, and a
+        large file or table (:data:`LARGE_ROWS`) one saying what was read and how long it
+        took; stdout stays clean for ``--json``.
+        """
         from metaopt.tasks import load_task
 
-        return load_task(
+        size = _file_size(data)
+        large = size is not None and size >= LARGE_BYTES
+        if large:
+            typer.echo(f"reading {data} ({_megabytes(size)})…", err=True)
+        started = time.perf_counter()
+        task = load_task(
             data,
             self.target,
             kind=self.task.value if self.task else None,
@@ -100,6 +114,9 @@ class DataOptions:
             openml_cache=self.openml_cache,
             sample_rows=sample_rows,
         )
+        if large or task.n_rows_total >= LARGE_ROWS:
+            typer.echo(f"read {_shape_read(task)} in {time.perf_counter() - started:.1f} s", err=True)
+        return task
 
     def argv(self, target: str | None = None) -> list[str]:
         """The options as command-line arguments (``target``: the resolved target column)."""
@@ -121,6 +138,35 @@ class DataOptions:
     def command(self, verb: str, data: Path, *extra: str, target: str | None = None) -> str:
         """``metaopt VERB DATA ...`` with these options, quoted for a POSIX shell."""
         return shlex.join(["metaopt", verb, str(data), *self.argv(target), *extra])
+
+
+#: A data file of at least this many bytes is announced on stderr before it is read.
+LARGE_BYTES = 50_000_000
+#: A data file of at least LARGE_BYTES, or a table of at least this many rows, is
+#: followed by a line on stderr saying what was read and how long it took.
+LARGE_ROWS = 200_000
+
+
+def _file_size(data: Path) -> int | None:
+    """The size of ``data`` in bytes when it is a file (not ``openml:...``), else None."""
+    try:
+        return os.stat(Path(data).expanduser()).st_size
+    except (OSError, ValueError):
+        return None
+
+
+def _megabytes(size: int) -> str:
+    return f"{size / 1e6:,.0f} MB" if size >= 10e6 else f"{size / 1e6:.1f} MB"
+
+
+def _shape_read(task: Task) -> str:
+    """``1,000,000 rows × 20 columns`` (or the sample out of the file's rows)."""
+    columns = len(task.column_roles) + len(task.dropped) + 1  # features, dropped ones, target
+    if task.sampled_from is not None:
+        rows = f"a random sample of {task.n_rows:,} of {task.n_rows_total:,} rows"
+    else:
+        rows = f"{task.n_rows:,} rows"
+    return f"{rows} × {columns:,} columns"
 
 
 #: Parameter name -> its annotation: the shared data options, in ``--help`` order.

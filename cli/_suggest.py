@@ -21,6 +21,9 @@ if TYPE_CHECKING:
 
 __all__ = ["suggest"]
 
+#: The predicted column's unit, under its header (the legend says what it means).
+RELATIVE = "(0–1, vs KB)"
+
 
 def _params_text(params: dict[str, Any]) -> str:
     """Every hyperparameter as ``k=v`` (floats to 4 significant digits; --json is exact)."""
@@ -50,7 +53,7 @@ def _render(
     suggestions: list[Suggestion],
     title: str,
     real: dict[str, Evaluation] | None,
-    metric: str | None,
+    metric: str,
 ) -> None:
     from rich.table import Table
 
@@ -60,10 +63,10 @@ def _render(
     table = Table(title=title)
     table.add_column("#", justify="right", no_wrap=True)
     table.add_column("algorithm", no_wrap=True)
-    table.add_column("predicted¹ ± σ", justify="right", no_wrap=True)
+    table.add_column(f"predicted¹ ± σ\n{RELATIVE}", justify="right", no_wrap=True)
     table.add_column("fit time", justify="right", no_wrap=True)
     if real is not None:
-        table.add_column(f"CV {metric or 'score'}² ± sd", justify="right", no_wrap=True)
+        table.add_column(f"CV {metric}² ± sd\n(your data)", justify="right", no_wrap=True)
     if inline:
         table.add_column("hyperparameters", overflow="fold", ratio=1)
     for s in suggestions:
@@ -82,23 +85,77 @@ def _render(
     console.print(table)
     if not inline:
         console.print("[bold]hyperparameters[/bold]")
-        for s in suggestions:
-            console.print(f"  #{s.rank} {s.algorithm}: {_params_text(s.params)}", highlight=False, markup=False)
-    legend = (
-        "¹ predicted: a 0–1 score relative to the knowledge base's configs (1 = as good as the "
-        "best config it tried on similar data, 0 = the worst), not the metric's units. Order: a "
-        "portfolio weighted toward the datasets that should rank configs like this one; each "
-        "place covers what the places above may miss, so predictions need not decrease."
+        _print_rows(console, [(f"  #{s.rank} {s.algorithm}:", _params_text(s.params)) for s in suggestions])
+    console.print(
+        f"¹ predicted {RELATIVE}: {_relative_meaning(metric)}. Order: a portfolio, each place "
+        "covering what the places above may miss, so predictions need not decrease.",
+        style="dim", highlight=False, markup=False,
     )
     if real is not None:
-        legend += f" ² CV {metric}: the real cross-validated score on your data."
-    console.print(legend, style="dim", highlight=False, markup=False)
+        console.print(
+            f"² CV {metric}: the real {_folds_text(real)}cross-validated {metric} on your data, in "
+            f"{metric}'s own units; compare the order of the two columns, not their values.",
+            style="dim", highlight=False, markup=False,
+        )
+        verdict = _prediction_check(suggestions, real)
+        if verdict:
+            console.print(verdict, highlight=False, markup=False)
+
+
+def _folds_text(real: dict[str, Evaluation]) -> str:
+    """``"5-fold "`` from the evaluations' fold scores (empty when none is scored)."""
+    n = max((len(ev.fold_scores) for ev in real.values() if ev.ok), default=0)
+    return f"{n}-fold " if n else ""
+
+
+def _relative_meaning(metric: str) -> str:
+    """What the predicted score is, in one clause (the table's legend, --json's ``scales``)."""
+    return (
+        "the config's expected place among the configs the knowledge base tried on similar "
+        f"data (1 = the best, 0 = the worst), not a {metric} value"
+    )
+
+
+def _prediction_check(suggestions: list[Suggestion], real: dict[str, Evaluation]) -> str | None:
+    """One line saying whether the highest prediction also scored best in CV."""
+    scored = [s for s in suggestions if s.config_id in real and real[s.config_id].ok]
+    if len(scored) < 2:
+        return None
+    best = max(scored, key=lambda s: real[s.config_id].score)
+    top = max(scored, key=lambda s: s.score)
+    if best.rank == top.rank:
+        return f"check: the highest prediction, #{top.rank} {top.algorithm}, also has the best CV score"
+    return (
+        f"check: the best CV score is #{best.rank} {best.algorithm} "
+        f"({real[best.config_id].score:.4f}); the highest prediction was #{top.rank} {top.algorithm} "
+        f"({real[top.config_id].score:.4f} in CV)"
+    )
+
+
+def _scales(metric: str, evaluated: bool) -> dict[str, str]:
+    """``--json``'s ``scales``: what each score field of a suggestion measures."""
+    out = {
+        "predicted_relative": f"predicted, 0-1: {_relative_meaning(metric)}",
+        "predicted_relative_sigma": "the expected error of predicted_relative (about 82% of held-out scores fall within 1 sigma)",
+        "score": "the same number as predicted_relative (kept for existing readers)",
+        "uncertainty": "the same number as predicted_relative_sigma",
+        "evidence.normalized": "the config's relative score (0-1) on that knowledge-base dataset",
+        "evidence.score": "its cross-validated score there, in the dataset's metric",
+    }
+    if evaluated:
+        out["evaluation.score"] = f"the cross-validated {metric} on your data, in {metric}'s own units"
+    return out
 
 
 def _render_evidence(console: Console, suggestions: list[Suggestion]) -> None:
     if not (suggestions and suggestions[0].evidence):
         return
-    console.print("[bold]evidence[/bold] (the knowledge-base datasets the learned similarity expects to rank configs like this one)")
+    console.print(
+        "[bold]evidence[/bold] (the knowledge-base datasets the learned similarity expects to "
+        "rank configs like this one; per dataset, the algorithm's best config there: its 0–1 "
+        "score vs KB, then its CV score in that dataset's metric)"
+    )
+    rows = []
     for s in suggestions:
         parts = []
         for e in s.evidence:
@@ -106,8 +163,25 @@ def _render_evidence(console: Console, suggestions: list[Suggestion]) -> None:
                 parts.append(f"{e.name}: not evaluated")
             else:
                 raw = "" if e.score is None else f", {e.metric} {e.score:.3f}"
-                parts.append(f"{e.name}: best {s.algorithm} {e.normalized:.2f}{raw}")
-        console.print(f"  #{s.rank} {s.algorithm}: " + "; ".join(parts), highlight=False, markup=False)
+                parts.append(f"{e.name}: {e.normalized:.2f}{raw}")
+        rows.append((f"  #{s.rank} {s.algorithm}:", parts))
+    head = max(len(h) for h, _ in rows)
+    room = console.width - head - 1
+    # one line per suggestion when they fit, else one line per dataset (under its text)
+    sep = "; " if all(len("; ".join(parts)) <= room for _, parts in rows) else "\n"
+    _print_rows(console, [(h, sep.join(parts)) for h, parts in rows])
+
+
+def _print_rows(console: Console, rows: list[tuple[str, str]]) -> None:
+    """``head text`` lines whose wrapped text stays under the text, not under the head."""
+    from rich.table import Table
+
+    grid = Table.grid(padding=(0, 1))
+    grid.add_column(no_wrap=True)
+    grid.add_column(overflow="fold")
+    for head, text in rows:
+        grid.add_row(head, text)
+    console.print(grid, highlight=False, markup=False)
 
 
 def _render_notes(
@@ -267,6 +341,7 @@ def suggest(
     from rich.console import Console
 
     from metaopt._exceptions import ConfigError
+    from metaopt.evaluation import DEFAULT_METRICS
     from metaopt.recommend import SAMPLE_ROWS, suggestions_document
     from metaopt.recommend import suggest as _suggest
 
@@ -285,10 +360,10 @@ def suggest(
             f"pass --fit 1 to {len(suggestions)}" + (" or a larger --top" if len(suggestions) == top else ""),
         )
     real: dict[str, Evaluation] | None = None
-    metric = None
+    metric = DEFAULT_METRICS[str(loaded.kind)]
     if evaluate:
         real = _evaluate_all(loaded, suggestions, folds, progress=not as_json)
-        metric = next(iter(real.values())).metric if real else None
+        metric = next(iter(real.values())).metric if real else metric
     saved = None
     if as_json:
         if fit is not None and output is not None:
@@ -303,10 +378,15 @@ def suggest(
             "top": top,
             "ood": bool(suggestions[0].ood) if suggestions else False,
             "flat": _flat(suggestions) is not None,
+            "metric": metric,
+            "scales": _scales(metric, real is not None),
         }
         if saved is not None:
             extra["fitted"] = {"rank": fit, "output": saved[0], "spec_path": saved[1]}
         doc = suggestions_document(suggestions, extra)
+        for item in doc["suggestions"]:  # the same numbers under names that say what they are
+            item["predicted_relative"] = item["score"]
+            item["predicted_relative_sigma"] = item["uncertainty"]
         if real is not None:
             for item in doc["suggestions"]:
                 ev = real.get(item["config_id"])

@@ -108,3 +108,41 @@ def test_one_definition() -> None:
     assert opts.command("tune", Path("my data.csv")) == (
         "metaopt tune 'my data.csv' --target 'y b' --drop-missing-target"
     )
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_large_file_says_what_it_reads_on_stderr(
+    command: str, tuning_root: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A large file is announced before it is read and followed by what was read, on
+    stderr, by every data command; with --json stdout stays one JSON document (issue 19;
+    the thresholds made small instead of a 1M-row file)."""
+    import json
+
+    import metaopt.cli._options as options
+
+    size = EXAMPLE.stat().st_size
+    monkeypatch.setattr(options, "LARGE_BYTES", size)  # the example is "large" from here on
+    monkeypatch.setattr(options, "LARGE_ROWS", 10**9)
+    extra = [a for a in _extra(command, tuning_root, tmp_path) if a != "--json"]
+    result = _invoke([command, str(EXAMPLE), "--target", "species", *extra, "--json"])
+    assert result.exit_code == 0, result.output
+    json.loads(result.stdout)  # nothing but the document on stdout
+    lines = [line for line in result.stderr.splitlines() if line.startswith(("reading ", "read "))]
+    assert lines[0] == f"reading {EXAMPLE} ({size / 1e6:.1f} MB)…", result.stderr
+    assert re.fullmatch(r"read 344 rows × 8 columns in \d+\.\d s", lines[1]), result.stderr
+
+
+def test_many_rows_are_reported_and_small_files_are_quiet(monkeypatch: pytest.MonkeyPatch) -> None:
+    import metaopt.cli._options as options
+
+    quiet = _invoke(["info", str(EXAMPLE), "--target", "species"])
+    assert quiet.exit_code == 0 and "read " not in quiet.stderr and "reading " not in quiet.stderr
+    # many rows in a small file: no "reading" line (the rows are known only once read),
+    # then what was read
+    monkeypatch.setattr(options, "LARGE_ROWS", 300)
+    result = _invoke(["info", str(EXAMPLE), "--target", "species"])
+    assert result.exit_code == 0, result.output
+    assert "reading " not in result.stderr
+    assert re.search(r"^read 344 rows × 8 columns in \d+\.\d s$", result.stderr, re.M), result.stderr
+    assert "read 344 rows" not in result.stdout

@@ -59,9 +59,28 @@ def test_table_with_evidence(root: Path, models: Path) -> None:
     result = run(str(root / "data" / "bin03.csv"), "--models", str(models), "--top", "3")
     assert result.exit_code == 0, result.output
     assert "suggestions for bin03" in result.output and "predicted¹ ± σ" in result.output
-    assert "0–1 score relative to the knowledge base's configs" in result.output
+    assert "(0–1, vs KB)" in result.output  # the unit under the header
+    legend = " ".join(result.output.split())
+    assert ("¹ predicted (0–1, vs KB): the config's expected place among the configs the knowledge "
+            "base tried on similar data (1 = the best, 0 = the worst), not a roc_auc value") in legend
     assert "evidence" in result.output
     assert "outside the knowledge base" not in result.output
+
+
+def test_json_names_the_relative_prediction(root: Path, models: Path) -> None:
+    """--json keeps score/uncertainty and adds the same numbers under names that say
+    what they are, with a ``scales`` entry per score field (issue 19)."""
+    data = str(root / "data" / "bin03.csv")
+    doc = json.loads(run(data, "--models", str(models), "--top", "2", "--json").stdout)
+    assert doc["metric"] == "roc_auc"
+    assert "not a roc_auc value" in doc["scales"]["predicted_relative"]
+    assert "evaluation.score" not in doc["scales"]
+    for item in doc["suggestions"]:
+        assert item["predicted_relative"] == item["score"]
+        assert item["predicted_relative_sigma"] == item["uncertainty"]
+    doc = json.loads(run(data, "--models", str(models), "--top", "2", "--json", "--evaluate",
+                         "--folds", "2", "--algorithms", "linear,knn").stdout)
+    assert "roc_auc" in doc["scales"]["evaluation.score"]
 
 
 def test_json_document_has_every_spec(root: Path, models: Path) -> None:
@@ -152,13 +171,23 @@ def test_evaluate_table_fits_80_columns(root: Path, models: Path) -> None:
     result = wide(str(root / "data" / "bin01.csv"), "--models", str(models), "--top", "3",
                   "--algorithms", "linear,knn", "--evaluate", "--folds", "2", columns=80)
     assert result.exit_code == 0, result.output
-    table = [line for line in result.stdout.splitlines() if line[:1] in "┏┃┡│└"]
+    lines = result.stdout.splitlines()
+    table = [line for line in lines if line[:1] in "┏┃┡│└"]
     assert table and all(len(line) <= 80 for line in table), "\n".join(table)
-    header = next(line for line in table if "algorithm" in line)
-    assert "CV roc_auc² ± sd" in header and "predicted¹ ± σ" in header
+    header = "\n".join(line for line in table if line.startswith("┃"))
+    assert "CV roc_auc² ± sd" in header and "predicted¹ ± σ" in header and "(0–1, vs KB)" in header
     assert "\nhyperparameters\n" in result.stdout  # listed under the narrow table
-    assert "² CV roc_auc: the real cross-validated score on your data" in " ".join(result.stdout.split())
+    text = " ".join(result.stdout.split())
+    assert "² CV roc_auc: the real 2-fold cross-validated roc_auc on your data, in roc_auc's own units" in text
+    assert "compare the order of the two columns, not their values" in text
+    assert "check: the " in text  # did the highest prediction score best?
     assert "(the best CV score) on all rows and save it" in result.stdout
+    # everything but the copy-paste commands of "next" fits the terminal
+    body = lines[: lines.index("next")]
+    assert all(len(line) <= 80 for line in body), "\n".join(line for line in body if len(line) > 80)
+    # a wrapped hyperparameter line stays under its text, not under "#1"
+    params = body[body.index("hyperparameters") + 1:]
+    assert all(line.startswith("  #") or line.startswith("     ") for line in params[:3])
 
 
 def test_top_beyond_the_candidates_says_how_many(root: Path, models: Path) -> None:
@@ -189,6 +218,24 @@ def test_flat_predictions_are_flagged(root: Path, models: Path, monkeypatch: pyt
     doc = json.loads(run(str(root / "data" / "bin03.csv"), "--models", str(models), "--top", "3",
                          "--json").stdout)
     assert doc["flat"] is True
+
+
+def test_spread_predictions_are_not_flagged(
+    root: Path, models: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import metaopt.recommend as recommend
+
+    real = recommend.suggest
+
+    def spread(*args, **kwargs):  # predictions 0.3 apart, σ 0.05: the order is clear
+        out = real(*args, **kwargs)
+        return [s.__class__(**{**{f: getattr(s, f) for f in s.__dataclass_fields__},
+                               "score": 0.9 - 0.3 * i, "uncertainty": 0.05}) for i, s in enumerate(out)]
+
+    monkeypatch.setattr(recommend, "suggest", spread)
+    result = wide(str(root / "data" / "bin03.csv"), "--models", str(models), "--top", "3")
+    assert result.exit_code == 0, result.output
+    assert "predictions are flat" not in result.output
 
 
 def test_fit_saves_the_model_and_spec(root: Path, models: Path, tmp_path: Path) -> None:
