@@ -4,7 +4,8 @@ Every command that reads a dataset takes the same data options (:data:`DATA_OPTI
 ``--target``, ``--task``, ``--drop-missing-target``, ``--drop-rare-classes``,
 ``--max-rows``, ``--openml-cache``) through :func:`data_options`, so an error hint from
 :func:`metaopt.load_task` always names an option the command has. Adding a data option
-is one entry here and one field of :class:`DataOptions`.
+is one entry here and one field of :class:`DataOptions`. :meth:`DataOptions.load` is
+also the one place that says on stderr when a large file is being read, and what was read.
 """
 
 from __future__ import annotations
@@ -101,7 +102,7 @@ class DataOptions:
 
         size = _file_size(data)
         large = size is not None and size >= LARGE_BYTES
-        if large:
+        if large and size is not None:
             typer.echo(f"reading {data} ({_megabytes(size)})…", err=True)
         started = time.perf_counter()
         task = load_task(
