@@ -138,7 +138,9 @@ def build(
         "--shard", help="K/N: only the tasks of shard K (0-based) of N, by task-id hash.",
     )] = None,
     time_limit: Annotated[float | None, typer.Option(
-        "--time-limit", help="Seconds per evaluation before it is recorded as a timeout (default: the KB protocol's).",
+        "--time-limit",
+        help="Seconds per evaluation before it is recorded as a timeout (default: the one the "
+        "knowledge base was built with, else 300).",
     )] = None,
     batch_size: Annotated[int, typer.Option("--batch-size", help="Append results every N evaluations.")] = 8,
     retry_failed: Annotated[bool, typer.Option(
@@ -164,9 +166,9 @@ def build(
     from metaopt.kb._build import parse_shard
 
     algs = _algorithm_list(algorithms)
-    protocol = Protocol.kb()
+    protocol = None  # Protocol.kb(), with the limits the knowledge base recorded
     if time_limit is not None:
-        protocol = dataclasses.replace(protocol, time_limit=time_limit)
+        protocol = dataclasses.replace(Protocol.kb(), time_limit=time_limit)
     mode = "none" if quiet else ("log" if log or not sys.stderr.isatty() else "rich")
     report = run_build(
         kb, source, algorithms=algs, configs_per_algorithm=configs_per_algorithm, n_jobs=n_jobs,

@@ -33,6 +33,7 @@ knowledge base's writer lock for the whole build.
 
 from __future__ import annotations
 
+import dataclasses
 import fnmatch
 import hashlib
 import logging
@@ -418,8 +419,10 @@ def build(
         Address of a ``dask.distributed`` scheduler (``tcp://host:8786``): evaluations
         run on its workers.
     protocol
-        Evaluation protocol (default :meth:`Protocol.kb`). A knowledge base holds one
-        protocol; building with another one is an error.
+        Evaluation protocol (default :meth:`Protocol.kb`, with the time and memory limits
+        the knowledge base recorded when it has some, so a resumed build keeps its
+        limits). A knowledge base holds one protocol; building with another one is an
+        error.
     tasks
         Only tasks whose id or name matches one of these shell patterns.
     limit_tasks
@@ -465,6 +468,7 @@ def build(
     comp = components or default_components()
     for var in _THREAD_VARS:
         os.environ.setdefault(var, "1")
+    given = protocol is not None
     algorithms, protocol = _resolve_options(comp, algorithms, configs_per_algorithm, protocol)
     pid = str(protocol.protocol_id)
     if scheduler:
@@ -473,6 +477,8 @@ def build(
     task_source = _get_source(comp, source, openml_cache)
     entries = _select(list(task_source.entries()), tasks, limit_tasks, max_rows, shard)
     store = _open_kb(kb, pid)
+    if not given:
+        protocol = _recorded_limits(store, protocol)
     report = BuildReport(kb=str(store.path), source=source, protocol_id=pid)
     report.tasks_selected = len(entries)
 
@@ -543,6 +549,17 @@ def _get_source(comp: BuildComponents, source: str, openml_cache: str | os.PathL
     if openml_cache is None:
         return comp.get_source(source)
     return comp.get_source(source, openml_cache=openml_cache)
+
+
+def _recorded_limits(store: KnowledgeBase, protocol: Any) -> Any:
+    """``protocol`` with the time and memory limits ``store`` was built with, if it
+    recorded them (they are not part of the protocol id, so a default would silently
+    replace them)."""
+    recorded = store.manifest.get("protocol")
+    if not isinstance(recorded, dict) or not dataclasses.is_dataclass(protocol):
+        return protocol
+    limits = {k: recorded[k] for k in ("time_limit", "memory_limit") if k in recorded and hasattr(protocol, k)}
+    return dataclasses.replace(protocol, **limits) if limits else protocol
 
 
 def _open_kb(kb: str | os.PathLike[str] | KnowledgeBase | None, pid: str) -> KnowledgeBase:

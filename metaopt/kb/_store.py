@@ -165,8 +165,13 @@ class KnowledgeBase:
         return manifest
 
     def update_manifest(self, **fields: Any) -> None:
-        """Set manifest fields (and ``updated``), atomically. Writers only."""
+        """Set manifest fields (and ``updated``), atomically; a no-op when every field
+        already has its value (a build that finds nothing to do leaves the file alone).
+        Writers only."""
         manifest = self._read_manifest(self.path)
+        if all(k in manifest and manifest[k] == v for k, v in fields.items()):
+            self.manifest = manifest
+            return
         manifest.update(fields)
         manifest["updated"] = _now()
         _write_json_atomic(self.path / _MANIFEST, manifest)

@@ -83,6 +83,29 @@ def test_build_real_components_and_json_report(tmp_path):
     assert again["evaluations_run"] == 0 and again["evaluations_present"] == 2
 
 
+def test_rerun_build_keeps_the_recorded_limits_and_the_manifest(tmp_path):
+    """The README's `kb build` on a complete knowledge base changes nothing: it keeps the
+    time limit the KB was built with (not the default's) and leaves the manifest as it was."""
+    import numpy as np
+    import pandas as pd
+
+    rng = np.random.default_rng(2)
+    data = tmp_path / "data"
+    data.mkdir()
+    df = pd.DataFrame({"a": rng.normal(size=40), "b": rng.normal(size=40)})
+    df["target"] = df["a"] + rng.normal(size=40)
+    df.to_csv(data / "reg.csv", index=False)
+    args = ["kb", "build", "--source", f"dir:{data}", "--kb", str(tmp_path / "kb"),
+            "--algorithms", "linear", "-n", "0", "--quiet"]
+    assert runner.invoke(app, [*args, "--time-limit", "120"]).exit_code == 0
+    manifest = tmp_path / "kb" / "manifest.json"
+    before = manifest.read_text()
+    assert json.loads(before)["protocol"]["time_limit"] == 120
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    assert manifest.read_text() == before
+
+
 def test_build_bad_options_exit_2(tmp_path):
     args = ["kb", "build", "--source", "nosuch:x", "--kb", str(tmp_path / "kb"), "--quiet"]
     result = runner.invoke(app, args)
