@@ -556,7 +556,7 @@ def _recorded_limits(store: KnowledgeBase, protocol: Any) -> Any:
     recorded them (they are not part of the protocol id, so a default would silently
     replace them)."""
     recorded = store.manifest.get("protocol")
-    if not isinstance(recorded, dict) or not dataclasses.is_dataclass(protocol):
+    if not isinstance(recorded, dict) or not dataclasses.is_dataclass(protocol) or isinstance(protocol, type):
         return protocol
     limits = {k: recorded[k] for k in ("time_limit", "memory_limit") if k in recorded and hasattr(protocol, k)}
     return dataclasses.replace(protocol, **limits) if limits else protocol
