@@ -59,7 +59,7 @@ import hashlib
 import math
 import os
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -610,7 +610,13 @@ class LearnedOptimizer:
 
     # -- meta-training -----------------------------------------------------------------
 
-    def fit(self, source: Any, tasks: Sequence[str] | None = None) -> LearnedOptimizer:
+    def fit(
+        self,
+        source: Any,
+        tasks: Sequence[str] | None = None,
+        *,
+        progress: Callable[[int, int], None] | None = None,
+    ) -> LearnedOptimizer:
         """Meta-train on the tasks of a knowledge base (needs torch).
 
         Parameters
@@ -620,6 +626,9 @@ class LearnedOptimizer:
             :class:`~metaopt.learn.TrainingData` or a :class:`~metaopt.learn.PoolTable`.
         tasks
             Training task ids (leave-dataset-out folds); default all.
+        progress
+            Called as ``progress(updates done, iterations)`` after every tenth of the
+            meta-training updates (``metaopt train`` prints it).
         """
         from metaopt.learn._pool import PoolTable
 
@@ -652,7 +661,7 @@ class LearnedOptimizer:
         torch.manual_seed(self.seed)
         gen = torch.Generator().manual_seed(self.seed)
         net = _PolicyNet(self.encoder_.n_metafeatures, self.layout_, self.hidden_size)
-        result = _train(net, train, valid, self.get_params(), gen)
+        result = _train(net, train, valid, self.get_params(), gen, progress)
         curve = result["curve"]
         self.weights_ = net.export()
         self.transfer_ = (
@@ -992,11 +1001,13 @@ def _train(
     valid: _Episodes | None,
     params: Mapping[str, Any],
     gen: Any,
+    progress: Callable[[int, int], None] | None = None,
 ) -> dict[str, Any]:
     """REINFORCE meta-training of ``net``; keeps the weights that validate best.
 
     Returns the training objective curve and the validation curve (mean best-so-far
-    normalized score over the horizon, i.e. one minus the mean regret).
+    normalized score over the horizon, i.e. one minus the mean regret). ``progress(done,
+    iterations)`` is called after every tenth of the updates.
     """
     import copy
 
@@ -1037,6 +1048,9 @@ def _train(
         opt.step()
         curve.append(float(bt.mean()))
         last = it == int(params["iterations"]) - 1
+        n_iter = int(params["iterations"])
+        if progress is not None and not last and (it + 1) % max(n_iter // 10, 1) == 0:
+            progress(it + 1, n_iter)
         if valid is not None and ((it + 1) % every == 0 or last):
             val_gen.manual_seed(int(params["seed"]) + 7)
             with torch.no_grad():

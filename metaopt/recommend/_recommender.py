@@ -227,7 +227,8 @@ class Recommender:
         ``progress(component, seconds)`` is called as each component starts (``seconds``
         None) and ends (the seconds it took): ``"surrogate"``, ``"pool"`` (the knowledge
         base's config pool), ``"optimizer and similarity"`` (or ``"similarity"`` without a
-        learned optimizer) and ``"evidence"``.
+        learned optimizer) and ``"evidence"``; within the optimizer's meta-training,
+        ``"optimizer and similarity: k/n updates"`` after every tenth of the updates.
 
         Raises
         ------
@@ -250,8 +251,11 @@ class Recommender:
         opt_params = {"seed": self.random_state, **dict(self.optimizer_params or {})}
         self.optimizer_ = None
         if int(opt_params.get("iterations", 1)) > 0:
-            with step("optimizer and similarity"):
-                self.optimizer_ = LearnedOptimizer(**opt_params).fit(pool)
+            name = "optimizer and similarity"
+            with step(name):
+                updates = None if progress is None else (
+                    lambda done, total: progress(f"{name}: {done}/{total} updates", None))
+                self.optimizer_ = LearnedOptimizer(**opt_params).fit(pool, progress=updates)
         transfer = None if self.optimizer_ is None else self.optimizer_.transfer_
         if transfer is None:
             with step("similarity"):

@@ -46,6 +46,7 @@ def models(root: Path) -> Path:
     assert "trained on 8 tasks" in result.stdout
     for component in ("surrogate", "optimizer and similarity", "evidence"):  # progress on stderr
         assert f"] {component} done in " in result.stderr
+    assert "] optimizer and similarity: 10/20 updates…" in result.stderr  # progress within the step
     doc = json.loads((root / "models" / "manifest.json").read_text())["doc"]
     assert doc["optimizer"]["params"]["iterations"] == 20  # the option reaches the optimizer
     return root / "models"
