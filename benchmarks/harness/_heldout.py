@@ -181,7 +181,12 @@ def pick_tasks(test_ids: list[str], kb_tasks: pd.DataFrame, n: int, seed: int) -
 # -- data --------------------------------------------------------------------------------
 def load_split(task_id: str, kb_tasks: pd.DataFrame, max_rows: int, test_size: float,
                seed: int) -> tuple[Any, Any, Any, Any, Any]:
-    """The task from its source, capped at ``max_rows`` rows, split into train / outer test."""
+    """The task from its source, capped at ``max_rows`` rows, split into train / outer test.
+
+    Classes with fewer than 3 rows in the capped sample are dropped first (as
+    ``--drop-rare-classes`` drops them): with 2 rows the stratified outer split leaves
+    one in the training part, and cross-validation cannot use a class of one row.
+    """
     from sklearn.model_selection import train_test_split
 
     from metaopt.evaluation import Protocol
@@ -193,6 +198,12 @@ def load_split(task_id: str, kb_tasks: pd.DataFrame, max_rows: int, test_size: f
     rows = Protocol(n_splits=3, seed=seed, max_rows=max_rows).subsample(task)
     X = task.X.iloc[rows].reset_index(drop=True)
     y = task.y.iloc[rows].reset_index(drop=True)
+    if task.is_classification:
+        counts = y.value_counts()
+        keep = y.isin(counts[counts >= 3].index).to_numpy()
+        X, y = X[keep].reset_index(drop=True), y[keep].reset_index(drop=True)
+        if isinstance(y.dtype, pd.CategoricalDtype):
+            y = y.cat.remove_unused_categories()
     strat = y if task.is_classification else None
     X_tr, X_te, y_tr, y_te = train_test_split(X, y, test_size=test_size, random_state=seed, stratify=strat)
     return task, X_tr, X_te, y_tr, y_te
