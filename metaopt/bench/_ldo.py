@@ -329,6 +329,34 @@ class BenchmarkResult:
             out[str(m)] = float(np.mean(err <= z * frame["std"].to_numpy())) if len(frame) else float("nan")
         return out
 
+    def ood_report(self, flagger: str = "metaopt", z: float = 1.0) -> pd.DataFrame:
+        """Tasks ``flagger`` flags out of distribution against the others, per method.
+
+        One row per (group, method): ``group`` (``flagged`` / ``unflagged``: ``flagger``'s
+        flag on each held-out task, the same split for every method), ``n_tasks``, mean and
+        median regret@1, mean regret@k, and ±``z``σ coverage for methods with an
+        uncertainty. Empty when ``flagger`` has no flag.
+        """
+        cols = ["group", "method", "n_tasks", "mean_regret_1", "median_regret_1",
+                f"mean_regret_{self.top}", "coverage_1sd"]
+        if "ood" not in self.rows.columns:
+            return pd.DataFrame(columns=cols).set_index(["group", "method"])
+        own = self.rows[(self.rows["method"] == flagger) & self.rows["ood"].notna()]
+        flag = dict(zip(own["task_id"].astype(str), own["ood"].astype(bool), strict=True))
+        out = []
+        for group, value in (("flagged", True), ("unflagged", False)):
+            ids = [t for t, f in flag.items() if f == value]
+            sub = self.subset(ids)
+            cover = sub.coverage(z)
+            for m in self.methods:
+                r = sub.rows[sub.rows["method"] == m]
+                out.append({"group": group, "method": m, "n_tasks": int(r["regret_1"].notna().sum()),
+                            "mean_regret_1": float(r["regret_1"].mean()) if len(r) else float("nan"),
+                            "median_regret_1": float(r["regret_1"].median()) if len(r) else float("nan"),
+                            f"mean_regret_{self.top}": float(r["regret_k"].mean()) if len(r) else float("nan"),
+                            "coverage_1sd": float(cover.get(m, float("nan")))})
+        return pd.DataFrame(out, columns=cols).set_index(["group", "method"])
+
     def coverage_curve(self, zs: Sequence[float] = (0.5, 1.0, 1.5, 2.0, 2.5, 3.0)) -> pd.DataFrame:
         """Observed coverage at each ``z`` next to the Gaussian nominal ``2Φ(z) − 1``."""
         from scipy.stats import norm
@@ -353,6 +381,7 @@ class BenchmarkResult:
                 "coverage_1sd": self.coverage(1.0),
                 "coverage_curve": self.coverage_curve().reset_index().to_dict("records"),
                 "by_held_out": self.by_held_out().reset_index().to_dict("records"),
+                "ood": self.ood_report().reset_index().to_dict("records"),
                 "win_rates_1_by_held_out": {b: _frame_dict(self.subset(ids).win_rates())
                                             for b, ids in self.held_out_blocks().items()},
                 "rows": self.rows.to_dict("records"),
@@ -431,6 +460,15 @@ class BenchmarkResult:
             _markdown(self.coverage_curve()),
             "",
         ]
+        ood = self.ood_report()
+        if len(ood):
+            lines += ["## Out-of-distribution flag", "",
+                      "Held-out tasks metaopt flags out of distribution (`metaopt suggest`'s flag: the "
+                      "similarity's novelty beyond its threshold) against the others; every method is "
+                      "scored on the same split. `coverage_1sd`: share of (task, pool config) pairs "
+                      "within ±1σ (nominal 0.683).", ""]
+            for group in dict.fromkeys(ood.index.get_level_values(0)):
+                lines += [f"### {group}", "", _markdown(ood.loc[group], int_columns=("n_tasks",)), ""]
         if self.protocol == "source":
             per = self.by_held_out()
             lines += ["## Per held-out source", "",
@@ -638,6 +676,7 @@ def _regret_row(method: BenchMethod, held: HeldOutTask, truth: pd.Series, top: i
         recs = []
         notes.append(f"{method.name} made no recommendation for {tid}: {exc}")
     arr = np.asarray([_true_score(method, held, truth, rec) for rec in recs], dtype=float)
+    flag = method.out_of_distribution(held) if recs else None
     return {
         "method": method.name, "task_id": tid, "kind": held.kind, "group": held.group,
         "fold": fold,
@@ -645,6 +684,7 @@ def _regret_row(method: BenchMethod, held: HeldOutTask, truth: pd.Series, top: i
         "regret_k": float(1.0 - np.nanmax(arr)) if np.isfinite(arr).any() else float("nan"),
         "n_recommended": len(recs), "n_scored": int(np.isfinite(arr).sum()),
         "top1_algorithm": recs[0][0] if recs else None,
+        "ood": None if flag is None else bool(flag),
     }
 
 

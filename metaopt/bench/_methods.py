@@ -82,6 +82,10 @@ class BenchMethod(ABC):
         """Normalized score of a config the KB never evaluated (``None``: unscored)."""
         return None
 
+    def out_of_distribution(self, task: HeldOutTask) -> bool | None:
+        """Whether the method flags ``task`` as unlike its training tasks (``None``: no flag)."""
+        return None
+
 
 class BaselineMethod(BenchMethod):
     """Adapter for a :class:`metaopt.learn.BaseBaseline` (fitted on the fold's tasks).
@@ -152,6 +156,12 @@ class MetaoptMethod(BenchMethod):
     ) -> tuple[np.ndarray, np.ndarray] | None:
         mean, std = self.recommender_.surrogate_.predict_configs(task.metafeatures, list(pool))
         return np.asarray(mean, dtype=float), np.asarray(std, dtype=float)
+
+    def out_of_distribution(self, task: HeldOutTask) -> bool | None:
+        """The flag ``metaopt suggest`` shows (:meth:`~metaopt.recommend.Recommender.ood_weight`)."""
+        if task.kind not in self.recommender_.transfer_.kinds:
+            return None
+        return self.recommender_.ood_weight(task.metafeatures, task.kind)[0]
 
 
 class SurrogateMethod(BenchMethod):

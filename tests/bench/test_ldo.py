@@ -183,3 +183,43 @@ def test_benchmark_ranks_a_task_as_suggest_does(tuning_root, held_out) -> None:
         shipped = suggest(task, top=4, models=method.recommender_)
     assert len(bench) == 4
     assert [config_id(a, fit_to_shape(a, p, shape)) for a, p in bench] == [s.config_id for s in shipped]
+
+
+def test_ood_report_splits_every_method_by_metaopts_flag() -> None:
+    from metaopt.bench import BenchmarkResult
+
+    ids = ["a", "b", "c", "d"]
+    flag = {"a": True, "b": False, "c": False, "d": True}
+    reg = {"metaopt": [0.4, 0.0, 0.1, 0.2], "portfolio": [0.0, 0.3, 0.3, 0.0]}
+    rows = pd.DataFrame([
+        {"method": m, "task_id": t, "kind": "binary", "group": t, "fold": 0, "regret_1": reg[m][i],
+         "regret_k": reg[m][i] / 2, "ood": flag[t] if m == "metaopt" else None}
+        for m in reg for i, t in enumerate(ids)
+    ])
+    # σ covers every pair of the unflagged tasks and half of the flagged ones
+    cal = pd.DataFrame([
+        {"method": "metaopt", "task_id": t, "algorithm": "rf", "config_id": str(j), "true": 0.5,
+         "mean": 0.5 + (0.2 if flag[t] and j == 0 else 0.0), "std": 0.1}
+        for t in ids for j in range(2)
+    ])
+    rep = BenchmarkResult(rows, cal, 5, {}).ood_report()
+    assert rep.loc[("flagged", "metaopt"), "n_tasks"] == 2
+    assert rep.loc[("flagged", "metaopt"), "mean_regret_1"] == pytest.approx(0.3)
+    assert rep.loc[("unflagged", "metaopt"), "mean_regret_1"] == pytest.approx(0.05)
+    assert rep.loc[("flagged", "portfolio"), "mean_regret_1"] == pytest.approx(0.0)  # metaopt's split
+    assert rep.loc[("unflagged", "portfolio"), "mean_regret_1"] == pytest.approx(0.3)
+    assert rep.loc[("flagged", "metaopt"), "coverage_1sd"] == pytest.approx(0.5)
+    assert rep.loc[("unflagged", "metaopt"), "coverage_1sd"] == pytest.approx(1.0)
+    assert np.isnan(rep.loc[("flagged", "portfolio"), "coverage_1sd"])
+    md = BenchmarkResult(rows, cal, 5, {}).to_markdown()
+    assert "## Out-of-distribution flag" in md and "### flagged" in md
+
+
+def test_metaopt_rows_carry_the_suggest_flag(result) -> None:
+    rows = result.rows
+    ok = rows[(rows["method"] == "metaopt") & rows["regret_1"].notna()]
+    assert ok["ood"].isin([True, False]).all()
+    assert rows.loc[rows["method"] == "library_defaults", "ood"].isna().all()
+    rep = result.ood_report()
+    n = rep.xs("metaopt", level="method")["n_tasks"].sum()
+    assert n == len(ok)
