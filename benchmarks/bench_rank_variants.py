@@ -47,8 +47,13 @@ def _md(frame: pd.DataFrame, digits: int = 4) -> str:
 
 
 def run_protocol(kb, protocol: str, variants: dict, work: Path, log) -> dict:
-    from harness._rank import FoldRecommenders, RankVariant, per_block, sigma_variants, variant_table
-
+    from harness._rank import (
+        FoldRecommenders,
+        RankVariant,
+        per_block,
+        sigma_variants,
+        variant_table,
+    )
     from metaopt.bench import BaselineMethod, leave_dataset_out_benchmark
     from metaopt.learn import BestDefault, GreedyPortfolio
 
@@ -82,7 +87,6 @@ def run_protocol(kb, protocol: str, variants: dict, work: Path, log) -> dict:
 def main(argv: list[str] | None = None) -> None:
     sys.path.insert(0, str(Path(__file__).parent))
     from harness._rank import default_variants
-
     from metaopt.kb import KnowledgeBase
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])

@@ -77,7 +77,6 @@ class FoldRecommenders:
     def get(self, kb: KnowledgeBase, data: Any) -> Any:
         """The Recommender of the fold whose training data is ``data`` (fitted or loaded)."""
         from harness._heldout import code_fingerprint
-
         from metaopt.learn import kb_fingerprint
         from metaopt.recommend import Recommender
 

@@ -6,7 +6,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from harness._rank import FoldRecommenders, RankVariant, default_variants, sigma_variants, variant_table
+from harness._rank import (
+    FoldRecommenders,
+    RankVariant,
+    default_variants,
+    sigma_variants,
+    variant_table,
+)
 from metaopt.bench import BaselineMethod, MetaoptMethod, leave_dataset_out_benchmark
 from metaopt.learn import GreedyPortfolio
 
