@@ -14,7 +14,7 @@ out-of-distribution flag marks and of the others, and ±1σ coverage of the surr
 Usage::
 
     python benchmarks/bench_rank_variants.py [--kb datasets/kb] [--protocols source,dataset]
-        [--variants current,uniform,...] [--work /tmp/metaopt_rank_variants] [--out benchmarks/results]
+        [--variants shipped,previous,...] [--work /tmp/metaopt_rank_variants] [--out benchmarks/results]
 """
 
 from __future__ import annotations
@@ -60,14 +60,14 @@ def run_protocol(kb, protocol: str, variants: dict, work: Path, log) -> dict:
     folds = FoldRecommenders(work)
     novelty: dict[str, tuple[float, float]] = {}
     methods = [
-        RankVariant(name, order, folds, record=novelty if name == "current" else None,
-                    with_sigma=name == "current")
+        RankVariant(name, order, folds, record=novelty if name == "shipped" else None,
+                    with_sigma=name == "shipped")
         for name, order in variants.items()
     ]
     methods += [BaselineMethod("portfolio", GreedyPortfolio), BaselineMethod("best_default", BestDefault)]
     t0 = time.perf_counter()
     res = leave_dataset_out_benchmark(kb, methods=methods, protocol=protocol,
-                                      progress=lambda m: log(m) if "fitting current" in m else None)
+                                      progress=lambda m: log(m) if "fitting shipped" in m else None)
     log(f"{protocol}: {time.perf_counter() - t0:.0f} s")
     table = variant_table(res)
     blocks = per_block(res)
@@ -78,7 +78,7 @@ def run_protocol(kb, protocol: str, variants: dict, work: Path, log) -> dict:
     ood = ood.rename(columns={True: "flagged", False: "unflagged"}).reindex(res.methods)
     col = "held_out" if "held_out" in res.rows.columns else "fold"
     fold_of = dict(zip(res.rows["task_id"], res.rows[col].astype(str), strict=False))
-    cal = res.calibration[res.calibration["method"] == "current"]
+    cal = res.calibration[res.calibration["method"] == "shipped"]
     cover, fits = sigma_variants(cal, ratio, fold_of)
     return {"result": res, "table": table, "blocks": blocks, "ood": ood, "n_flagged": len(flagged),
             "coverage": cover, "sigma_fits": fits, "ratio": ratio}
@@ -111,10 +111,12 @@ def main(argv: list[str] | None = None) -> None:
              "`python benchmarks/bench_rank_variants.py` (`harness._rank`): every variant ranks the "
              "pool of the held-out task's kind with the benchmark's per-fold Recommender (4 surrogate "
              "members, as `metaopt`'s in `bench_suggest.py`), folds and regret of "
-             "`metaopt.bench.leave_dataset_out_benchmark`. `current` is `Recommender.rank`; the variants "
+             "`metaopt.bench.leave_dataset_out_benchmark`. `shipped` is `Recommender.rank` (family vote "
+             "first, then the similarity-weighted greedy portfolio, hard out-of-distribution fallback); "
+             "`previous` the rank before issue 20 (greedy portfolio only); the variants "
              "are described in `benchmarks/harness/_rank.py`. `p_vs_portfolio`: one-sided Wilcoxon "
-             "(regret@1 below the portfolio's); `diff_vs_current` / `p2_vs_current`: mean paired "
-             "difference of regret@1 to `current` and its two-sided Wilcoxon p. With 301 tasks, "
+             "(regret@1 below the portfolio's); `diff_vs_previous` / `p2_vs_previous`: mean paired "
+             "difference of regret@1 to `previous` and its two-sided Wilcoxon p. With 301 tasks, "
              "mean differences below ~0.003 are noise.", ""]
     names = {"source": "Leave-source-out", "dataset": "Leave-dataset-out (5 grouped folds, seed 0)"}
     for protocol in [p.strip() for p in args.protocols.split(",")]:

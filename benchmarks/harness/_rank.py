@@ -12,8 +12,11 @@ regret (the held-out task's true normalized score of each pick).
 
 Variants (:func:`default_variants`):
 
-``current``
-    ``Recommender.rank`` as it ships.
+``shipped``
+    ``Recommender.rank`` as it ships (since issue 20: ``family P greedy (fallback)``).
+``previous``
+    The rank before issue 20: the similarity-weighted greedy portfolio with the hard
+    out-of-distribution fallback (sharpness × ``1 − w``, :meth:`Recommender.ood_weight`).
 ``uniform``
     Uniform task weights: the static greedy portfolio (with ``rank``'s per-algorithm cap).
 ``sharp×f``
@@ -36,7 +39,7 @@ Variants (:func:`default_variants`):
     The family whose best surrogate-predicted config is highest, the config within it by
     the weighted mean; then greedy.
 
-σ variants are post-hoc (:func:`sigma_variants`): the ``current`` method records the
+σ variants are post-hoc (:func:`sigma_variants`): the ``shipped`` method records the
 surrogate's σ of every held-out (task, pool config) pair and each task's novelty ratio,
 and a widening ``σ · (s0 + b · r)`` is fitted per test fold on the *other* folds' rows
 only (their held-out tasks; the test fold's truth is never read).
@@ -243,10 +246,11 @@ def _family_scores(S: np.ndarray, algs: np.ndarray, w: np.ndarray, mode: str) ->
     return fams, w @ share
 
 
-def family(mode: str, rest: str, sharpness_factor: float = 1.0) -> Order:
+def family(mode: str, rest: str, sharpness_factor: float = 1.0, fallback: bool = False) -> Order:
     def order(rec: Any, mf: Mapping[str, float], kind: str, top: int) -> list[int]:
         S, algs = _pool(rec, kind)
-        w = _weights(rec, mf, kind, rec.transfer_.prior_sharpness * sharpness_factor)
+        scale = 1.0 - rec.ood_weight(mf, kind)[2] if fallback else 1.0
+        w = _weights(rec, mf, kind, rec.transfer_.prior_sharpness * sharpness_factor * scale)
         fams, p = _family_scores(S, algs, w, mode)
         mean = w @ S
         by_fam = {a: [int(j) for j in sorted(np.flatnonzero(algs == a), key=lambda j: -mean[j])] for a in fams}
@@ -289,9 +293,15 @@ def surrogate_family() -> Order:
     return order
 
 
+def previous() -> Order:
+    """The greedy portfolio under the prior, sharpness scaled by ``1 − w`` out of distribution."""
+    return weighted_order(lambda rec, mf, kind: _weights(
+        rec, mf, kind, rec.transfer_.prior_sharpness * (1.0 - rec.ood_weight(mf, kind)[2])))
+
+
 def default_variants() -> dict[str, Order | None]:
     """Name → order (``None``: ``Recommender.rank`` as it ships)."""
-    out: dict[str, Order | None] = {"current": None, "uniform": sharp(0.0)}
+    out: dict[str, Order | None] = {"shipped": None, "previous": previous(), "uniform": sharp(0.0)}
     for f in (0.25, 0.5, 1.0, 2.0):
         out[f"sharp×{f:g}"] = sharp(f)
     for c in (0.5, 1.0, 2.0):
@@ -303,7 +313,10 @@ def default_variants() -> dict[str, Order | None]:
     for mode in ("P", "E"):
         for rest in ("greedy", "interleave"):
             out[f"family {mode} {rest}"] = family(mode, rest)
-    out["family P greedy, uniform"] = family("P", "greedy", 0.0)
+    out["family P greedy (uniform)"] = family("P", "greedy", 0.0)
+    out["family P greedy (fallback)"] = family("P", "greedy", fallback=True)
+    out["family P interleave (fallback)"] = family("P", "interleave", fallback=True)
+    out["family P greedy (sharp×2)"] = family("P", "greedy", 2.0)
     out["blend 0.5"] = blend(0.5)
     out["blend 0.25"] = blend(0.25)
     out["surrogate family"] = surrogate_family()
@@ -311,7 +324,7 @@ def default_variants() -> dict[str, Order | None]:
 
 
 # -- tables -----------------------------------------------------------------------------
-def variant_table(result: Any, reference: str = "portfolio", current: str = "current") -> pd.DataFrame:
+def variant_table(result: Any, reference: str = "portfolio", current: str = "previous") -> pd.DataFrame:
     """Per method: mean / median regret@1 and @k, win rate and one-sided Wilcoxon p vs ``reference``
     (is the method's regret@1 lower?), and the mean difference to ``current``."""
     from scipy.stats import wilcoxon
@@ -388,9 +401,10 @@ def sigma_variants(calibration: pd.DataFrame, ratio: Mapping[str, float], fold_o
     err = np.abs(cal["mean"].to_numpy() - cal["true"].to_numpy())
     std = cal["std"].to_numpy()
     r = cal["r"].to_numpy()
-    s0_grid = np.round(np.arange(0.5, 2.01, 0.05), 3)
+    s0_grid = np.round(np.arange(0.3, 2.01, 0.05), 3)
     b_grid = np.round(np.arange(0.0, 1.51, 0.05), 3)
-    widened = {"raw": std.copy(), "widen (inner)": std.copy(), "scale (inner)": std.copy()}
+    widened = {"raw": std.copy(), "widen (inner)": std.copy(), "scale (inner)": std.copy(),
+               "flag scales (inner)": std.copy()}
     fits = []
     blocks = cal["block"].to_numpy()
     for blk in pd.unique(blocks):
@@ -402,11 +416,20 @@ def sigma_variants(calibration: pd.DataFrame, ratio: Mapping[str, float], fold_o
         s0s, _ = _fit_widening(err[inner], std[inner], r[inner], target, s0_grid, [0.0])
         widened["widen (inner)"][test] = std[test] * (s0 + b * r[test])
         widened["scale (inner)"][test] = std[test] * s0s
-        fits.append({"held_out": blk, "s0": s0, "b": b, "s0 (scale only)": s0s})
+        flag_in, flag_test = r[inner] > 1.0, r[test] > 1.0
+        s_un = _fit_widening(err[inner][~flag_in], std[inner][~flag_in], r[inner][~flag_in], target,
+                             s0_grid, [0.0])[0] if (~flag_in).any() else 1.0
+        s_fl = _fit_widening(err[inner][flag_in], std[inner][flag_in], r[inner][flag_in], target,
+                             s0_grid, [0.0])[0] if flag_in.any() else 1.0
+        widened["flag scales (inner)"][test] = std[test] * np.where(flag_test, s_fl, s_un)
+        fits.append({"held_out": blk, "s0": s0, "b": b, "s0 (scale only)": s0s,
+                     "s unflagged": s_un, "s flagged": s_fl})
     rows = []
     flag = r > 1.0
     for name, sd in widened.items():
-        for gname, g in (("all", np.ones_like(flag)), ("flagged", flag), ("unflagged", ~flag)):
+        groups = [("all", np.ones_like(flag)), ("flagged", flag), ("unflagged", ~flag)]
+        groups += [(f"held out: {blk}", blocks == blk) for blk in pd.unique(blocks)]
+        for gname, g in groups:
             rows.append({"variant": name, "group": gname, "pairs": int(g.sum()),
                          "tasks": int(cal.loc[g, "task_id"].nunique()),
                          "coverage_1sd": _coverage(err[g], sd[g])})

@@ -19,7 +19,7 @@ from metaopt.learn._encoding import ConfigEncoder, reference_shape
 from metaopt.learn._neighbors import NearestDatasets, RobustScaler
 from metaopt.learn._optimizer import LearnedOptimizer, OptimizerRun, rollout_regret
 from metaopt.learn._pool import PoolTable
-from metaopt.learn._portfolio import GreedyPortfolio, greedy_portfolio
+from metaopt.learn._portfolio import GreedyPortfolio, family_vote, greedy_portfolio
 from metaopt.learn._similarity import TaskSimilarity, rank_discordance
 from metaopt.learn._surrogate import (
     MemberKind,
@@ -57,6 +57,7 @@ __all__ = [
     "TransferRun",
     "config_table",
     "default_config_id",
+    "family_vote",
     "greedy_portfolio",
     "is_default_config",
     "kb_fingerprint",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -18,7 +18,7 @@ from metaopt.learn._baselines import (
     _params_lookup,
 )
 
-__all__ = ["GreedyPortfolio", "greedy_portfolio"]
+__all__ = ["GreedyPortfolio", "family_vote", "greedy_portfolio"]
 
 
 def greedy_portfolio(
@@ -26,10 +26,11 @@ def greedy_portfolio(
     size: int,
     weights: np.ndarray | None = None,
     available: np.ndarray | None = None,
+    first: Sequence[int] = (),
 ) -> tuple[list[int], list[float]]:
     """Greedy forward selection of columns of a task × config matrix of normalized scores.
 
-    At each step, add the column that minimises the (weighted) mean over tasks (rows) of
+    The columns of ``first`` (those available) are taken first, in their order; then, at each step, add the column that minimises the (weighted) mean over tasks (rows) of
     the portfolio's regret, ``1 - max`` normalized score among the columns picked so
     far; ties go to the larger (weighted) mean score of the column itself, then to the
     lower column index. Once every task's regret is 0 the selection goes on by mean
@@ -45,6 +46,8 @@ def greedy_portfolio(
         ``(n_tasks,)`` task weights summing to 1 (default uniform).
     available
         ``(n_configs,)`` boolean mask of the columns that may be picked (default all).
+    first
+        Columns picked before the greedy steps (e.g. :func:`family_vote`'s choice).
 
     Returns
     -------
@@ -61,7 +64,13 @@ def greedy_portfolio(
     col_mean = w @ scores if n_tasks else np.zeros(n_configs)
     picks: list[int] = []
     regrets: list[float] = []
-    for _ in range(size):
+    for j in first:
+        if len(picks) < size and open_[int(j)]:
+            picks.append(int(j))
+            open_[int(j)] = False
+            best = np.maximum(best, scores[:, int(j)])
+            regrets.append(float(1.0 - w @ best) if n_tasks else 0.0)
+    for _ in range(size - len(picks)):
         port = np.maximum(best[:, None], scores)  # (tasks, configs)
         objective = 1.0 - w @ port if n_tasks else np.zeros(n_configs)
         objective = np.where(open_, objective, np.inf)
@@ -73,6 +82,58 @@ def greedy_portfolio(
         best = np.maximum(best, scores[:, choice])
         regrets.append(float(1.0 - w @ best) if n_tasks else 0.0)
     return picks, regrets
+
+
+def family_vote(
+    scores: np.ndarray,
+    algorithms: Sequence[str],
+    weights: np.ndarray | None = None,
+    available: np.ndarray | None = None,
+) -> tuple[int | None, dict[str, float]]:
+    """The family most likely to hold the best config, and that family's best config.
+
+    Each task votes, with its weight, for the algorithm family whose best available
+    config scores highest on it (a tie splits the vote). The family with the most votes
+    wins (ties: the larger weighted mean score of its best config, then the name); its
+    config with the highest weighted mean score is the pick. A greedy portfolio's first
+    pick is the config with the best weighted mean over all families — often a robust
+    all-rounder of a family that is rarely the best; voting first asks which family
+    tends to win, then which of its configs.
+
+    Parameters
+    ----------
+    scores
+        ``(n_tasks, n_configs)`` normalized scores; no NaN.
+    algorithms
+        Family (algorithm) of each column.
+    weights
+        ``(n_tasks,)`` task weights (default uniform).
+    available
+        ``(n_configs,)`` boolean mask of the columns that may be picked (default all).
+
+    Returns
+    -------
+    pick, votes
+        The chosen column (None when no column is available) and each family's share of
+        the votes.
+    """
+    scores = np.asarray(scores, dtype=float)
+    n_tasks, n_configs = scores.shape
+    algs = np.asarray([str(a) for a in algorithms], dtype=object)
+    w = np.full(n_tasks, 1.0 / max(n_tasks, 1)) if weights is None else np.asarray(weights, float)
+    open_ = np.ones(n_configs, dtype=bool) if available is None else np.asarray(available, bool)
+    fams = sorted({str(a) for a in algs[open_]})
+    if not fams or n_tasks == 0:
+        return (int(np.flatnonzero(open_)[0]) if open_.any() else None), {}
+    mean = w @ scores
+    cols = {a: np.flatnonzero(open_ & (algs == a)) for a in fams}
+    best = np.stack([scores[:, cols[a]].max(axis=1) for a in fams], axis=1)  # tasks × families
+    top = best >= best.max(axis=1, keepdims=True) - 1e-12
+    share = w @ (top / top.sum(axis=1, keepdims=True))
+    votes = {a: float(v) for a, v in zip(fams, share, strict=True)}
+    family = max(fams, key=lambda a: (round(votes[a], 12), float(mean[cols[a]].max()), a))
+    c = cols[family]
+    return int(c[np.argmax(mean[c])]), votes
 
 
 class GreedyPortfolio(BaseBaseline):

@@ -68,7 +68,7 @@ import pandas as pd
 from metaopt._exceptions import ConfigError, ModelError
 from metaopt.learn._encoding import ConfigEncoder
 from metaopt.learn._pool import block_weights, nearest_config
-from metaopt.learn._portfolio import greedy_portfolio
+from metaopt.learn._portfolio import family_vote, greedy_portfolio
 from metaopt.learn._saved import read_saved, write_saved
 from metaopt.learn._similarity import TaskSimilarity
 from metaopt.spaces import DataShape, get_space
@@ -317,12 +317,16 @@ class TransferPortfolio:
         metafeatures: Mapping[str, float] | None = None,
         usable: np.ndarray | None = None,
         sharpness: float | None = None,
+        family_first: bool = False,
     ) -> list[tuple[int, float]]:
         """The first ``k`` pool columns of the prior-weighted greedy portfolio.
 
         The order the stage would propose if no trial ever reported back: each step
         takes the column with the highest expected best score so far over the training
-        tasks, weighted by the prior from ``metafeatures`` (uniform without them).
+        tasks, weighted by the prior from ``metafeatures`` (uniform without them). With
+        ``family_first`` the first column is :func:`~metaopt.learn.family_vote`'s
+        instead (the family the weighted tasks most often see win, then its config of
+        the best weighted mean), and the greedy steps complement it.
 
         Parameters
         ----------
@@ -336,6 +340,8 @@ class TransferPortfolio:
             Boolean mask over the kind's columns (default: all).
         sharpness
             Prior sharpness (default the portfolio's ``prior_sharpness``).
+        family_first
+            Pick the first column by family vote (what ``metaopt suggest`` ranks with).
 
         Returns
         -------
@@ -352,7 +358,12 @@ class TransferPortfolio:
             raise ValueError(f"usable has shape {mask.shape}, the {kind} pool {s.shape[1]} columns")
         lw = self.prior_log_weights(kind, metafeatures, sharpness)
         w = np.exp(lw - lw.max())
-        picks, regrets = greedy_portfolio(s, k, weights=w / w.sum(), available=mask)
+        w = w / w.sum()
+        first: list[int] = []
+        if family_first:
+            pick, _ = family_vote(s, pool.algorithms, w, mask)
+            first = [] if pick is None else [pick]
+        picks, regrets = greedy_portfolio(s, k, weights=w, available=mask, first=first)
         return [(j, 1.0 - r) for j, r in zip(picks, regrets, strict=True)]
 
     def column(self, kind: str, j: int) -> tuple[str, dict[str, Any]]:

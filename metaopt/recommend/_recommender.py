@@ -9,7 +9,7 @@ holds:
     The knowledge base's shared config pool per kind with every training task's
     normalized scores on it, and the learned task similarity
     (:class:`~metaopt.learn.TaskSimilarity`) — metaopt's one notion of "a similar
-    dataset". It ranks (the similarity-weighted greedy portfolio), names the evidence
+    dataset". It ranks (family vote first, then the similarity-weighted greedy portfolio), names the evidence
     (the training tasks it weights most) and flags a dataset out of distribution
     (:meth:`TaskSimilarity.novelty`).
 ``surrogate_`` (:class:`~metaopt.learn.Surrogate`)
@@ -425,9 +425,12 @@ class Recommender:
     ) -> list[Candidate]:
         """The ``top`` configurations for a dataset, best first.
 
-        The kind's pool ordered by the similarity-weighted greedy portfolio
-        (:meth:`~metaopt.learn.TransferPortfolio.order`; out of distribution the prior's
-        sharpness is scaled by ``1 − w``, see :meth:`ood_weight`), at most
+        The kind's pool ordered family first: the training tasks, weighted by the
+        learned similarity, vote for the algorithm family whose best config wins on them,
+        and the first pick is that family's config of the best weighted mean score
+        (:func:`~metaopt.learn.family_vote`); the similarity-weighted greedy portfolio
+        orders the rest around it (:meth:`~metaopt.learn.TransferPortfolio.order`; out of
+        distribution the prior's sharpness is scaled by ``1 − w``, see :meth:`ood_weight`), at most
         ``ceil(top / 2)`` per algorithm (:func:`~metaopt.recommend.diversify_order`).
         With ``shape`` pool configs are fitted to it and those of algorithms that do
         not support it are dropped; ``algorithms`` filters; with ``n_rows``, configs
@@ -497,12 +500,14 @@ class Recommender:
         top: int,
         sharpness_scale: float,
     ) -> list[int]:
-        """Pool columns in the prior-weighted greedy order, deduplicated and diversified."""
+        """Pool columns: the family vote's pick, then the prior-weighted greedy order; deduplicated
+        and diversified."""
         from metaopt.recommend._rank import diversify_order
         from metaopt.spaces import config_id
 
         sharpness = float(self.transfer_.prior_sharpness) * max(0.0, float(sharpness_scale))
-        order = [j for j, _ in self.transfer_.order(kind, int(usable.sum()), metafeatures, usable, sharpness)]
+        order = [j for j, _ in self.transfer_.order(kind, int(usable.sum()), metafeatures, usable, sharpness,
+                                                     family_first=True)]
         unique: list[int] = []
         seen: set[str] = set()
         for j in order:  # clipping can map two pool configs onto one for a small dataset

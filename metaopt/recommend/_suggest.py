@@ -10,7 +10,10 @@ the same call the leave-dataset-out benchmark makes):
    **similarity-weighted greedy portfolio** (:meth:`metaopt.learn.TransferPortfolio.order`):
    every training task is weighted by how alike the learned task similarity
    (:class:`~metaopt.learn.TaskSimilarity`) predicts its ranking of the pool to be to
-   this dataset's, from their meta-features, and each place goes to the configuration
+   this dataset's, from their meta-features. The first place is chosen **family
+   first** (:func:`metaopt.learn.family_vote`): each weighted training task votes for
+   the algorithm family whose best config wins on it, and the winning family's config
+   with the best weighted mean score is taken; each later place goes to the configuration
    with the highest weighted expected best score given the places before it — at most
    ``ceil(top/2)`` per algorithm (:func:`~metaopt.recommend.diversify_order`). Pool
    configs are fitted to the data's shape, and with ``time_budget`` those whose

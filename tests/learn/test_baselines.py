@@ -14,6 +14,7 @@ from metaopt.learn import (
     GreedyPortfolio,
     LibraryDefaults,
     NearestDatasets,
+    family_vote,
     greedy_portfolio,
     score_matrix,
 )
@@ -165,6 +166,40 @@ def test_greedy_portfolio_function_tie_breaks_by_mean_score() -> None:
     # remaining ties (all regret 0) go by mean score: col 0 (0.5) vs col 3 (0.5) -> lower index
     assert picks[2:] == [0, 3]
     assert greedy_portfolio(scores, 10)[0] == picks
+
+
+def test_greedy_portfolio_takes_the_first_columns_first() -> None:
+    scores = np.array([[1.0, 0.0, 1.0, 0.5], [0.0, 1.0, 0.2, 0.5]])
+    picks, regrets = greedy_portfolio(scores, 3, first=[3])
+    assert picks == [3, 2, 1]  # then what complements column 3 best
+    assert regrets[0] == pytest.approx(0.5) and regrets[1] == pytest.approx(0.2)
+    blocked = np.array([True, True, True, False])
+    assert greedy_portfolio(scores, 2, available=blocked, first=[3])[0] == [2, 1]  # unavailable: skipped
+
+
+# an all-rounder (rf) has the best mean; hgb wins on two tasks of three, linear on one
+_VOTE_SCORES = np.array([
+    # rf    hgb1  hgb2  linear
+    [0.80, 1.00, 0.90, 0.00],
+    [0.80, 1.00, 0.95, 0.00],
+    [0.80, 0.00, 0.30, 1.00],
+])
+_VOTE_ALGS = ["rf", "hgb", "hgb", "linear"]
+
+
+def test_family_vote_picks_the_family_that_wins_most_then_its_best_mean_config() -> None:
+    pick, votes = family_vote(_VOTE_SCORES, _VOTE_ALGS)
+    assert greedy_portfolio(_VOTE_SCORES, 1)[0] == [0]  # the greedy first pick: the all-rounder
+    assert pick == 2  # hgb, and of its configs the better mean (0.717 against 0.667)
+    assert votes == pytest.approx({"hgb": 2 / 3, "linear": 1 / 3, "rf": 0.0})
+    pick, votes = family_vote(_VOTE_SCORES, _VOTE_ALGS, weights=np.array([0.1, 0.1, 0.8]))
+    assert pick == 3 and votes["linear"] == pytest.approx(0.8)  # the weights decide
+    no_hgb = np.array([True, False, False, True])
+    pick, votes = family_vote(_VOTE_SCORES, _VOTE_ALGS, available=no_hgb)
+    assert pick == 0 and set(votes) == {"rf", "linear"}  # rf now beats linear on two tasks
+    tied = np.array([[1.0, 1.0], [0.0, 0.0]])
+    assert family_vote(tied, ["a", "b"])[1] == pytest.approx({"a": 0.5, "b": 0.5})  # a tie splits
+    assert family_vote(_VOTE_SCORES, _VOTE_ALGS, available=np.zeros(4, bool)) == (None, {})
 
 
 def test_portfolio_trained_on_a_subset_ignores_other_tasks(synthetic) -> None:

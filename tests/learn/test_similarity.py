@@ -133,6 +133,25 @@ def test_static_order_is_a_greedy_portfolio(portfolio, pool, train_ids) -> None:
         portfolio.order("binary", 2, usable=usable[:3])
 
 
+def test_family_first_order_votes_for_a_side_s_family_instead_of_the_all_rounder(portfolio, pool) -> None:
+    from metaopt.learn import family_vote, greedy_portfolio
+
+    cols = portfolio.columns("binary")
+    first = portfolio.order("binary", 4, family_first=True)
+    # uniform weights: the greedy first pick is the all-round random forest, best on no task
+    assert cols[portfolio.order("binary", 1)[0][0]][0] == "random_forest"
+    assert cols[first[0][0]][0] in {"hgb", "knn"}  # each side's winning family
+    kp = portfolio.pools_["binary"]
+    w = np.full(kp.scores.shape[0], 1.0 / kp.scores.shape[0])
+    pick, _ = family_vote(kp.scores, kp.algorithms, w)
+    assert [j for j, _ in first] == greedy_portfolio(kp.scores, 4, weights=w, first=[pick])[0]
+    mf = pool.metafeatures("bin09")  # side B: the prior's weights vote for knn
+    assert cols[portfolio.order("binary", 1, mf, family_first=True)[0][0]][0] == "knn"
+    usable = np.array([a == "random_forest" for a, _ in cols])
+    only_rf = portfolio.order("binary", 3, usable=usable, family_first=True)
+    assert all(cols[j][0] == "random_forest" for j, _ in only_rf)
+
+
 def test_portfolio_save_load_round_trip(portfolio, pool, tmp_path) -> None:
     path = portfolio.save(tmp_path / "transfer")
     again = TransferPortfolio.load(path)

@@ -40,7 +40,9 @@ def test_top_k_valid_diversified(tiny_models: Path, new_csv: Path) -> None:
         assert not s.ood
 
 
-def test_ranking_is_the_similarity_weighted_portfolio(tiny_models: Path, new_csv: Path) -> None:
+def test_ranking_is_the_family_vote_then_the_similarity_weighted_portfolio(
+    tiny_models: Path, new_csv: Path
+) -> None:
     from metaopt.learn._transfer import fit_to_shape
     from metaopt.metafeatures import extract
     from metaopt.recommend import diversify_order
@@ -50,7 +52,7 @@ def test_ranking_is_the_similarity_weighted_portfolio(tiny_models: Path, new_csv
     task = load_task(new_csv)
     mf = dict(extract(task, random_state=0))
     cols = bundle.transfer_.columns("binary")
-    order = [j for j, _ in bundle.transfer_.order("binary", len(cols), mf)]
+    order = [j for j, _ in bundle.transfer_.order("binary", len(cols), mf, family_first=True)]
     picked = diversify_order([a for a, _ in cols], order, 4)
     expected = [config_id(a, fit_to_shape(a, p, task_shape(task))) for a, p in (cols[j] for j in picked)]
     out = suggest(new_csv, top=4, models=bundle)
