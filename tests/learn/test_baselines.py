@@ -171,8 +171,9 @@ def test_greedy_portfolio_function_tie_breaks_by_mean_score() -> None:
 def test_greedy_portfolio_takes_the_first_columns_first() -> None:
     scores = np.array([[1.0, 0.0, 1.0, 0.5], [0.0, 1.0, 0.2, 0.5]])
     picks, regrets = greedy_portfolio(scores, 3, first=[3])
-    assert picks == [3, 2, 1]  # then what complements column 3 best
-    assert regrets[0] == pytest.approx(0.5) and regrets[1] == pytest.approx(0.2)
+    # then the greedy steps: 0, 1, 2 tie at 0.25 with column 3, the larger mean (2) goes first
+    assert picks == [3, 2, 1]
+    assert regrets == pytest.approx([0.5, 0.25, 0.0])
     blocked = np.array([True, True, True, False])
     assert greedy_portfolio(scores, 2, available=blocked, first=[3])[0] == [2, 1]  # unavailable: skipped
 
