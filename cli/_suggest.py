@@ -205,10 +205,14 @@ def _render_notes(
             highlight=False,
         )
     if suggestions and suggestions[0].ood:
+        estimator = "MetaoptRegressor" if kind == "regression" else "MetaoptClassifier"
+        then = "" if evaluated else (
+            f"; rerun with --evaluate to score them on your data (or use metaopt.{estimator})"
+        )
         console.print(
             f"[yellow]warning:[/yellow] this dataset lies outside the knowledge base "
             f"(excess meta-feature distance {suggestions[0].ood_distance:.2f}); the ranking "
-            "leans on configs that did well on average, and the predictions are uncertain",
+            f"leans on configs that did well on average, and the predictions are uncertain{then}",
             highlight=False,
         )
 

@@ -69,7 +69,8 @@ class BenchmarkError(MetaoptError):
 def default_methods(flaml: bool = False) -> list[BenchMethod]:
     """metaopt, its surrogate ranking, every baseline of the issue (and FLAML's zero-shot when asked).
 
-    ``metaopt`` ranks by the similarity-weighted portfolio, as ``metaopt suggest`` does;
+    ``metaopt`` ranks by ``Recommender.rank`` (family vote, then the similarity-weighted
+    portfolio), as ``metaopt suggest`` does;
     ``metaopt_surrogate`` by the warm-start surrogate alone (the ranking before the
     learned similarity), kept to show what the similarity adds.
     """

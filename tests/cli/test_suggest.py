@@ -84,6 +84,19 @@ def test_json_names_the_relative_prediction(root: Path, models: Path) -> None:
     assert "roc_auc" in doc["scales"]["evaluation.score"]
 
 
+def test_out_of_distribution_warns_and_points_to_evaluate(
+    root: Path, models: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from metaopt.recommend import Recommender
+
+    monkeypatch.setattr(Recommender, "ood_weight", lambda self, mf, kind: (True, 3.0, 0.6))
+    result = run(str(root / "data" / "bin03.csv"), "--models", str(models), "--top", "2")
+    assert result.exit_code == 0, result.output
+    text = " ".join(result.output.split())
+    assert "lies outside the knowledge base" in text and "rerun with --evaluate" in text
+    assert "metaopt.MetaoptClassifier" in text
+
+
 def test_json_document_has_every_spec(root: Path, models: Path) -> None:
     result = run(str(root / "data" / "reg10.csv"), "--models", str(models), "--json",
                  "--top", "2", "--algorithms", "linear,knn")
