@@ -46,6 +46,15 @@ def _md(frame: pd.DataFrame, digits: int = 4) -> str:
     return "\n".join(lines)
 
 
+def compact_regrets(rows: pd.DataFrame) -> dict:
+    """Method → task id → ``[regret@1, regret@k]`` (5 decimals, None where unscored)."""
+    out: dict = {}
+    for rec in rows[["method", "task_id", "regret_1", "regret_k"]].itertuples(index=False):
+        vals = [None if not np.isfinite(v) else round(float(v), 5) for v in (rec.regret_1, rec.regret_k)]
+        out.setdefault(str(rec.method), {})[str(rec.task_id)] = vals
+    return out
+
+
 def run_protocol(kb, protocol: str, variants: dict, work: Path, log) -> dict:
     from harness._rank import (
         FoldRecommenders,
@@ -142,13 +151,13 @@ def main(argv: list[str] | None = None) -> None:
             "n_flagged": r["n_flagged"],
             "coverage": json.loads(r["coverage"].to_json(orient="records")),
             "sigma_fits": json.loads(r["sigma_fits"].to_json(orient="records")),
-            "rows": json.loads(r["result"].rows.to_json(orient="records")),
-            "novelty_ratio": r["ratio"],
+            "regrets": compact_regrets(r["result"].rows),
+            "novelty_ratio": {t: round(float(v), 4) for t, v in r["ratio"].items()},
         }
     out["machine"] = platform.platform()
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / f"{args.name}.md").write_text("\n".join(lines), encoding="utf-8")
-    (args.out / f"{args.name}.json").write_text(json.dumps(out, indent=1), encoding="utf-8")
+    (args.out / f"{args.name}.json").write_text(json.dumps(out, separators=(",", ":")), encoding="utf-8")
     print(f"wrote {args.out / args.name}.md and .json")
 
 
