@@ -468,8 +468,7 @@ class BenchmarkResult:
                       "similarity's novelty beyond its threshold) against the others; every method is "
                       "scored on the same split. `coverage_1sd`: share of (task, pool config) pairs "
                       "within ±1σ (nominal 0.683).", ""]
-            for group in dict.fromkeys(ood.index.get_level_values(0)):
-                lines += [f"### {group}", "", _markdown(ood.loc[group], int_columns=("n_tasks",)), ""]
+            lines += _subsections(ood)
         if self.protocol == "source":
             per = self.by_held_out()
             lines += ["## Per held-out source", "",
@@ -477,8 +476,7 @@ class BenchmarkResult:
                       "methods on the block's tasks; `metaopt_wins`: share of the block's tasks where "
                       "metaopt's regret@1 is below the method's; `coverage_1sd`: share of (task, pool "
                       "config) pairs within ±1σ (nominal 0.683).", ""]
-            for block in dict.fromkeys(per.index.get_level_values(0)):
-                lines += [f"### {block}", "", _markdown(per.loc[block], int_columns=("n_tasks",)), ""]
+            lines += _subsections(per)
         return finish_markdown(lines, info.get("notes") or [], path)
 
     def plot(self, directory: str | Path) -> list[Path]:
@@ -766,6 +764,14 @@ def markdown_table(frame: pd.DataFrame) -> str:
         cells = [f"{v:.4f}" if isinstance(v, float) else str(v) for v in row]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
+
+
+def _subsections(frame: pd.DataFrame) -> list[str]:
+    """One ``###`` table per value of the first index level (in order of appearance)."""
+    lines: list[str] = []
+    for group in dict.fromkeys(frame.index.get_level_values(0)):
+        lines += [f"### {group}", "", _markdown(frame.loc[group], int_columns=("n_tasks",)), ""]
+    return lines
 
 
 def _markdown(frame: pd.DataFrame, int_columns: Sequence[str] = ()) -> str:

@@ -1020,9 +1020,10 @@ def _train(
     curve: list[float] = []
     val_curve: list[tuple[int, float]] = []
     best_val, best_state = -math.inf, None
-    every = max(int(params["iterations"]) // 20, 5)
+    n_iter = int(params["iterations"])
+    every = max(n_iter // 20, 5)
     val_gen = torch.Generator()
-    for it in range(int(params["iterations"])):
+    for it in range(n_iter):
         chosen = torch.randperm(train.n_tasks, generator=gen)[:b_tasks]
         t_idx = chosen.repeat_interleave(m)
         lp, ent, bt = train.run(
@@ -1047,8 +1048,7 @@ def _train(
         torch.nn.utils.clip_grad_norm_(net.parameters(), 1.0)
         opt.step()
         curve.append(float(bt.mean()))
-        last = it == int(params["iterations"]) - 1
-        n_iter = int(params["iterations"])
+        last = it == n_iter - 1
         if progress is not None and not last and (it + 1) % max(n_iter // 10, 1) == 0:
             progress(it + 1, n_iter)
         if valid is not None and ((it + 1) % every == 0 or last):

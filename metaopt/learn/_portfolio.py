@@ -30,7 +30,8 @@ def greedy_portfolio(
 ) -> tuple[list[int], list[float]]:
     """Greedy forward selection of columns of a task × config matrix of normalized scores.
 
-    The columns of ``first`` (those available) are taken first, in their order; then, at each step, add the column that minimises the (weighted) mean over tasks (rows) of
+    The columns of ``first`` (those available) are taken first, in their order; then,
+    at each step, add the column that minimises the (weighted) mean over tasks (rows) of
     the portfolio's regret, ``1 - max`` normalized score among the columns picked so
     far; ties go to the larger (weighted) mean score of the column itself, then to the
     lower column index. Once every task's regret is 0 the selection goes on by mean
@@ -64,19 +65,19 @@ def greedy_portfolio(
     col_mean = w @ scores if n_tasks else np.zeros(n_configs)
     picks: list[int] = []
     regrets: list[float] = []
-    for j in first:
-        if len(picks) < size and open_[int(j)]:
-            picks.append(int(j))
-            open_[int(j)] = False
-            best = np.maximum(best, scores[:, int(j)])
-            regrets.append(float(1.0 - w @ best) if n_tasks else 0.0)
-    for _ in range(size - len(picks)):
-        port = np.maximum(best[:, None], scores)  # (tasks, configs)
-        objective = 1.0 - w @ port if n_tasks else np.zeros(n_configs)
-        objective = np.where(open_, objective, np.inf)
-        # lexicographic: objective, then -mean score, then index (np.lexsort: last key first)
-        order = np.lexsort((np.arange(n_configs), -col_mean, np.round(objective, 12)))
-        choice = int(order[0])
+    queue = [int(j) for j in first]
+    for _ in range(size):
+        while queue and not open_[queue[0]]:
+            queue.pop(0)
+        if queue:
+            choice = queue.pop(0)
+        else:
+            port = np.maximum(best[:, None], scores)  # (tasks, configs)
+            objective = 1.0 - w @ port if n_tasks else np.zeros(n_configs)
+            objective = np.where(open_, objective, np.inf)
+            # lexicographic: objective, then -mean score, then index (np.lexsort: last key first)
+            order = np.lexsort((np.arange(n_configs), -col_mean, np.round(objective, 12)))
+            choice = int(order[0])
         picks.append(choice)
         open_[choice] = False
         best = np.maximum(best, scores[:, choice])
