@@ -88,6 +88,31 @@ def test_summarize_normalizes_per_task_over_every_method_and_reports() -> None:
     assert data["mean_regret"] and data["noise_floor"]
 
 
+def test_paired_comparison_over_common_tasks_with_counts_and_wilcoxon() -> None:
+    s = RealSettings(trials=3)
+    recs = []
+    # six tasks: tpe's test score after 3 trials is always 0.9 (regret 0); meta's 0.8 on four tasks (regret
+    # 0.5 there), 0.9 on two; a seventh task only tpe ran is not paired
+    for i in range(6):
+        worse = i < 4
+        recs.append(_study(f"t{i}", "tpe", 0, [0.1, 0.2, 0.3], [0.7, 0.8, 0.9], s))
+        recs.append(_study(f"t{i}", "meta", 0, [0.3, 0.3, 0.3], [0.8 if worse else 0.9] * 3, s))
+    recs.append(_study("t6", "tpe", 0, [0.1, 0.2, 0.3], [0.7, 0.8, 0.9], s))
+    res = summarize(recs, s)
+    r = res.paired("meta", 3, "tpe", 3)
+    assert r["tasks"] == 6 and (r["lower"], r["equal"], r["higher"]) == (0, 2, 4)
+    assert r["diff"] == pytest.approx(4 * 0.5 / 6) and r["se"] > 0
+    assert math.isnan(r["p"])  # fewer than five tasks differ: no test
+    # at trial 1 meta (regret 0.5 or 0) is ahead of tpe (regret 1) on all six: Wilcoxon's exact p = 2 / 2**6
+    r1 = res.paired("meta", 1, "tpe", 1)
+    assert r1["lower"] == 6 and r1["p"] == pytest.approx(2 / 64)
+    assert res.paired("meta", 9, "tpe", 3)["tasks"] == 0  # beyond the trials run
+    table = res.paired_table()  # only the listed pairs whose methods ran and whose horizons fit
+    assert list(table.index) == []
+    res3 = summarize(recs, RealSettings(trials=3))
+    assert "Paired comparisons" in res3.to_markdown()
+
+
 def test_jsonl_round_trip_nan_as_null_and_a_torn_line(tmp_path) -> None:
     path = tmp_path / "runs.jsonl"
     append_jsonl(path, {"key": "x", "cv": float("nan"), "v": np.float64(0.5), "a": np.arange(2).tolist()})
